@@ -1,1 +1,35 @@
-//! placeholder
+//! Thingwatch's logging spine: typed AWS IoT v2 log events, the level gate, the bounded log
+//! pipeline and the `AWS/IoT` metric counters.
+//!
+//! Every component (broker, shadow, rules, …) emits through one path,
+//! [`Logger::emit`]: **gate** (atomic loads; nothing built when the level excludes the entry)
+//! → **build** the typed event (one Rust type per `eventType`, borrowed fields) → **encode**
+//! the exact AWS JSON (never by hand) → **enqueue** on the bounded `log-pipeline` queue
+//! (never blocks; overflow counted as `NumLogEventsFailedToPublishThrottled`) → the batcher
+//! thread writes batches into a [`LogSink`] (the embedded log store by default).
+//!
+//! Sources: AWS IoT Developer Guide *Configure AWS IoT logging*, *CloudWatch AWS IoT log
+//! entries* (`cwl-format`), *AWS IoT metrics and dimensions*; `../shared/reference/aws-iot-logging.md`.
+
+pub mod broker;
+pub mod config;
+pub mod event;
+pub mod level;
+pub mod logger;
+pub mod metrics;
+pub mod pipeline;
+pub mod trace;
+
+pub use broker::{
+    ClientIdentity, Connect, Disconnect, DisconnectReason, Protocol, PublishIn, PublishOut, Queued,
+    Subscribe, Unsubscribe,
+};
+pub use config::{DEFAULT_LOG_GROUP, EventConfiguration, LoggingOptions, ResolvedConfig};
+pub use event::{EventType, Failure, IotLogEvent, Status, encode, format_timestamp};
+pub use level::{LevelSetting, LogLevel, ParseLevelError};
+pub use logger::{ClientLog, Logger, LoggerSettings, log_stream_name, now_ms};
+pub use metrics::{Dimension, MetricName, Metrics};
+pub use pipeline::{
+    LogPipeline, LogRecord, LogSink, MemorySink, PipelineConfig, PipelineStats, SinkError, WhenFull,
+};
+pub use trace::TraceId;

@@ -1,0 +1,377 @@
+//! The event vocabulary shared by every component: [`EventType`], [`Status`], [`Failure`] and
+//! the [`IotLogEvent`] trait each typed event implements, plus the encoder that produces the
+//! exact AWS JSON entry ([`encode`]).
+//!
+//! Source: AWS IoT Developer Guide, *CloudWatch AWS IoT log entries* (`cwl-format`): common
+//! attributes `timestamp` (`YYYY-MM-DD HH:MM:SS.mmm`, UTC here), `logLevel`, `traceId`,
+//! `accountId`, `status`, `eventType`, then the event's own attributes.
+
+use crate::level::LogLevel;
+use crate::trace::TraceId;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+/// Every AWS IoT v2 `eventType` Thingwatch emits.
+///
+/// The discriminant indexes per-event-type tables (level caches, configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum EventType {
+    /// `Connect`
+    Connect = 0,
+    /// `Disconnect`
+    Disconnect,
+    /// `Subscribe`
+    Subscribe,
+    /// `Unsubscribe`
+    Unsubscribe,
+    /// `Publish-In`
+    PublishIn,
+    /// `Publish-Out`
+    PublishOut,
+    /// `Queued`
+    Queued,
+}
+
+impl EventType {
+    /// Number of event types (size of per-type tables).
+    pub const COUNT: usize = 7;
+
+    /// Every event type, in discriminant order.
+    pub const ALL: [EventType; EventType::COUNT] = [
+        EventType::Connect,
+        EventType::Disconnect,
+        EventType::Subscribe,
+        EventType::Unsubscribe,
+        EventType::PublishIn,
+        EventType::PublishOut,
+        EventType::Queued,
+    ];
+
+    /// The exact AWS `eventType` string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventType::Connect => "Connect",
+            EventType::Disconnect => "Disconnect",
+            EventType::Subscribe => "Subscribe",
+            EventType::Unsubscribe => "Unsubscribe",
+            EventType::PublishIn => "Publish-In",
+            EventType::PublishOut => "Publish-Out",
+            EventType::Queued => "Queued",
+        }
+    }
+
+    /// Looks an `eventType` string up (exact, case-sensitive).
+    pub fn from_name(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Index into per-event-type tables.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The `status` attribute: `Success` or `Failure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Status {
+    /// The operation succeeded.
+    Success,
+    /// The operation failed; the entry carries `reason` and `details`.
+    Failure,
+}
+
+impl Status {
+    /// `Failure` when a failure is present.
+    pub fn of(failure: &Option<Failure<'_>>) -> Status {
+        if failure.is_some() {
+            Status::Failure
+        } else {
+            Status::Success
+        }
+    }
+}
+
+/// The `reason` (a code such as `AUTHORIZATION_FAILURE`) and `details` (human text) of a
+/// Failure entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// Machine-readable code, e.g. `AUTHORIZATION_FAILURE`.
+    pub reason: &'a str,
+    /// Human-readable text, e.g. `Authorization Failure`.
+    pub details: &'a str,
+}
+
+/// Implemented by each typed event (one type per `eventType`). `Serialize` must write a map
+/// of the event's own attributes in documented order; the header is written by [`encode`].
+pub trait IotLogEvent: Serialize {
+    /// The `eventType` this type encodes.
+    const EVENT_TYPE: EventType;
+    /// `Success` or `Failure`.
+    fn status(&self) -> Status;
+}
+
+/// Formats epoch milliseconds as AWS IoT's entry timestamp, `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+pub fn format_timestamp(epoch_ms: i64) -> String {
+    let mut out = String::with_capacity(23);
+    write_timestamp(&mut out, epoch_ms);
+    out
+}
+
+fn write_timestamp(out: &mut String, epoch_ms: i64) {
+    use std::fmt::Write;
+    let secs = epoch_ms.div_euclid(1000);
+    let millis = epoch_ms.rem_euclid(1000);
+    let dt =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        millis
+    );
+}
+
+struct TimestampText(i64);
+
+impl Serialize for TimestampText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = String::with_capacity(23);
+        write_timestamp(&mut buf, self.0);
+        s.serialize_str(&buf)
+    }
+}
+
+/// The entry: common header, then the event's attributes flattened after it.
+struct Entry<'a, E> {
+    epoch_ms: i64,
+    level: LogLevel,
+    trace_id: TraceId,
+    account_id: &'a str,
+    event: &'a E,
+}
+
+impl<E: IotLogEvent> Serialize for Entry<'_, E> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("timestamp", &TimestampText(self.epoch_ms))?;
+        map.serialize_entry("logLevel", &self.level)?;
+        map.serialize_entry("traceId", &self.trace_id)?;
+        map.serialize_entry("accountId", self.account_id)?;
+        map.serialize_entry("status", &self.event.status())?;
+        map.serialize_entry("eventType", &E::EVENT_TYPE)?;
+        self.event.serialize(FlattenInto(&mut map))?;
+        map.end()
+    }
+}
+
+/// Encodes one entry as the exact AWS JSON (one line, no spaces), appending to `out`.
+///
+/// `epoch_ms` is the entry time in epoch milliseconds, written as `timestamp`.
+pub fn encode_into<E: IotLogEvent>(
+    out: &mut Vec<u8>,
+    event: &E,
+    level: LogLevel,
+    trace_id: TraceId,
+    account_id: &str,
+    epoch_ms: i64,
+) {
+    let entry = Entry {
+        epoch_ms,
+        level,
+        trace_id,
+        account_id,
+        event,
+    };
+    // Serialising our own map of strings and integers into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &entry);
+}
+
+/// Encodes one entry as the exact AWS JSON string (see [`encode_into`]).
+pub fn encode<E: IotLogEvent>(
+    event: &E,
+    level: LogLevel,
+    trace_id: TraceId,
+    account_id: &str,
+    epoch_ms: i64,
+) -> String {
+    let mut out = Vec::with_capacity(320);
+    encode_into(&mut out, event, level, trace_id, account_id, epoch_ms);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A serializer that forwards an event's map entries into the enclosing entry map, so the
+/// event's attributes follow the header at the same nesting level.
+struct FlattenInto<'m, M>(&'m mut M);
+
+impl<'m, M: SerializeMap> Serializer for FlattenInto<'m, M> {
+    type Ok = ();
+    type Error = M::Error;
+    type SerializeSeq = serde::ser::Impossible<(), M::Error>;
+    type SerializeTuple = serde::ser::Impossible<(), M::Error>;
+    type SerializeTupleStruct = serde::ser::Impossible<(), M::Error>;
+    type SerializeTupleVariant = serde::ser::Impossible<(), M::Error>;
+    type SerializeMap = Self;
+    type SerializeStruct = serde::ser::Impossible<(), M::Error>;
+    type SerializeStructVariant = serde::ser::Impossible<(), M::Error>;
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self, M::Error> {
+        Ok(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), M::Error> {
+        Ok(())
+    }
+
+    fn serialize_bool(self, _: bool) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_char(self, _: char) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_str(self, _: &str) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_none(self) -> Result<(), M::Error> {
+        Ok(())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), M::Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), M::Error> {
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), M::Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, M::Error> {
+        Err(not_a_map())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, M::Error> {
+        Err(not_a_map())
+    }
+}
+
+impl<M: SerializeMap> SerializeMap for FlattenInto<'_, M> {
+    type Ok = ();
+    type Error = M::Error;
+
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), M::Error> {
+        self.0.serialize_key(key)
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), M::Error> {
+        self.0.serialize_value(value)
+    }
+    fn serialize_entry<K: ?Sized + Serialize, V: ?Sized + Serialize>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), M::Error> {
+        self.0.serialize_entry(key, value)
+    }
+    fn end(self) -> Result<(), M::Error> {
+        Ok(())
+    }
+}
+
+fn not_a_map<E: serde::ser::Error>() -> E {
+    E::custom("an IoT log event must serialize as a map of attributes")
+}

@@ -1,0 +1,301 @@
+//! The JSON of every broker event type against the examples in the AWS IoT Developer Guide
+//! (*CloudWatch AWS IoT log entries*), attribute names and order included, and the level
+//! gate through the public `Logger` API.
+
+use std::sync::Arc;
+use thingwatch_events::*;
+
+const ACCOUNT: &str = "123456789012";
+/// 2017-08-10 15:37:23.476 UTC, the documented Connect example's timestamp.
+const T0: i64 = 1_502_379_443_476;
+
+fn doc_client() -> ClientIdentity {
+    ClientIdentity {
+        client_id: "abf27092886e49a8a5c1922749736453".into(),
+        principal_id: "145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167".into(),
+        source_ip: "205.251.233.181".parse().unwrap(),
+        source_port: 13490,
+        protocol: Protocol::Mqtt,
+        thing_name: None,
+    }
+}
+
+fn trace() -> TraceId {
+    TraceId(0x20b23f3f_d7f1_feae_169f_82263394fbdb)
+}
+
+#[test]
+fn timestamp_format_is_the_documented_one() {
+    assert_eq!(format_timestamp(T0), "2017-08-10 15:37:23.476");
+    assert_eq!(format_timestamp(0), "1970-01-01 00:00:00.000");
+    assert_eq!(
+        format_timestamp(1_502_379_443_005),
+        "2017-08-10 15:37:23.005"
+    );
+}
+
+/// (event JSON, documented example) pairs; the documented examples are restated from the
+/// developer guide with our fixed trace id and timestamp.
+#[test]
+fn broker_events_match_documented_examples() {
+    let c = doc_client();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            encode(&Connect::success(&c), LogLevel::Info, trace(), ACCOUNT, T0),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Connect","protocol":"MQTT","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+        (
+            encode(
+                &Connect::failure(&c, "AUTHORIZATION_FAILURE", "Authorization Failure"),
+                LogLevel::Error,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"ERROR","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Failure","eventType":"Connect","protocol":"MQTT","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490,"reason":"AUTHORIZATION_FAILURE","details":"Authorization Failure"}"#,
+        ),
+        (
+            encode(
+                &Disconnect::new(&c, DisconnectReason::ClientInitiatedDisconnect),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Disconnect","protocol":"MQTT","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490,"disconnectReason":"CLIENT_INITIATED_DISCONNECT"}"#,
+        ),
+        (
+            encode(
+                &Disconnect::new(&c, DisconnectReason::DuplicateClientid),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Disconnect","protocol":"MQTT","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490,"reason":"DUPLICATE_CLIENT_ID","details":"A new connection was established with the same client ID","disconnectReason":"DUPLICATE_CLIENTID"}"#,
+        ),
+        (
+            encode(
+                &PublishIn::success(&c, "$aws/things/MyThing/shadow/get", false),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Publish-In","protocol":"MQTT","topicName":"$aws/things/MyThing/shadow/get","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+        (
+            encode(
+                &PublishIn::success(&c, "dt/a", true),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Publish-In","protocol":"MQTT","topicName":"dt/a","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490,"retain":"True"}"#,
+        ),
+        (
+            encode(
+                &PublishIn::failure(
+                    &c,
+                    "dt/a",
+                    false,
+                    "AUTHORIZATION_FAILURE",
+                    "Authorization Failure",
+                ),
+                LogLevel::Error,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"ERROR","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Failure","eventType":"Publish-In","protocol":"MQTT","topicName":"dt/a","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490,"reason":"AUTHORIZATION_FAILURE","details":"Authorization Failure"}"#,
+        ),
+        (
+            encode(
+                &PublishOut::success(&c, "$aws/things/MyThing/shadow/get/accepted", false),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Publish-Out","protocol":"MQTT","topicName":"$aws/things/MyThing/shadow/get/accepted","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+        (
+            encode(
+                &Subscribe::success(&c, "$aws/things/MyThing/shadow/#", false),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Subscribe","protocol":"MQTT","topicName":"$aws/things/MyThing/shadow/#","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+        (
+            encode(
+                &Unsubscribe::success(&c, "a/#", false),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Unsubscribe","protocol":"MQTT","topicName":"a/#","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+        (
+            encode(
+                &Queued::success(&c, "a/b", false),
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T0,
+            ),
+            r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"INFO","traceId":"20b23f3f-d7f1-feae-169f-82263394fbdb","accountId":"123456789012","status":"Success","eventType":"Queued","protocol":"MQTT","topicName":"a/b","clientId":"abf27092886e49a8a5c1922749736453","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","sourceIp":"205.251.233.181","sourcePort":13490}"#,
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+        // And it is valid JSON whose keys come in exactly that order.
+        let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+        assert!(v.is_object());
+    }
+}
+
+#[test]
+fn strings_are_json_escaped() {
+    let mut c = doc_client();
+    c.client_id = "we\"ird\\id\n".into();
+    let json = encode(&Connect::success(&c), LogLevel::Info, trace(), ACCOUNT, T0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["clientId"], "we\"ird\\id\n");
+}
+
+fn logger(level: Option<LevelSetting>) -> (Logger, MemorySink) {
+    let sink = MemorySink::new();
+    let options = level.map(|l| LoggingOptions {
+        default_log_level: l,
+        ..Default::default()
+    });
+    let logger = Logger::start(
+        LoggerSettings {
+            account_id: ACCOUNT.into(),
+            node_id: "node-1".into(),
+            pipeline: PipelineConfig::default(),
+        },
+        options,
+        Box::new(sink.clone()),
+    );
+    (logger, sink)
+}
+
+#[test]
+fn gate_admits_by_level_and_never_builds_dropped_events() {
+    let (logger, sink) = logger(Some(LevelSetting::Error));
+    let client = logger.client(doc_client());
+    let built = std::cell::Cell::new(0);
+    logger.emit(&client, LogLevel::Info, TraceId::new(), |id| {
+        built.set(built.get() + 1);
+        Connect::success(id)
+    });
+    assert_eq!(
+        built.get(),
+        0,
+        "an INFO entry under ERROR must not even be built"
+    );
+    logger.emit(&client, LogLevel::Error, TraceId::new(), |id| {
+        built.set(built.get() + 1);
+        Connect::failure(id, "AUTHORIZATION_FAILURE", "Authorization Failure")
+    });
+    assert_eq!(built.get(), 1);
+    logger.flush();
+    let records = sink.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&*records[0].log_group, DEFAULT_LOG_GROUP);
+    assert!(records[0].message.contains("\"status\":\"Failure\""));
+}
+
+#[test]
+fn configuration_changes_reach_connected_clients_at_once() {
+    let (logger, sink) = logger(Some(LevelSetting::Info));
+    let client = logger.client(doc_client());
+    assert!(logger.enabled(&client, EventType::PublishIn, LogLevel::Info));
+    assert!(!logger.enabled(&client, EventType::PublishIn, LogLevel::Debug));
+
+    // disableAllLogs switches everything off for the already-connected client.
+    logger.set_options(Some(LoggingOptions {
+        default_log_level: LevelSetting::Debug,
+        disable_all_logs: true,
+        ..Default::default()
+    }));
+    assert!(!logger.enabled(&client, EventType::PublishIn, LogLevel::Error));
+
+    // DEBUG plus an event-level override with its own destination.
+    logger.set_options(Some(LoggingOptions {
+        default_log_level: LevelSetting::Debug,
+        event_configurations: vec![
+            EventConfiguration {
+                event_type: "Publish-In".into(),
+                log_level: Some(LevelSetting::Error),
+                log_destination: None,
+            },
+            EventConfiguration {
+                event_type: "Connect".into(),
+                log_level: None,
+                log_destination: Some("/aws/iot/connects".into()),
+            },
+        ],
+        ..Default::default()
+    }));
+    assert!(logger.enabled(&client, EventType::PublishOut, LogLevel::Debug));
+    assert!(!logger.enabled(&client, EventType::PublishIn, LogLevel::Info));
+    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.flush();
+    let r = sink.records();
+    assert_eq!(r.len(), 1);
+    assert_eq!(&*r[0].log_group, "/aws/iot/connects");
+
+    // Not configured: nothing at all.
+    logger.set_options(None);
+    assert!(!logger.enabled(&client, EventType::Connect, LogLevel::Error));
+    assert_eq!(logger.options(), None);
+}
+
+#[test]
+fn publish_in_and_its_deliveries_share_one_trace_id() {
+    let (logger, sink) = logger(Some(LevelSetting::Info));
+    let publisher = logger.client(doc_client());
+    let mut sub_id = doc_client();
+    sub_id.client_id = "subscriber-1".into();
+    let subscriber = logger.client(sub_id);
+    let trace = TraceId::new();
+    logger.emit(&publisher, LogLevel::Info, trace, |id| {
+        PublishIn::success(id, "a/b", false)
+    });
+    logger.emit(&subscriber, LogLevel::Info, trace, |id| {
+        PublishOut::success(id, "a/b", false)
+    });
+    logger.flush();
+    let traces: Vec<String> = sink
+        .records()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.message).unwrap()["traceId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(traces.len(), 2);
+    assert_eq!(traces[0], traces[1]);
+    assert_eq!(traces[0], trace.to_string());
+}
+
+#[test]
+fn log_stream_is_one_per_node_per_utc_day() {
+    assert_eq!(log_stream_name(T0, "node-1"), "2017/08/10/node-1");
+    let (logger, sink) = logger(Some(LevelSetting::Info));
+    let c = logger.client(doc_client());
+    logger.emit(&c, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.flush();
+    let r = sink.records();
+    assert_eq!(&*r[0].log_stream, log_stream_name(r[0].timestamp, "node-1"));
+    let _ = Arc::strong_count(&r[0].log_group);
+}
