@@ -1,1 +1,2 @@
-//! placeholder
+//! Thingwatch MQTT broker.
+pub mod trie;
