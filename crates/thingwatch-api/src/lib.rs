@@ -1,1 +1,33 @@
-//! placeholder
+//! `thingwatch-api`: the single HTTP port of Thingwatch, serving every AWS API the platform
+//! speaks (default `127.0.0.1:4580`).
+//!
+//! Requests are dispatched by the service in the SigV4 credential scope (`iot`, `iotdata`,
+//! `iot-jobs-data`, `logs`, `monitoring`, `cloudtrail`), then by route or `X-Amz-Target`.
+//! Every request is SigV4-verified ([`sigv4`]); errors use each protocol's AWS error format
+//! ([`error`]). This crate implements the layer and the CloudWatch Logs API ([`logs`]);
+//! other services plug in through [`ServiceHandler`] / [`ApiState::with_service`].
+//!
+//! Module map:
+//! - [`credentials`] — [`Principal`], [`CredentialProvider`], [`StaticCredentials`].
+//! - [`sigv4`] — the SigV4 verifier (header and presigned forms), injectable [`sigv4::Clock`].
+//! - [`error`] — the AWS error table ([`ErrorCode`]) and per-protocol renderers.
+//! - [`server`] — [`ApiState`], [`router`], [`serve`], the dispatcher and the service
+//!   extension point.
+//! - [`logs`] — CloudWatch Logs JSON 1.1 operations over `thingwatch_logstore::LogStore`.
+//!
+//! **API Boundary:** only this crate knows AWS wire shapes and SigV4; the log store knows
+//! nothing of HTTP.
+
+pub mod credentials;
+pub mod error;
+pub mod logs;
+pub mod server;
+pub mod sigv4;
+
+pub use credentials::{CredentialProvider, Principal, StaticCredentials};
+pub use error::{ApiError, ErrorCode, Protocol};
+pub use server::{
+    ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestContext, ServiceHandler,
+    router, serve,
+};
+pub use sigv4::{Clock, FixedClock, SystemClock};

@@ -1,0 +1,404 @@
+//! The AWS error table: one [`ErrorCode`] variant per AWS error code, its fault side and
+//! HTTP status per [`Protocol`], and the renderers for each protocol's error format.
+//!
+//! Formats (verified against botocore's parsers, `shared/reference/aws-wire.md` §5):
+//! * **rest-json** (iot, iotdata, iot-jobs-data): status + `x-amzn-ErrorType: Code` +
+//!   `Content-Type: application/json` + `{"message": "…"}`;
+//! * **AWS JSON 1.1** (logs, cloudtrail): `Content-Type: application/x-amz-json-1.1`,
+//!   `{"__type": "Code", "message": "…"}`, HTTP 400 for client faults, 500 for server faults;
+//! * **AWS JSON 1.0, awsQueryCompatible** (CloudWatch `monitoring`): as JSON 1.1 with
+//!   `application/x-amz-json-1.0` plus `x-amzn-query-error: <QueryCode>;Sender|Receiver`.
+//!
+//! Every response carries `x-amzn-RequestId`. Internal causes are logged by the caller
+//! with `tracing` and replaced by a generic message here; client mistakes are never 5xx.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::sigv4::AuthError;
+
+/// `x-amzn-RequestId`: the request id header on every response (botocore reads it into
+/// `ResponseMetadata.RequestId`).
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+/// `x-amzn-ErrorType`: the error code header of rest-json errors.
+pub const ERROR_TYPE_HEADER: &str = "x-amzn-ErrorType";
+/// `x-amzn-query-error`: the legacy query error code of awsQueryCompatible JSON errors.
+pub const QUERY_ERROR_HEADER: &str = "x-amzn-query-error";
+/// Content type of AWS JSON 1.1 requests and responses.
+pub const CONTENT_TYPE_JSON_1_1: &str = "application/x-amz-json-1.1";
+/// Content type of AWS JSON 1.0 requests and responses.
+pub const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
+
+/// The wire protocol a service speaks; decides the error format and statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `rest-json` (iot, iotdata, iot-jobs-data): HTTP statuses come from the model.
+    RestJson,
+    /// AWS JSON 1.1 (logs, cloudtrail): `X-Amz-Target` dispatch, 400/500 statuses.
+    AwsJson11,
+    /// AWS JSON 1.0 with awsQueryCompatible errors (CloudWatch `monitoring`).
+    AwsJson10QueryCompatible,
+}
+
+/// Who is at fault: decides 4xx vs 5xx in the JSON protocols and `Sender`/`Receiver` in
+/// query-compatible errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller's request was wrong (4xx; not retried by SDKs).
+    Client,
+    /// The server failed (5xx; retried by SDKs).
+    Server,
+}
+
+/// Every AWS error code this server emits. `as_str` is the exact code on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    // ---- authentication (common to all services)
+    /// `MissingAuthenticationTokenException`: no SigV4 parameters. 403 in every protocol.
+    MissingAuthenticationToken,
+    /// `IncompleteSignatureException`: malformed/incomplete SigV4 parameters.
+    IncompleteSignature,
+    /// `InvalidSignatureException`: signature mismatch, expired or not yet current.
+    InvalidSignature,
+    /// `UnrecognizedClientException`: unknown access key id or session token.
+    UnrecognizedClient,
+    /// `AccessDeniedException`: authenticated but not allowed.
+    AccessDenied,
+    // ---- protocol level
+    /// `SerializationException`: the body is not valid JSON for the operation's shape.
+    Serialization,
+    /// `UnknownOperationException`: unknown `X-Amz-Target` / route, or a service this
+    /// server does not implement (yet).
+    UnknownOperation,
+    /// `RequestEntityTooLargeException`: body above the server's limit (HTTP 413).
+    RequestEntityTooLarge,
+    /// `ThrottlingException`: rate limited.
+    Throttling,
+    // ---- service level (CloudWatch Logs and shared names)
+    /// `InvalidParameterException`: CloudWatch Logs validation failures.
+    InvalidParameter,
+    /// `ResourceNotFoundException`.
+    ResourceNotFound,
+    /// `ResourceAlreadyExistsException`.
+    ResourceAlreadyExists,
+    /// `LimitExceededException` (IoT models it as HTTP 410).
+    LimitExceeded,
+    /// `OperationAbortedException`: conflicting concurrent operation.
+    OperationAborted,
+    /// `ValidationException`.
+    Validation,
+    /// `ServiceUnavailableException`: internal failure (storage, I/O).
+    ServiceUnavailable,
+    /// `InternalFailureException`: unexpected internal failure.
+    InternalFailure,
+    // ---- IoT rest-json codes (statuses from the iot model)
+    /// `InvalidRequestException` (IoT, 400).
+    InvalidRequest,
+    /// `UnauthorizedException` (IoT, 401).
+    Unauthorized,
+    /// `ConflictException` (409).
+    Conflict,
+    /// `NotConfiguredException` (IoT logging, 404).
+    NotConfigured,
+    /// `VersionConflictException` (IoT, 409).
+    VersionConflict,
+    /// `MethodNotAllowedException` (iot-data, 405).
+    MethodNotAllowed,
+    /// `UnsupportedDocumentEncodingException` (iot-data, 415).
+    UnsupportedDocumentEncoding,
+}
+
+impl ErrorCode {
+    /// The code as sent on the wire (`__type` / `x-amzn-ErrorType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            Self::IncompleteSignature => "IncompleteSignatureException",
+            Self::InvalidSignature => "InvalidSignatureException",
+            Self::UnrecognizedClient => "UnrecognizedClientException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::Serialization => "SerializationException",
+            Self::UnknownOperation => "UnknownOperationException",
+            Self::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            Self::Throttling => "ThrottlingException",
+            Self::InvalidParameter => "InvalidParameterException",
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::ResourceAlreadyExists => "ResourceAlreadyExistsException",
+            Self::LimitExceeded => "LimitExceededException",
+            Self::OperationAborted => "OperationAbortedException",
+            Self::Validation => "ValidationException",
+            Self::ServiceUnavailable => "ServiceUnavailableException",
+            Self::InternalFailure => "InternalFailureException",
+            Self::InvalidRequest => "InvalidRequestException",
+            Self::Unauthorized => "UnauthorizedException",
+            Self::Conflict => "ConflictException",
+            Self::NotConfigured => "NotConfiguredException",
+            Self::VersionConflict => "VersionConflictException",
+            Self::MethodNotAllowed => "MethodNotAllowedException",
+            Self::UnsupportedDocumentEncoding => "UnsupportedDocumentEncodingException",
+        }
+    }
+
+    /// Client or server fault.
+    pub fn fault(self) -> Fault {
+        match self {
+            Self::ServiceUnavailable | Self::InternalFailure => Fault::Server,
+            _ => Fault::Client,
+        }
+    }
+
+    /// The legacy awsQuery code sent in `x-amzn-query-error` (CloudWatch model's
+    /// `awsQueryError` traits, aws-wire.md §5); codes without a mapping send themselves.
+    pub fn query_code(self) -> &'static str {
+        match self {
+            Self::ResourceNotFound => "ResourceNotFound",
+            Self::InvalidParameter => "InvalidParameterValue",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::InternalFailure | Self::ServiceUnavailable => "InternalServiceError",
+            Self::Validation => "ValidationError",
+            other => other.as_str(),
+        }
+    }
+
+    /// The HTTP status for this code in `protocol`.
+    ///
+    /// * JSON protocols: 400 for client faults and 500 for server faults (aws-wire.md §3:
+    ///   the Logs model has no `httpStatusCode`, and e.g. Cognito/DynamoDB (JSON 1.1)
+    ///   answer `UnrecognizedClientException` and "Signature expired" with 400, as seen in
+    ///   aws-sdk-js#254 and aws-sdk-php#2444), except `MissingAuthenticationTokenException`
+    ///   (403, what AWS front ends answer for unauthenticated calls) and
+    ///   `RequestEntityTooLargeException` (413).
+    /// * rest-json: the statuses the IoT models declare (404 not found, 409 conflict,
+    ///   410 limit exceeded, …); authentication failures are 403 (Lambda, a rest-json
+    ///   service, answers `UnrecognizedClientException` with 403: iann0036/iamlive#58).
+    ///   `UnknownOperationException` is 404 (no such route).
+    pub fn http_status(self, protocol: Protocol) -> StatusCode {
+        match (self, protocol) {
+            (Self::MissingAuthenticationToken, _) => StatusCode::FORBIDDEN,
+            (Self::RequestEntityTooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
+            (_, Protocol::AwsJson11 | Protocol::AwsJson10QueryCompatible) => match self.fault() {
+                Fault::Client => StatusCode::BAD_REQUEST,
+                Fault::Server => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            (code, Protocol::RestJson) => match code {
+                Self::IncompleteSignature
+                | Self::InvalidSignature
+                | Self::UnrecognizedClient
+                | Self::AccessDenied => StatusCode::FORBIDDEN,
+                Self::Unauthorized => StatusCode::UNAUTHORIZED,
+                Self::ResourceNotFound | Self::NotConfigured | Self::UnknownOperation => {
+                    StatusCode::NOT_FOUND
+                }
+                Self::ResourceAlreadyExists | Self::Conflict | Self::VersionConflict => {
+                    StatusCode::CONFLICT
+                }
+                Self::LimitExceeded => StatusCode::GONE,
+                Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
+                Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+                Self::UnsupportedDocumentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                Self::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            },
+        }
+    }
+
+    /// The code an authentication failure is reported with.
+    pub fn from_auth(err: &AuthError) -> Self {
+        match err {
+            AuthError::Missing => Self::MissingAuthenticationToken,
+            AuthError::Incomplete(_) => Self::IncompleteSignature,
+            AuthError::UnrecognizedClient => Self::UnrecognizedClient,
+            AuthError::SignatureMismatch | AuthError::InvalidSignature(_) => Self::InvalidSignature,
+        }
+    }
+}
+
+/// An AWS error ready to render: a code and the client-facing message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    /// The AWS error code.
+    pub code: ErrorCode,
+    /// The message shown to the client (never an internal cause).
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `code` and client-facing `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A server-side failure. `cause` is logged (with `tracing::error!`) and NOT sent; the
+    /// client sees `ServiceUnavailableException` "The service cannot complete the request."
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error while serving an AWS API request");
+        Self::new(
+            ErrorCode::ServiceUnavailable,
+            "The service cannot complete the request.",
+        )
+    }
+
+    /// Shorthand for `InvalidParameterException`.
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameter, message)
+    }
+
+    /// Shorthand for `SerializationException`.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Serialization, message)
+    }
+
+    /// The error for an authentication failure.
+    pub fn from_auth(err: &AuthError) -> Self {
+        Self::new(ErrorCode::from_auth(err), err.to_string())
+    }
+
+    /// Renders this error in `protocol`'s format, with `x-amzn-RequestId: request_id`.
+    pub fn render(&self, protocol: Protocol, request_id: &str) -> Response {
+        let status = self.code.http_status(protocol);
+        let (content_type, body) = match protocol {
+            Protocol::RestJson => (
+                "application/json",
+                serde_json::json!({ "message": self.message }),
+            ),
+            Protocol::AwsJson11 => (
+                CONTENT_TYPE_JSON_1_1,
+                serde_json::json!({ "__type": self.code.as_str(), "message": self.message }),
+            ),
+            Protocol::AwsJson10QueryCompatible => (
+                CONTENT_TYPE_JSON_1_0,
+                serde_json::json!({ "__type": self.code.as_str(), "message": self.message }),
+            ),
+        };
+        let mut resp = Response::new(Body::from(body.to_string()));
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert(REQUEST_ID_HEADER, v);
+        }
+        match protocol {
+            Protocol::RestJson => {
+                h.insert(
+                    ERROR_TYPE_HEADER,
+                    HeaderValue::from_static(self.code.as_str()),
+                );
+            }
+            Protocol::AwsJson10QueryCompatible => {
+                let side = match self.code.fault() {
+                    Fault::Client => "Sender",
+                    Fault::Server => "Receiver",
+                };
+                if let Ok(v) = HeaderValue::from_str(&format!("{};{side}", self.code.query_code()))
+                {
+                    h.insert(QUERY_ERROR_HEADER, v);
+                }
+            }
+            Protocol::AwsJson11 => {}
+        }
+        resp
+    }
+}
+
+/// A successful JSON-protocol response: 200, the protocol's content type, the request id,
+/// and `body` serialized (members that are `None` must be skipped by the caller's serde
+/// attributes: AWS omits absent members rather than sending `null`).
+///
+/// # Errors
+/// `ServiceUnavailableException` if `body` cannot be serialized (logged; cannot happen for
+/// plain data structs).
+pub fn json_success(
+    protocol: Protocol,
+    request_id: &str,
+    body: &impl serde::Serialize,
+) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::internal(&e))?;
+    let content_type = match protocol {
+        Protocol::RestJson => "application/json",
+        Protocol::AwsJson11 => CONTENT_TYPE_JSON_1_1,
+        Protocol::AwsJson10QueryCompatible => CONTENT_TYPE_JSON_1_0,
+    };
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(REQUEST_ID_HEADER, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table() {
+        use ErrorCode as C;
+        use Protocol as P;
+        let table = [
+            (C::InvalidParameter, P::AwsJson11, 400),
+            (C::ResourceNotFound, P::AwsJson11, 400),
+            (C::ServiceUnavailable, P::AwsJson11, 500),
+            (C::MissingAuthenticationToken, P::AwsJson11, 403),
+            (C::UnrecognizedClient, P::AwsJson11, 400),
+            (C::InvalidSignature, P::AwsJson11, 400),
+            (C::RequestEntityTooLarge, P::AwsJson11, 413),
+            (C::UnrecognizedClient, P::RestJson, 403),
+            (C::InvalidSignature, P::RestJson, 403),
+            (C::ResourceNotFound, P::RestJson, 404),
+            (C::ResourceAlreadyExists, P::RestJson, 409),
+            (C::LimitExceeded, P::RestJson, 410),
+            (C::UnknownOperation, P::RestJson, 404),
+            (C::UnknownOperation, P::AwsJson10QueryCompatible, 400),
+        ];
+        for (code, proto, want) in table {
+            assert_eq!(code.http_status(proto).as_u16(), want, "{code:?} {proto:?}");
+        }
+    }
+
+    #[test]
+    fn query_compatible_error_header() {
+        let e = ApiError::new(ErrorCode::ResourceNotFound, "nope");
+        let r = e.render(Protocol::AwsJson10QueryCompatible, "rid");
+        assert_eq!(
+            r.headers()
+                .get(QUERY_ERROR_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"ResourceNotFound;Sender"[..])
+        );
+        let r = ApiError::new(ErrorCode::InternalFailure, "x")
+            .render(Protocol::AwsJson10QueryCompatible, "rid");
+        assert_eq!(
+            r.headers()
+                .get(QUERY_ERROR_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"InternalServiceError;Receiver"[..])
+        );
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn rest_json_error_has_type_header() {
+        let r = ApiError::new(ErrorCode::ResourceNotFound, "Thing x cannot be found.")
+            .render(Protocol::RestJson, "rid-1");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            r.headers()
+                .get(ERROR_TYPE_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"ResourceNotFoundException"[..])
+        );
+        assert_eq!(
+            r.headers()
+                .get(REQUEST_ID_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"rid-1"[..])
+        );
+    }
+}

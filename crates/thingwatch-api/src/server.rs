@@ -1,0 +1,339 @@
+//! The single HTTP port: [`ApiState`], the [`router`], [`serve`] with graceful shutdown,
+//! and the dispatcher that reads the body (bounded), verifies SigV4 and hands the request
+//! to the [`ServiceHandler`] registered for the credential-scope service.
+//!
+//! **Extension point:** later services (iot, iotdata, iot-jobs-data, monitoring,
+//! cloudtrail) register a [`ServiceHandler`] under their SigV4 signing name with
+//! [`ApiState::with_service`]. Until then, requests for them are answered with
+//! `UnknownOperationException` in that service's protocol (rest-json 404, JSON 400) —
+//! a client error, so SDKs do not retry.
+//!
+//! **API Boundary:** only this crate knows AWS wire shapes and SigV4.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use thingwatch_logstore::LogStore;
+
+use crate::credentials::CredentialProvider;
+use crate::error::{ApiError, ErrorCode, Protocol, REQUEST_ID_HEADER};
+use crate::logs::LogsService;
+use crate::sigv4::{self, Clock, SignedRequest, SystemClock, Verified, Verifier};
+
+/// Default request body limit: 4 MiB. The largest legitimate body is a maximal PutLogEvents
+/// batch (1,048,576 bytes of messages plus 26 bytes per event, API reference), which JSON
+/// framing (~45 bytes per event × 10,000 events) and string escaping (quotes in JSON-in-JSON
+/// IoT log messages double) can push close to 2 MiB; 4 MiB leaves headroom without letting a
+/// client make the server buffer arbitrary amounts. Larger bodies get
+/// `RequestEntityTooLargeException` (HTTP 413).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The services AWS clients address on this port, by SigV4 signing name, with their
+/// protocol (aws-wire.md §1). Used to answer in the right format for services whose handler
+/// is not registered yet.
+pub const KNOWN_SERVICES: &[(&str, Protocol)] = &[
+    ("iot", Protocol::RestJson),
+    ("iotdata", Protocol::RestJson),
+    ("iot-jobs-data", Protocol::RestJson),
+    ("logs", Protocol::AwsJson11),
+    ("monitoring", Protocol::AwsJson10QueryCompatible),
+    ("cloudtrail", Protocol::AwsJson11),
+];
+
+/// A buffered, authenticated request as a [`ServiceHandler`] receives it.
+#[derive(Debug)]
+pub struct AwsRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Request URI (raw path and query as on the request line).
+    pub uri: Uri,
+    /// All headers.
+    pub headers: HeaderMap,
+    /// The complete body (at most the configured limit).
+    pub body: Bytes,
+}
+
+/// Per-request context handed to a [`ServiceHandler`].
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    /// The UUID sent back as `x-amzn-RequestId`.
+    pub request_id: String,
+    /// Who signed the request, and its credential scope.
+    pub auth: Verified,
+    /// The server clock's reading when the request arrived (use it for creation times so a
+    /// request sees one consistent "now").
+    pub received_at: SystemTime,
+}
+
+impl RequestContext {
+    /// [`Self::received_at`] in epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.received_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// The future a [`ServiceHandler`] returns: a success response, or an [`ApiError`] the
+/// dispatcher renders in the handler's [`Protocol`].
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + Send>>;
+
+/// One AWS service on the shared port (registered under its SigV4 signing name).
+pub trait ServiceHandler: Send + Sync + 'static {
+    /// The wire protocol (decides the error format, also for authentication failures).
+    fn protocol(&self) -> Protocol;
+    /// Serves one authenticated request. The dispatcher adds `x-amzn-RequestId` to the
+    /// response if the handler did not.
+    fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture;
+}
+
+/// Shared state of the HTTP API. Cheap to clone (everything is behind `Arc`).
+#[derive(Clone)]
+pub struct ApiState {
+    credentials: Arc<dyn CredentialProvider>,
+    clock: Arc<dyn Clock>,
+    account_id: Arc<str>,
+    region: Arc<str>,
+    log_store: LogStore,
+    services: Arc<HashMap<String, Arc<dyn ServiceHandler>>>,
+    max_body_bytes: usize,
+}
+
+impl ApiState {
+    /// State for account `account_id` (12 digits) in `region` (e.g. `us-east-1`, used in
+    /// ARNs), authenticating with `credentials`, serving CloudWatch Logs (`logs`) from
+    /// `log_store`. Uses the system clock and [`DEFAULT_MAX_BODY_BYTES`].
+    pub fn new(
+        credentials: Arc<dyn CredentialProvider>,
+        account_id: impl Into<String>,
+        region: impl Into<String>,
+        log_store: LogStore,
+    ) -> Self {
+        let account_id: Arc<str> = account_id.into().into();
+        let region: Arc<str> = region.into().into();
+        let logs: Arc<dyn ServiceHandler> = Arc::new(LogsService::new(
+            log_store.clone(),
+            account_id.to_string(),
+            region.to_string(),
+        ));
+        let mut services = HashMap::new();
+        services.insert("logs".to_owned(), logs);
+        Self {
+            credentials,
+            clock: Arc::new(SystemClock),
+            account_id,
+            region,
+            log_store,
+            services: Arc::new(services),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Replaces the clock used for SigV4 time checks and request timestamps.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Registers (or replaces) the handler for SigV4 signing name `service`
+    /// (`iot`, `iotdata`, `iot-jobs-data`, `monitoring`, `cloudtrail`, …).
+    #[must_use]
+    pub fn with_service(mut self, service: &str, handler: Arc<dyn ServiceHandler>) -> Self {
+        Arc::make_mut(&mut self.services).insert(service.to_owned(), handler);
+        self
+    }
+
+    /// Sets the request body limit in bytes.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// The account id (12 digits).
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The server region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The log store the Logs API serves.
+    pub fn log_store(&self) -> &LogStore {
+        &self.log_store
+    }
+
+    /// The credential provider.
+    pub fn credentials(&self) -> &Arc<dyn CredentialProvider> {
+        &self.credentials
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn protocol_of(&self, service: &str) -> Option<Protocol> {
+        self.services
+            .get(service)
+            .map(|h| h.protocol())
+            .or_else(|| {
+                KNOWN_SERVICES
+                    .iter()
+                    .find(|(name, _)| *name == service)
+                    .map(|(_, p)| *p)
+            })
+    }
+}
+
+/// The axum router serving every AWS API on one port (all paths, all methods).
+pub fn router(state: ApiState) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting and
+/// waits for in-flight requests to finish (graceful shutdown).
+///
+/// # Errors
+/// I/O errors from the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The protocol to answer in before the credential scope is known: JSON when an
+/// `X-Amz-Target` is present (1.0 if the content type says so), rest-json otherwise.
+fn guess_protocol(headers: &HeaderMap) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        let ct = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if ct.contains("x-amz-json-1.0") {
+            Protocol::AwsJson10QueryCompatible
+        } else {
+            Protocol::AwsJson11
+        }
+    } else {
+        Protocol::RestJson
+    }
+}
+
+async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let received_at = state.clock.now();
+    let (parts, body) = req.into_parts();
+    let mut protocol = guess_protocol(&parts.headers);
+
+    let declared_len = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > state.max_body_bytes as u64) {
+        return too_large(&state, protocol, &request_id);
+    }
+    let body = match Limited::new(body, state.max_body_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return too_large(&state, protocol, &request_id);
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "failed to read request body");
+            return ApiError::serialization("The request body could not be read.")
+                .render(protocol, &request_id);
+        }
+    };
+
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        raw_path: parts.uri.path(),
+        raw_query: parts.uri.query(),
+        authority: parts.uri.authority().map(|a| a.as_str()),
+        headers: &parts.headers,
+        body: &body,
+    };
+    let parsed = match sigv4::parse_auth(&signed) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(error = %e, "SigV4 parameters rejected");
+            return ApiError::from_auth(&e).render(protocol, &request_id);
+        }
+    };
+    let service = parsed.scope.service.clone();
+    if let Some(p) = state.protocol_of(&service) {
+        protocol = p;
+    }
+    let verifier = Verifier::new(state.credentials.clone(), state.clock.clone());
+    let auth = match verifier.verify_parsed(&signed, &parsed) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!(error = %e, %service, "SigV4 verification failed");
+            return ApiError::from_auth(&e).render(protocol, &request_id);
+        }
+    };
+
+    let Some(handler) = state.services.get(&service).cloned() else {
+        let message = if KNOWN_SERVICES.iter().any(|(n, _)| *n == service) {
+            format!("The service '{service}' is not supported by this server yet.")
+        } else {
+            format!("'{service}' is not a service provided by this server.")
+        };
+        return ApiError::new(ErrorCode::UnknownOperation, message).render(protocol, &request_id);
+    };
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        auth,
+        received_at,
+    };
+    let aws_req = AwsRequest {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+    };
+    match handler.handle(ctx, aws_req).await {
+        Ok(mut resp) => {
+            if !resp.headers().contains_key(REQUEST_ID_HEADER)
+                && let Ok(v) = HeaderValue::from_str(&request_id)
+            {
+                resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+            }
+            resp
+        }
+        Err(e) => {
+            if e.code.fault() == crate::error::Fault::Server {
+                tracing::warn!(%request_id, code = e.code.as_str(), "server fault");
+            }
+            e.render(protocol, &request_id)
+        }
+    }
+}
+
+fn too_large(state: &ApiState, protocol: Protocol, request_id: &str) -> Response {
+    ApiError::new(
+        ErrorCode::RequestEntityTooLarge,
+        format!(
+            "Request body is larger than the maximum of {} bytes.",
+            state.max_body_bytes
+        ),
+    )
+    .render(protocol, request_id)
+}
