@@ -1,0 +1,299 @@
+//! Binary key and value layout of the log store (all integers big-endian so byte order is
+//! numeric order).
+//!
+//! Keyspaces (fjall partitions):
+//! - `meta` — catalog: `G`+group name → [`GroupRec`]; `S`+gid(4)+stream name → [`StreamRec`];
+//!   `C`+counter name → u64 counters.
+//! - `ev{gid}` — one per log group, the events: key `ts(8) seq(8)` → value
+//!   `sid(4) ingestion_time(8) message`. Key order is timestamp order across all streams of the
+//!   group, so FilterLogEvents is a single forward range scan that seeks to `startTime`.
+//! - `ix{gid}` — per-stream index of the same events: key `sid(4) ts(8) seq(8)` → empty. A
+//!   stream's events are one contiguous key range, read forwards or backwards by GetLogEvents;
+//!   each hit is a point read of `ts seq` in `ev{gid}`.
+//!
+//! `ts` is the event timestamp (i64 ms) with its sign bit flipped so negative times sort first;
+//! `seq` is a store-wide unique, increasing u64 (`epoch << 40 | counter`, the epoch bumped at
+//! every open), which orders events of equal timestamp by arrival and makes the event id.
+
+/// Length of an event key in `ev{gid}`.
+pub(crate) const EV_KEY_LEN: usize = 16;
+/// Length of an index key in `ix{gid}`.
+pub(crate) const IX_KEY_LEN: usize = 20;
+/// Bytes before the message in an event value.
+pub(crate) const EV_VALUE_HEADER: usize = 12;
+
+/// Order-preserving u64 encoding of an i64 timestamp.
+pub(crate) fn ts_enc(ts: i64) -> u64 {
+    (ts as u64) ^ (1u64 << 63)
+}
+
+/// Inverse of [`ts_enc`].
+pub(crate) fn ts_dec(v: u64) -> i64 {
+    (v ^ (1u64 << 63)) as i64
+}
+
+/// Position of an event inside a group: (encoded timestamp, seq). Ordered like the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Pos {
+    pub ts: u64,
+    pub seq: u64,
+}
+
+impl Pos {
+    /// The smallest position at or after timestamp `ts`.
+    pub fn at_time(ts: i64) -> Pos {
+        Pos {
+            ts: ts_enc(ts),
+            seq: 0,
+        }
+    }
+    /// The next position in key order (saturating at the maximum).
+    pub fn succ(self) -> Pos {
+        match self.seq.checked_add(1) {
+            Some(seq) => Pos { ts: self.ts, seq },
+            None => match self.ts.checked_add(1) {
+                Some(ts) => Pos { ts, seq: 0 },
+                None => self,
+            },
+        }
+    }
+    /// The previous position in key order (saturating at zero).
+    pub fn pred(self) -> Pos {
+        match self.seq.checked_sub(1) {
+            Some(seq) => Pos { ts: self.ts, seq },
+            None => match self.ts.checked_sub(1) {
+                Some(ts) => Pos { ts, seq: u64::MAX },
+                None => self,
+            },
+        }
+    }
+    /// Event key in `ev{gid}`.
+    pub fn ev_key(self) -> [u8; EV_KEY_LEN] {
+        let mut k = [0u8; EV_KEY_LEN];
+        k[..8].copy_from_slice(&self.ts.to_be_bytes());
+        k[8..].copy_from_slice(&self.seq.to_be_bytes());
+        k
+    }
+    /// Index key in `ix{gid}` for stream `sid`.
+    pub fn ix_key(self, sid: u32) -> [u8; IX_KEY_LEN] {
+        let mut k = [0u8; IX_KEY_LEN];
+        k[..4].copy_from_slice(&sid.to_be_bytes());
+        k[4..12].copy_from_slice(&self.ts.to_be_bytes());
+        k[12..].copy_from_slice(&self.seq.to_be_bytes());
+        k
+    }
+    /// Decodes an `ev{gid}` key; `None` if malformed.
+    pub fn from_ev_key(k: &[u8]) -> Option<Pos> {
+        if k.len() != EV_KEY_LEN {
+            return None;
+        }
+        Some(Pos {
+            ts: u64::from_be_bytes(k[..8].try_into().ok()?),
+            seq: u64::from_be_bytes(k[8..].try_into().ok()?),
+        })
+    }
+    /// Decodes an `ix{gid}` key into (sid, pos); `None` if malformed.
+    pub fn from_ix_key(k: &[u8]) -> Option<(u32, Pos)> {
+        if k.len() != IX_KEY_LEN {
+            return None;
+        }
+        let sid = u32::from_be_bytes(k[..4].try_into().ok()?);
+        let pos = Pos::from_ev_key(&k[4..])?;
+        Some((sid, pos))
+    }
+    /// The timestamp in ms.
+    pub fn time(self) -> i64 {
+        ts_dec(self.ts)
+    }
+    /// The AWS-style decimal event id: 20 digits of timestamp key + 20 digits of seq.
+    pub fn event_id(self) -> String {
+        format!("{:020}{:020}", self.ts, self.seq)
+    }
+}
+
+/// Encodes an event value: `sid(4) ingestion(8) message`.
+pub(crate) fn ev_value(sid: u32, ingestion: i64, message: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(EV_VALUE_HEADER + message.len());
+    v.extend_from_slice(&sid.to_be_bytes());
+    v.extend_from_slice(&ingestion.to_be_bytes());
+    v.extend_from_slice(message.as_bytes());
+    v
+}
+
+/// Decodes an event value into (sid, ingestion, message bytes); `None` if malformed.
+pub(crate) fn parse_ev_value(v: &[u8]) -> Option<(u32, i64, &[u8])> {
+    if v.len() < EV_VALUE_HEADER {
+        return None;
+    }
+    let sid = u32::from_be_bytes(v[..4].try_into().ok()?);
+    let ing = i64::from_be_bytes(v[4..12].try_into().ok()?);
+    Some((sid, ing, &v[EV_VALUE_HEADER..]))
+}
+
+/// Catalog key of a group.
+pub(crate) fn group_key(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(b'G');
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Catalog key of a stream.
+pub(crate) fn stream_key(gid: u32, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + name.len());
+    k.push(b'S');
+    k.extend_from_slice(&gid.to_be_bytes());
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Catalog key of a named counter.
+pub(crate) fn counter_key(name: &str) -> Vec<u8> {
+    let mut k = vec![b'C'];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Persisted log group record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupRec {
+    pub gid: u32,
+    pub creation_time: i64,
+    /// 0 = no retention policy.
+    pub retention_days: u32,
+}
+
+impl GroupRec {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(&self.gid.to_be_bytes());
+        v.extend_from_slice(&self.creation_time.to_be_bytes());
+        v.extend_from_slice(&self.retention_days.to_be_bytes());
+        v
+    }
+    pub fn decode(v: &[u8]) -> Option<GroupRec> {
+        if v.len() != 16 {
+            return None;
+        }
+        Some(GroupRec {
+            gid: u32::from_be_bytes(v[..4].try_into().ok()?),
+            creation_time: i64::from_be_bytes(v[4..12].try_into().ok()?),
+            retention_days: u32::from_be_bytes(v[12..16].try_into().ok()?),
+        })
+    }
+}
+
+/// Persisted log stream record; `i64::MIN` encodes "no events yet" for the time fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamRec {
+    pub sid: u32,
+    pub creation_time: i64,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub last_ingestion: i64,
+    pub stored_bytes: u64,
+}
+
+impl StreamRec {
+    pub fn new(sid: u32, creation_time: i64) -> StreamRec {
+        StreamRec {
+            sid,
+            creation_time,
+            first_ts: i64::MIN,
+            last_ts: i64::MIN,
+            last_ingestion: i64::MIN,
+            stored_bytes: 0,
+        }
+    }
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(44);
+        v.extend_from_slice(&self.sid.to_be_bytes());
+        for x in [
+            self.creation_time,
+            self.first_ts,
+            self.last_ts,
+            self.last_ingestion,
+        ] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend_from_slice(&self.stored_bytes.to_be_bytes());
+        v
+    }
+    pub fn decode(v: &[u8]) -> Option<StreamRec> {
+        if v.len() != 44 {
+            return None;
+        }
+        let i =
+            |o: usize| -> Option<i64> { Some(i64::from_be_bytes(v[o..o + 8].try_into().ok()?)) };
+        Some(StreamRec {
+            sid: u32::from_be_bytes(v[..4].try_into().ok()?),
+            creation_time: i(4)?,
+            first_ts: i(12)?,
+            last_ts: i(20)?,
+            last_ingestion: i(28)?,
+            stored_bytes: u64::from_be_bytes(v[36..44].try_into().ok()?),
+        })
+    }
+    pub fn opt(x: i64) -> Option<i64> {
+        (x != i64::MIN).then_some(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_encoding_preserves_order() {
+        let ts = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
+        for w in ts.windows(2) {
+            assert!(ts_enc(w[0]) < ts_enc(w[1]), "{w:?}");
+            assert_eq!(ts_dec(ts_enc(w[0])), w[0]);
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_and_order() {
+        let a = Pos {
+            ts: ts_enc(10),
+            seq: 7,
+        };
+        let b = Pos {
+            ts: ts_enc(10),
+            seq: 8,
+        };
+        let c = Pos {
+            ts: ts_enc(11),
+            seq: 1,
+        };
+        assert!(a.ev_key() < b.ev_key() && b.ev_key() < c.ev_key());
+        assert_eq!(Pos::from_ev_key(&c.ev_key()), Some(c));
+        assert_eq!(Pos::from_ix_key(&c.ix_key(9)), Some((9, c)));
+        assert_eq!(a.succ(), b);
+        assert_eq!(b.pred(), a);
+        assert_eq!(
+            Pos { ts: 3, seq: 0 }.pred(),
+            Pos {
+                ts: 2,
+                seq: u64::MAX
+            }
+        );
+        assert_eq!(Pos::from_ev_key(b"short"), None);
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let g = GroupRec {
+            gid: 3,
+            creation_time: 99,
+            retention_days: 7,
+        };
+        assert_eq!(GroupRec::decode(&g.encode()), Some(g));
+        let mut s = StreamRec::new(5, 100);
+        s.stored_bytes = 1234;
+        s.last_ts = 55;
+        assert_eq!(StreamRec::decode(&s.encode()), Some(s));
+        let v = ev_value(5, -3, "héllo");
+        assert_eq!(parse_ev_value(&v), Some((5, -3, "héllo".as_bytes())));
+    }
+}
