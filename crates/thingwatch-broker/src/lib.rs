@@ -1,2 +1,7 @@
 //! Thingwatch MQTT broker.
+pub mod auth;
+pub mod codec;
+pub mod config;
+pub mod limits;
+pub mod topic;
 pub mod trie;
