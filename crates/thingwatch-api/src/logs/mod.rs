@@ -87,8 +87,9 @@ impl LogsService {
         format!("{}:log-stream:{stream}", self.group_arn(group))
     }
 
-    /// Resolves `logGroupName` / `logGroupIdentifier` (name or ARN, with or without `:*`)
-    /// to a log group name. Exactly one must be given.
+    /// Resolves `logGroupName` / `logGroupIdentifier` (a name, or the `logGroupArn` form
+    /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`; the model pattern excludes the `:*`
+    /// form) to a log group name. Exactly one must be given.
     fn resolve_group(
         &self,
         name: Option<String>,
