@@ -1024,3 +1024,44 @@ struct FilterLogEventsOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_aws_codes_and_hide_storage_causes() {
+        let table = [
+            (
+                StoreError::ResourceNotFound("The specified log group does not exist.".into()),
+                ErrorCode::ResourceNotFound,
+                "The specified log group does not exist.",
+            ),
+            (
+                StoreError::ResourceAlreadyExists("The specified log group already exists".into()),
+                ErrorCode::ResourceAlreadyExists,
+                "The specified log group already exists",
+            ),
+            (
+                StoreError::InvalidParameter("The specified nextToken is invalid.".into()),
+                ErrorCode::InvalidParameter,
+                "The specified nextToken is invalid.",
+            ),
+            (
+                StoreError::Storage("journal write failed: /secret/path".into()),
+                ErrorCode::ServiceUnavailable,
+                "The service cannot complete the request.",
+            ),
+        ];
+        for (err, code, message) in table {
+            let api = store_error(err);
+            assert_eq!((api.code, api.message.as_str()), (code, message));
+        }
+        assert_eq!(
+            ErrorCode::ServiceUnavailable
+                .http_status(Protocol::AwsJson11)
+                .as_u16(),
+            500
+        );
+    }
+}
