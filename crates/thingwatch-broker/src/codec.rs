@@ -400,6 +400,12 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
     }
 }
 
+/// A payload owning `bytes`.
+pub fn payload_from_vec(bytes: Vec<u8>) -> ArcPayload {
+    let len = bytes.len();
+    ArcPayload::new(std::sync::Arc::from(bytes.into_boxed_slice()), 0, len)
+}
+
 /// What the v5 CONNACK advertises (AWS IoT's MQTT 5 limits).
 #[derive(Debug, Clone, Default)]
 pub struct ConnackInfo {

@@ -1,7 +1,220 @@
-//! Thingwatch MQTT broker.
+//! Thingwatch's MQTT message broker: MQTT 3.1.1 and 5 over TCP with AWS IoT Core semantics
+//! (QoS 0/1, retained messages, wills, persistent sessions, shared subscriptions, AWS limits),
+//! emitting the AWS IoT v2 broker log events and `AWS/IoT` metrics through
+//! [`thingwatch_events::Logger`].
+//!
+//! # Layout
+//! - [`codec`]: the boundary to the packet library (no I/O).
+//! - [`trie`]: the standalone topic-filter trie.
+//! - [`topic`], [`limits`]: AWS topic rules and quotas.
+//! - `handlers/`: one handler per packet plus the dispatcher that maps errors to reason codes.
+//! - `connection`: one connection's lifecycle; `server`: listener, connection cap, shutdown.
+//! - `state`: sessions, routing, retained messages; [`store`]: SQLite persistence.
+//! - [`auth`]: the [`Authorizer`] hook and [`LoopbackAnonymous`].
+//!
+//! **Architecture Invariant:** only the dispatcher (`handlers/mod.rs` + `connection::fail`)
+//! turns a handler error into a DISCONNECT reason code and an AWS `disconnectReason`.
+
 pub mod auth;
 pub mod codec;
 pub mod config;
+mod connection;
+mod handlers;
 pub mod limits;
+mod server;
+mod state;
+pub mod store;
 pub mod topic;
 pub mod trie;
+
+pub use auth::{ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal};
+pub use config::BrokerConfig;
+
+use state::{Message, Outgoing, Session, Shared, SubOpts};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use thingwatch_events::{LogLevel, Logger, MetricName, TraceId};
+
+/// Errors of [`Broker::open`] and [`Broker::publish`].
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The data directory's database could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A topic name refused by AWS's rules ([`topic::validate_topic_name`]).
+    #[error("invalid topic: {0}")]
+    Topic(#[from] topic::TopicError),
+    /// A payload over [`limits::MAX_PAYLOAD_BYTES`].
+    #[error("payload exceeds 128 KiB")]
+    PayloadTooLarge,
+    /// QoS other than 0 or 1.
+    #[error("QoS {0} is not supported")]
+    Qos(u8),
+    /// A durable write did not complete.
+    #[error("storage write failed")]
+    Storage,
+}
+
+/// Broker counters (cumulative since [`Broker::open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BrokerStats {
+    /// Connections accepted (CONNACK success).
+    pub connections: u64,
+    /// Sessions currently known (online or persistent offline).
+    pub sessions: usize,
+    /// Subscriptions (trie entries; a shared group counts once).
+    pub subscriptions: usize,
+    /// Retained messages stored.
+    pub retained: usize,
+    /// PUBLISHes accepted.
+    pub messages_in: u64,
+    /// Deliveries written to subscribers.
+    pub messages_out: u64,
+    /// Deliveries dropped because a session queue was full.
+    pub queued_dropped: u64,
+    /// Topic-trie counters.
+    pub trie: trie::TrieStats,
+}
+
+/// An internal publish (the iot-data HTTP `Publish` API, rules' republish, …).
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// Topic name (AWS limits apply).
+    pub topic: String,
+    /// Payload, at most 128 KiB.
+    pub payload: Vec<u8>,
+    /// 0 or 1.
+    pub qos: u8,
+    /// Store as the topic's retained message (empty payload clears it).
+    pub retain: bool,
+    /// The trace id of the caller's own `Publish-In` entry, so `Publish-Out` entries share it.
+    pub trace_id: TraceId,
+}
+
+/// The MQTT broker. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Broker {
+    shared: Arc<Shared>,
+}
+
+impl Broker {
+    /// Opens the broker's state in `data_dir` (`broker.sqlite3`: retained messages and
+    /// persistent sessions, loaded now).
+    ///
+    /// # Errors
+    /// [`BrokerError::Store`] if the database cannot be opened or read.
+    pub fn open(data_dir: &Path, config: BrokerConfig, logger: Logger, authorizer: Arc<dyn Authorizer>) -> Result<Broker, BrokerError> {
+        let (store, loaded) = store::Store::open(data_dir)?;
+        let shared = Arc::new(Shared {
+            config,
+            logger,
+            authorizer,
+            sessions: Default::default(),
+            subs: Default::default(),
+            retained: Default::default(),
+            store,
+            counters: Default::default(),
+            next_conn_id: Default::default(),
+        });
+        {
+            let mut retained = shared.retained.write();
+            for (topic, payload, qos) in loaded.retained {
+                let topic: Arc<str> = Arc::from(topic);
+                let msg = Message { topic: topic.clone(), payload: codec::payload_from_vec(payload), qos, retain: true, props: Vec::new(), trace: TraceId::new() };
+                retained.insert(topic, Arc::new(msg));
+            }
+        }
+        let now_s = thingwatch_events::now_ms() / 1000;
+        let now = std::time::Instant::now();
+        for ls in loaded.sessions {
+            let client_id: Arc<str> = Arc::from(ls.client_id.as_str());
+            let principal = Principal { principal_id: String::new(), thing_name: None };
+            let mut s = Session::new(client_id.clone(), shared.offline_log(&ls.client_id), principal, codec::Version::V311);
+            s.expiry_secs = ls.expiry_secs;
+            let ago = std::time::Duration::from_secs(ls.disconnected_at.map_or(0, |t| (now_s - t).max(0) as u64));
+            s.disconnected_at = Some(now.checked_sub(ago).unwrap_or(now));
+            for (filter, qos, flags) in ls.subs {
+                if let Ok(parsed) = topic::parse_filter(&filter) {
+                    let opts = SubOpts::from_flags(qos, flags);
+                    shared.trie_add(&client_id, parsed, opts);
+                    s.subs.insert(filter, opts);
+                }
+            }
+            for (id, topic, payload, retain) in ls.msgs {
+                let msg = Message { topic: Arc::from(topic), payload: codec::payload_from_vec(payload), qos: 1, retain, props: Vec::new(), trace: TraceId::new() };
+                s.queue.push_back(Outgoing { msg: Arc::new(msg), qos: 1, retain, db_id: Some(id), dup: true });
+            }
+            shared.sessions.lock().insert(client_id, Arc::new(parking_lot::Mutex::new(s)));
+        }
+        server::sweep_expired(&shared);
+        Ok(Broker { shared })
+    }
+
+    /// Serves MQTT on `listener` until `shutdown` completes, then sends every client a
+    /// DISCONNECT (v5 0x8B *Server shutting down*), logs `SERVER_INITIATED_DISCONNECT`, and
+    /// returns once every connection handler has finished.
+    ///
+    /// # Errors
+    /// Currently none beyond the listener's; accept errors are retried with backoff.
+    pub async fn serve(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        server::serve(self.shared.clone(), listener, shutdown).await
+    }
+
+    /// Publishes a message from inside the server (no `Publish-In` is logged here: the caller
+    /// logs its own, e.g. with protocol `HTTP`). Returns once durable writes (retained,
+    /// queued) are committed.
+    ///
+    /// # Errors
+    /// [`BrokerError`] for an invalid topic, payload over 128 KiB, QoS 2, or a storage failure.
+    pub async fn publish(&self, req: PublishRequest) -> Result<(), BrokerError> {
+        topic::validate_topic_name(&req.topic)?;
+        if req.payload.len() > limits::MAX_PAYLOAD_BYTES {
+            return Err(BrokerError::PayloadTooLarge);
+        }
+        if req.qos > 1 {
+            return Err(BrokerError::Qos(req.qos));
+        }
+        let msg = Arc::new(Message {
+            topic: Arc::from(req.topic),
+            payload: codec::payload_from_vec(req.payload),
+            qos: req.qos,
+            retain: req.retain,
+            props: Vec::new(),
+            trace: req.trace_id,
+        });
+        let mut tickets = Vec::new();
+        if req.retain && !topic::is_reserved(&msg.topic) {
+            tickets.push(self.shared.retain(&msg));
+            self.shared.logger.metrics().incr(MetricName::PublishRetainedSuccess, thingwatch_events::Protocol::Http);
+        }
+        tickets.extend(self.shared.route(&msg, None).durable);
+        for t in tickets {
+            t.await.map_err(|_| BrokerError::Storage)?;
+        }
+        let _ = LogLevel::Info;
+        Ok(())
+    }
+
+    /// Counters and sizes.
+    pub fn stats(&self) -> BrokerStats {
+        let c = &self.shared.counters;
+        let trie = self.shared.subs.read().stats();
+        BrokerStats {
+            connections: c.connections.load(Ordering::Relaxed),
+            sessions: self.shared.sessions.lock().len(),
+            subscriptions: trie.entries,
+            retained: self.shared.retained.read().len(),
+            messages_in: c.messages_in.load(Ordering::Relaxed),
+            messages_out: c.messages_out.load(Ordering::Relaxed),
+            queued_dropped: c.queued_dropped.load(Ordering::Relaxed),
+            trie,
+        }
+    }
+
+    /// Stops the storage writer after applying what is queued (call after `serve` returned).
+    pub fn close(&self) {
+        self.shared.store.close();
+    }
+}

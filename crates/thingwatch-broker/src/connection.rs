@@ -1,0 +1,324 @@
+//! One client connection (mini-redis `Handler` style): read the CONNECT, then select between
+//! the next packet, queued deliveries, a takeover kick, the keep-alive deadline and server
+//! shutdown; on exit write the `Disconnect` event with its AWS `disconnectReason`, publish the
+//! will when AWS would, and park or end the session.
+
+use crate::auth::Principal;
+use crate::codec::{self, DecodeError, Framer, Version};
+use crate::handlers::{self, Flow, HandlerError};
+use crate::limits::{MAX_INFLIGHT, MAX_PACKET_BYTES};
+use crate::state::{Kick, Message, Session, Shared};
+use crate::store::Op;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thingwatch_events::{ClientIdentity, ClientLog, Connect, Disconnect, DisconnectReason, LogLevel, MetricName, Protocol, PublishIn, PublishOut, TraceId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, broadcast, oneshot};
+use tokio::time::Instant;
+
+/// A will to publish when the connection ends abnormally.
+pub(crate) struct Will {
+    pub msg: Arc<Message>,
+    pub delay: Duration,
+}
+
+/// State of an established connection, shared by the handlers.
+pub(crate) struct Conn {
+    pub shared: Arc<Shared>,
+    pub version: Version,
+    pub client_id: Arc<str>,
+    pub principal: Principal,
+    pub log: Arc<ClientLog>,
+    pub session: Arc<Mutex<Session>>,
+    pub conn_id: u64,
+    pub notify: Arc<Notify>,
+    pub kick_rx: Option<oneshot::Receiver<Kick>>,
+    pub will: Option<Will>,
+    pub aliases: HashMap<u16, Arc<str>>,
+    /// Encoded packets not yet written.
+    pub out: Vec<u8>,
+    /// 1.5 × the effective keep-alive.
+    pub keep_alive: Duration,
+}
+
+impl Conn {
+    /// Appends an encoded packet; `None` means the encoder refused (a broker bug).
+    pub fn write(&mut self, bytes: Option<Vec<u8>>) -> Result<(), HandlerError> {
+        let b = bytes.ok_or(HandlerError::Server("packet encoding failed"))?;
+        self.out.extend_from_slice(&b);
+        Ok(())
+    }
+
+    /// Logs a refused PUBLISH (`Publish-In` Failure, `PublishIn.ClientError`) and returns the
+    /// error that closes the connection.
+    pub fn publish_refused(&self, topic: &str, retain: bool, e: HandlerError) -> Result<(), HandlerError> {
+        let (_, _, reason, details) = e.describe();
+        self.shared.metric(MetricName::PublishInClientError);
+        self.shared.logger.emit(&self.log, LogLevel::Error, TraceId::new(), |id| PublishIn::failure(id, topic, retain, reason, details));
+        Err(e)
+    }
+
+    /// Moves queued deliveries into the output buffer, respecting the in-flight limit.
+    fn drain(&mut self, resend_inflight: bool) {
+        let shared = self.shared.clone();
+        let session = self.session.clone();
+        let mut s = session.lock();
+        if resend_inflight {
+            let resend: Vec<_> = s.inflight.iter().map(|(id, o)| (*id, o.clone())).collect();
+            for (id, o) in resend {
+                self.encode_delivery(&o, Some(id), true);
+            }
+        }
+        while let Some(front) = s.queue.front() {
+            if front.qos == 1 && s.inflight.len() >= MAX_INFLIGHT {
+                break;
+            }
+            let Some(o) = s.queue.pop_front() else { break };
+            let id = (o.qos == 1).then(|| s.alloc_pkid());
+            self.encode_delivery(&o, id, o.dup);
+            if let Some(id) = id {
+                s.inflight.insert(id, o.clone());
+            }
+            shared.metric(MetricName::PublishOutSuccess);
+            shared.counters.messages_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shared.logger.emit(&self.log, LogLevel::Info, o.msg.trace, |id| PublishOut::success(id, &o.msg.topic, o.retain));
+        }
+    }
+
+    fn encode_delivery(&mut self, o: &crate::state::Outgoing, id: Option<u16>, dup: bool) {
+        let props: &[codec::Property] = if self.version == Version::V5 { &o.msg.props } else { &[] };
+        // AWS does not support DUP on deliveries to 3.1.1 clients; v5 and 3.1.1 both get it
+        // set on a redelivery of an unacknowledged message as the MQTT specs require.
+        if let Some(b) = codec::publish(self.version, &o.msg.topic, &o.msg.payload, o.qos, o.retain, dup, id, props) {
+            self.out.extend_from_slice(&b);
+        }
+    }
+}
+
+/// How the connection ended.
+struct Close {
+    reason: DisconnectReason,
+    detail: Option<(&'static str, &'static str)>,
+    send_will: bool,
+    /// v5 DISCONNECT reason code to send, if any.
+    code: Option<u8>,
+}
+
+impl Close {
+    fn of(reason: DisconnectReason, code: Option<u8>) -> Self {
+        Close { reason, detail: None, send_will: true, code }
+    }
+}
+
+/// Logs a CONNECT that could not even be decoded (no client id known).
+fn pre_connect_failure(shared: &Shared, peer: SocketAddr, reason: &str, details: &str) {
+    shared.metric(MetricName::ConnectClientError);
+    let log = shared.logger.client(ClientIdentity {
+        client_id: String::new(),
+        principal_id: String::new(),
+        source_ip: peer.ip(),
+        source_port: peer.port(),
+        protocol: Protocol::Mqtt,
+        thing_name: None,
+    });
+    shared.logger.emit(&log, LogLevel::Error, TraceId::new(), |id| Connect::failure(id, reason, details));
+}
+
+/// Runs one connection to completion. Never panics on peer input.
+pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr, mut shutdown: broadcast::Receiver<()>) {
+    let _ = stream.set_nodelay(true);
+    let mut framer = Framer::new(MAX_PACKET_BYTES);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut packets = Vec::new();
+
+    // Phase 1: the CONNECT.
+    let deadline = Instant::now() + shared.config.connect_timeout;
+    while packets.is_empty() {
+        let n = tokio::select! {
+            r = stream.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = shutdown.recv() => return,
+        };
+        if let Err(e) = framer.feed(&buf[..n], &mut packets) {
+            pre_connect_failure(&shared, peer, "MALFORMED_PACKET", if e == DecodeError::TooLarge { "The CONNECT exceeds the packet size limit" } else { "Malformed CONNECT" });
+            return;
+        }
+    }
+    let mut pending = packets.drain(..).collect::<std::collections::VecDeque<_>>();
+    let Some(first) = pending.pop_front() else { return };
+    let version = match codec::detect_version(&first) {
+        Ok(v) => v,
+        Err(DecodeError::UnsupportedVersion(_)) => {
+            pre_connect_failure(&shared, peer, "UNSUPPORTED_PROTOCOL_VERSION", "Only MQTT 3.1.1 and 5 are supported");
+            if let Some(b) = codec::connack(Version::V311, false, 0x84, &Default::default()) {
+                let _ = stream.write_all(&b).await;
+            }
+            return;
+        }
+        Err(_) => {
+            pre_connect_failure(&shared, peer, "MALFORMED_PACKET", "The first packet is not a valid CONNECT");
+            return;
+        }
+    };
+    let connect = match codec::decode(version, first) {
+        Ok(codec::Inbound::Connect(c)) => c,
+        _ => {
+            pre_connect_failure(&shared, peer, "MALFORMED_PACKET", "Malformed CONNECT");
+            if let Some(b) = codec::connack(version, false, 0x81, &Default::default()).filter(|_| version == Version::V5) {
+                let _ = stream.write_all(&b).await;
+            }
+            return;
+        }
+    };
+    let mut out = Vec::new();
+    let Some(mut conn) = handlers::connect::handle(&shared, *connect, peer, &mut out) else {
+        let _ = stream.write_all(&out).await;
+        return;
+    };
+
+    // Phase 2: the session.
+    let mut resend = true;
+    let mut ka_deadline = Instant::now() + conn.keep_alive;
+    let mut kick_rx = conn.kick_rx.take();
+    let close: Close = 'conn: loop {
+        // Packets that arrived with the CONNECT or in the last read.
+        while let Some(raw) = pending.pop_front() {
+            let result = match codec::decode(version, raw) {
+                Ok(p) => handlers::dispatch(&mut conn, p).await,
+                Err(DecodeError::TooLarge) => Err(HandlerError::TooLarge),
+                Err(DecodeError::Protocol(d)) => Err(HandlerError::Protocol(d)),
+                Err(DecodeError::Malformed(d)) => Err(HandlerError::Malformed(d)),
+                Err(DecodeError::UnsupportedVersion(_)) => Err(HandlerError::Protocol("CONNECT")),
+            };
+            match result {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::ClientDisconnect { send_will }) => {
+                    break 'conn Close { reason: DisconnectReason::ClientInitiatedDisconnect, detail: None, send_will, code: None };
+                }
+                Err(e) => break 'conn fail(&conn, e),
+            }
+        }
+        conn.drain(resend);
+        resend = false;
+        if !conn.out.is_empty() {
+            if stream.write_all(&conn.out).await.is_err() {
+                conn.out.clear();
+                break Close::of(DisconnectReason::ConnectionLost, None);
+            }
+            conn.out.clear();
+        }
+        tokio::select! {
+            _ = shutdown.recv() => break Close::of(DisconnectReason::ServerInitiatedDisconnect, Some(0x8B)),
+            k = async { match kick_rx.as_mut() { Some(rx) => rx.await, None => std::future::pending().await } } => {
+                match k {
+                    Ok(Kick::Takeover) => break Close::of(DisconnectReason::DuplicateClientid, Some(0x8E)),
+                    Err(_) => kick_rx = None,
+                }
+            }
+            _ = tokio::time::sleep_until(ka_deadline) => break Close::of(DisconnectReason::MqttKeepAliveTimeout, Some(0x8D)),
+            _ = conn.notify.notified() => {}
+            r = stream.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break Close::of(DisconnectReason::ConnectionLost, None),
+                Ok(n) => {
+                    ka_deadline = Instant::now() + conn.keep_alive;
+                    let mut got = Vec::new();
+                    let fed = framer.feed(&buf[..n], &mut got);
+                    pending.extend(got);
+                    if let Err(e) = fed {
+                        // Handle what was complete before the bad bytes, then fail.
+                        let e = match e { DecodeError::TooLarge => HandlerError::TooLarge, _ => HandlerError::Malformed("bad remaining length") };
+                        while let Some(raw) = pending.pop_front() {
+                            if let Ok(p) = codec::decode(version, raw) {
+                                let _ = handlers::dispatch(&mut conn, p).await;
+                            }
+                        }
+                        break fail(&conn, e);
+                    }
+                }
+            },
+        }
+    };
+
+    // Phase 3: close.
+    if let Some(code) = close.code
+        && let Some(b) = codec::disconnect(version, code)
+    {
+        conn.out.extend_from_slice(&b);
+    }
+    if !conn.out.is_empty() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&conn.out)).await;
+    }
+    let _ = stream.shutdown().await;
+    finish(conn, close);
+}
+
+/// Maps a handler error to the close (the dispatcher's reason-code table lives in
+/// [`HandlerError::describe`]).
+fn fail(conn: &Conn, e: HandlerError) -> Close {
+    let (code, reason, r, d) = e.describe();
+    tracing::debug!(client = %conn.client_id, error = %e, "closing connection");
+    Close { reason, detail: Some((r, d)), send_will: true, code: Some(code) }
+}
+
+/// Writes the Disconnect event, publishes the will, parks or ends the session.
+fn finish(conn: Conn, close: Close) {
+    let shared = conn.shared.clone();
+    shared.logger.emit(&conn.log, LogLevel::Info, TraceId::new(), |id| match close.detail {
+        Some((r, d)) => Disconnect::with_detail(id, close.reason, r, d),
+        None => Disconnect::new(id, close.reason),
+    });
+    // Park or end the session, unless a newer connection already took it over.
+    {
+        let mut map = shared.sessions.lock();
+        if let Some(sess) = map.get(&conn.client_id).cloned() {
+            let mut s = sess.lock();
+            if s.link.as_ref().is_some_and(|l| l.conn_id == conn.conn_id) {
+                s.link = None;
+                if s.expiry_secs == 0 {
+                    shared.drop_session_state(&s);
+                    drop(s);
+                    map.remove(&conn.client_id);
+                } else {
+                    s.disconnected_at = Some(std::time::Instant::now());
+                    shared.store.submit(vec![Op::PutSession {
+                        client_id: conn.client_id.to_string(),
+                        expiry_secs: s.expiry_secs,
+                        disconnected_at: Some(thingwatch_events::now_ms() / 1000),
+                    }]);
+                }
+            }
+        }
+    }
+    if let Some(will) = conn.will.filter(|_| close.send_will) {
+        if will.delay.is_zero() {
+            publish_will(&shared, &will.msg);
+        } else {
+            let client_id = conn.client_id.clone();
+            let conn_id = conn.conn_id;
+            tokio::spawn(async move {
+                tokio::time::sleep(will.delay).await;
+                // Not sent if the client reconnected in the meantime ([MQTT-3.1.3-9]).
+                let reconnected = shared
+                    .sessions
+                    .lock()
+                    .get(&client_id)
+                    .is_some_and(|s| s.lock().link.as_ref().is_some_and(|l| l.conn_id != conn_id));
+                if !reconnected {
+                    publish_will(&shared, &will.msg);
+                }
+            });
+        }
+    }
+}
+
+fn publish_will(shared: &Shared, msg: &Arc<Message>) {
+    if msg.retain && !crate::topic::is_reserved(&msg.topic) {
+        let _ = shared.retain(msg);
+    }
+    shared.metric(MetricName::PublishInSuccess);
+    shared.route(msg, None);
+}

@@ -1,0 +1,194 @@
+//! CONNECT ([MQTT-3.1]) with AWS IoT's rules: client-id limits, will validation, the
+//! [`crate::Authorizer`], keep-alive clamping (v5: *Server Keep Alive*), session expiry
+//! clamping, clean vs resumed sessions, and client-id takeover (the **old** connection is
+//! kicked). Produces the connection state or a refusing CONNACK.
+
+use crate::codec::{self, ConnackInfo, ConnectPacket, Version};
+use crate::connection::{Conn, Will};
+use crate::limits::{MAX_CLIENT_ID_BYTES, MAX_PAYLOAD_BYTES, clamp_keep_alive};
+use crate::state::{Kick, Link, Message, Session, Shared};
+use crate::store::Op;
+use crate::{auth::ConnectRequest, topic};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thingwatch_events::{ClientIdentity, Connect, LogLevel, MetricName, Protocol, TraceId};
+use tokio::sync::{Notify, oneshot};
+
+/// Logs a refused CONNECT and appends the refusing CONNACK.
+#[allow(clippy::too_many_arguments)]
+fn refuse(
+    shared: &Shared,
+    version: Version,
+    client_id: &str,
+    principal_id: &str,
+    peer: SocketAddr,
+    code: u8,
+    metric: MetricName,
+    reason: &str,
+    details: &str,
+    out: &mut Vec<u8>,
+) {
+    shared.metric(metric);
+    let log = shared.logger.client(ClientIdentity {
+        client_id: client_id.to_owned(),
+        principal_id: principal_id.to_owned(),
+        source_ip: peer.ip(),
+        source_port: peer.port(),
+        protocol: Protocol::Mqtt,
+        thing_name: None,
+    });
+    shared.logger.emit(&log, LogLevel::Error, TraceId::new(), |id| Connect::failure(id, reason, details));
+    if let Some(b) = codec::connack(version, false, code, &ConnackInfo::default()) {
+        out.extend_from_slice(&b);
+    }
+}
+
+pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, out: &mut Vec<u8>) -> Option<Conn> {
+    let v = c.version;
+    // Parse: client id.
+    let mut assigned = None;
+    let client_id = if c.client_id.is_empty() {
+        if v == Version::V311 && !c.clean_start {
+            refuse(shared, v, "", "", peer, 0x85, MetricName::ConnectClientError, "CLIENT_ID_INVALID", "An empty client ID requires a clean session", out);
+            return None;
+        }
+        let id = format!("thingwatch-{}", uuid::Uuid::new_v4().simple());
+        assigned = Some(id.clone());
+        id
+    } else {
+        c.client_id.clone()
+    };
+    if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.starts_with('$') {
+        refuse(shared, v, &client_id, "", peer, 0x85, MetricName::ConnectClientError, "CLIENT_ID_INVALID", "The client ID exceeds 128 bytes or uses the reserved $ prefix", out);
+        return None;
+    }
+    // Parse: will.
+    if let Some(w) = &c.will {
+        let (code, reason, details) = if topic::validate_topic_name(&w.topic).is_err() {
+            (0x90, "INVALID_TOPIC", "The will topic is invalid")
+        } else if w.payload.len() > MAX_PAYLOAD_BYTES {
+            (0x95, "PAYLOAD_LIMIT_EXCEEDED", "The will payload exceeds the 128 KB limit")
+        } else if w.qos == 2 && v == Version::V5 {
+            (0x9B, "QOS_NOT_SUPPORTED", "QoS 2 is not supported")
+        } else {
+            (0, "", "")
+        };
+        if code != 0 {
+            refuse(shared, v, &client_id, "", peer, code, MetricName::ConnectClientError, reason, details, out);
+            return None;
+        }
+    }
+    // Authenticate.
+    let req = ConnectRequest { client_id: &client_id, username: c.username.as_deref(), password: c.password.as_deref(), peer, tls: false };
+    let principal = match shared.authorizer.authenticate(&req) {
+        Ok(p) => p,
+        Err(_) => {
+            refuse(shared, v, &client_id, "", peer, 0x87, MetricName::ConnectAuthError, "AUTHORIZATION_FAILURE", "Authorization Failure", out);
+            return None;
+        }
+    };
+
+    // Apply.
+    let identity = ClientIdentity {
+        client_id: client_id.clone(),
+        principal_id: principal.principal_id.clone(),
+        source_ip: peer.ip(),
+        source_port: peer.port(),
+        protocol: Protocol::Mqtt,
+        thing_name: principal.thing_name.clone(),
+    };
+    let log = Arc::new(shared.logger.client(identity));
+    let client_id: Arc<str> = Arc::from(client_id);
+    let max_expiry = shared.config.session_expiry_secs();
+    let expiry_secs = match v {
+        Version::V311 if c.clean_start => 0,
+        Version::V311 => max_expiry,
+        Version::V5 => c.session_expiry.min(max_expiry),
+    };
+    let conn_id = shared.next_conn_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let notify = Arc::new(Notify::new());
+    let (kick_tx, kick_rx) = oneshot::channel();
+    let (session, session_present) = {
+        let mut map = shared.sessions.lock();
+        let existing = map.get(&client_id).cloned();
+        let resumed = match existing {
+            Some(old) => {
+                let mut s = old.lock();
+                if let Some(link) = s.link.take()
+                    && let Some(k) = link.kick
+                {
+                    let _ = k.send(Kick::Takeover);
+                }
+                if c.clean_start {
+                    shared.drop_session_state(&s);
+                    None
+                } else {
+                    drop(s);
+                    Some(old)
+                }
+            }
+            None => None,
+        };
+        let present = resumed.is_some();
+        let session = resumed.unwrap_or_else(|| Arc::new(parking_lot::Mutex::new(Session::new(client_id.clone(), log.clone(), principal.clone(), v))));
+        {
+            let mut s = session.lock();
+            s.expiry_secs = expiry_secs;
+            s.link = Some(Link { conn_id, notify: notify.clone(), kick: Some(kick_tx) });
+            s.disconnected_at = None;
+            s.log = log.clone();
+            s.principal = principal.clone();
+            s.version = v;
+            for o in s.inflight.values_mut() {
+                o.dup = true;
+            }
+            if expiry_secs > 0 {
+                shared.store.submit(vec![Op::PutSession { client_id: client_id.to_string(), expiry_secs, disconnected_at: None }]);
+            }
+        }
+        map.insert(client_id.clone(), session.clone());
+        (session, present)
+    };
+    if session_present {
+        notify.notify_one();
+    }
+    let ka = clamp_keep_alive(c.keep_alive, shared.config.keep_alive_min_secs, shared.config.keep_alive_max_secs);
+    let info = ConnackInfo {
+        server_keep_alive: (v == Version::V5 && ka != c.keep_alive).then_some(ka),
+        assigned_client_id: assigned,
+        session_expiry: (v == Version::V5 && expiry_secs != c.session_expiry).then_some(expiry_secs),
+    };
+    let connack = codec::connack(v, session_present, 0, &info)?;
+    out.extend_from_slice(&connack);
+    shared.metric(MetricName::ConnectSuccess);
+    shared.counters.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared.logger.emit(&log, LogLevel::Info, TraceId::new(), Connect::success);
+    let will = c.will.map(|w| Will {
+        msg: Arc::new(Message {
+            topic: Arc::from(w.topic.as_str()),
+            payload: codec::payload_from_vec(w.payload),
+            qos: w.qos.min(1),
+            retain: w.retain,
+            props: w.props,
+            trace: TraceId::new(),
+        }),
+        delay: Duration::from_secs(u64::from(w.delay_secs.min(expiry_secs))),
+    });
+    Some(Conn {
+        shared: shared.clone(),
+        version: v,
+        client_id,
+        principal,
+        log,
+        session,
+        conn_id,
+        notify,
+        kick_rx: Some(kick_rx),
+        will,
+        aliases: HashMap::new(),
+        out: std::mem::take(out),
+        keep_alive: Duration::from_millis(u64::from(ka) * 1500),
+    })
+}

@@ -1,0 +1,370 @@
+//! Shared broker state: sessions, the subscription trie, retained messages, and the routing of
+//! one message to its subscribers (the part every publish path — MQTT, wills, internal
+//! publishers — goes through).
+//!
+//! Lock order (never the reverse): `sessions` map → one `Session`; the `subs` trie and the
+//! `retained` map are only taken with no session lock held, except `subs` under the sessions
+//! map when a session is created/ended.
+
+use crate::auth::{Authorizer, Principal};
+use crate::codec::{ArcPayload, Property, Version};
+use crate::config::BrokerConfig;
+use crate::store::{Op, Store};
+use crate::topic::ParsedFilter;
+use crate::trie::TopicTrie;
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+use thingwatch_events::{ClientIdentity, ClientLog, LogLevel, Logger, MetricName, Protocol, Queued, TraceId};
+use tokio::sync::{Notify, oneshot};
+
+/// One application message, shared by every delivery of it.
+#[derive(Debug)]
+pub(crate) struct Message {
+    pub topic: Arc<str>,
+    pub payload: ArcPayload,
+    pub qos: u8,
+    pub retain: bool,
+    /// v5 properties forwarded to v5 subscribers.
+    pub props: Vec<Property>,
+    /// The Publish-In trace id, repeated on every Publish-Out.
+    pub trace: TraceId,
+}
+
+/// A message on its way to one session.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub msg: Arc<Message>,
+    pub qos: u8,
+    pub retain: bool,
+    /// Row id when stored (QoS 1 for a persistent session).
+    pub db_id: Option<i64>,
+    /// Redelivery: DUP set.
+    pub dup: bool,
+}
+
+/// Options of one subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubOpts {
+    pub qos: u8,
+    pub no_local: bool,
+    pub retain_as_published: bool,
+}
+
+impl SubOpts {
+    pub fn flags(self) -> u8 {
+        u8::from(self.no_local) | (u8::from(self.retain_as_published) << 1)
+    }
+    pub fn from_flags(qos: u8, flags: u8) -> Self {
+        SubOpts { qos, no_local: flags & 1 != 0, retain_as_published: flags & 2 != 0 }
+    }
+}
+
+/// Why a live connection is told to close by someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kick {
+    /// A new connection with the same client id.
+    Takeover,
+}
+
+/// The live connection of a session.
+pub(crate) struct Link {
+    pub conn_id: u64,
+    pub notify: Arc<Notify>,
+    pub kick: Option<oneshot::Sender<Kick>>,
+}
+
+/// A session: subscriptions and message state of one client id ([MQTT-4.1]).
+pub(crate) struct Session {
+    pub client_id: Arc<str>,
+    /// Seconds the session survives a disconnect; 0 = ends with the connection.
+    pub expiry_secs: u32,
+    /// Full filter (with `$share/…`) → options.
+    pub subs: HashMap<String, SubOpts>,
+    pub queue: VecDeque<Outgoing>,
+    pub inflight: BTreeMap<u16, Outgoing>,
+    next_pkid: u16,
+    pub link: Option<Link>,
+    pub disconnected_at: Option<Instant>,
+    /// The last connection's log handle and principal (Queued events, receive checks).
+    pub log: Arc<ClientLog>,
+    pub principal: Principal,
+    pub version: Version,
+}
+
+impl Session {
+    pub fn new(client_id: Arc<str>, log: Arc<ClientLog>, principal: Principal, version: Version) -> Self {
+        Session {
+            client_id,
+            expiry_secs: 0,
+            subs: HashMap::new(),
+            queue: VecDeque::new(),
+            inflight: BTreeMap::new(),
+            next_pkid: 0,
+            link: None,
+            disconnected_at: None,
+            log,
+            principal,
+            version,
+        }
+    }
+
+    /// Next free outbound packet id (1..=65535, skipping ids in flight).
+    pub fn alloc_pkid(&mut self) -> u16 {
+        loop {
+            self.next_pkid = self.next_pkid.wrapping_add(1);
+            if self.next_pkid != 0 && !self.inflight.contains_key(&self.next_pkid) {
+                return self.next_pkid;
+            }
+        }
+    }
+}
+
+/// Shared-subscription group entry in the trie.
+pub(crate) struct Group {
+    pub members: Vec<(Arc<str>, SubOpts)>,
+    next: AtomicUsize,
+}
+
+/// Trie key: a client, or a shared-subscription group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SubKey {
+    Client(Arc<str>),
+    Group(Arc<str>),
+}
+
+pub(crate) enum SubEntry {
+    Client(SubOpts),
+    Group(Group),
+}
+
+/// Counters for [`crate::BrokerStats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub connections: AtomicU64,
+    pub messages_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub queued_dropped: AtomicU64,
+}
+
+pub(crate) struct Shared {
+    pub config: BrokerConfig,
+    pub logger: Logger,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub sessions: Mutex<HashMap<Arc<str>, Arc<Mutex<Session>>>>,
+    pub subs: RwLock<TopicTrie<SubKey, SubEntry>>,
+    pub retained: RwLock<HashMap<Arc<str>, Arc<Message>>>,
+    pub store: Store,
+    pub counters: Counters,
+    pub next_conn_id: AtomicU64,
+}
+
+/// What routing produced: durable-write tickets to await before acknowledging.
+#[derive(Default)]
+pub(crate) struct Routed {
+    pub durable: Vec<oneshot::Receiver<()>>,
+}
+
+impl Shared {
+    pub fn metric(&self, m: MetricName) {
+        self.logger.metrics().incr(m, Protocol::Mqtt);
+    }
+
+    /// A log handle for a client known only by id (an offline session after a restart).
+    pub fn offline_log(&self, client_id: &str) -> Arc<ClientLog> {
+        Arc::new(self.logger.client(ClientIdentity {
+            client_id: client_id.to_owned(),
+            principal_id: String::new(),
+            source_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            source_port: 0,
+            protocol: Protocol::Mqtt,
+            thing_name: None,
+        }))
+    }
+
+    /// Adds `raw` (parsed as `parsed`) for `client` to the trie.
+    pub fn trie_add(&self, client: &Arc<str>, parsed: ParsedFilter<'_>, opts: SubOpts) {
+        let mut trie = self.subs.write();
+        let res = match parsed.share_group {
+            None => trie.insert(parsed.filter, SubKey::Client(client.clone()), SubEntry::Client(opts)).map(|_| ()),
+            Some(g) => {
+                let key = SubKey::Group(Arc::from(g));
+                if let Some(SubEntry::Group(group)) = trie.get_mut(parsed.filter, &key) {
+                    group.members.retain(|(c, _)| c != client);
+                    group.members.push((client.clone(), opts));
+                    Ok(())
+                } else {
+                    let group = Group { members: vec![(client.clone(), opts)], next: AtomicUsize::new(0) };
+                    trie.insert(parsed.filter, key, SubEntry::Group(group)).map(|_| ())
+                }
+            }
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "validated filter refused by trie");
+        }
+    }
+
+    /// Removes `client`'s subscription `parsed` from the trie.
+    pub fn trie_remove(&self, client: &Arc<str>, parsed: ParsedFilter<'_>) {
+        let mut trie = self.subs.write();
+        match parsed.share_group {
+            None => {
+                trie.remove(parsed.filter, &SubKey::Client(client.clone()));
+            }
+            Some(g) => {
+                let key = SubKey::Group(Arc::from(g));
+                let empty = match trie.get_mut(parsed.filter, &key) {
+                    Some(SubEntry::Group(group)) => {
+                        group.members.retain(|(c, _)| c != client);
+                        group.members.is_empty()
+                    }
+                    _ => false,
+                };
+                if empty {
+                    trie.remove(parsed.filter, &key);
+                }
+            }
+        }
+    }
+
+    /// Ends a session: its subscriptions leave the trie, its stored state the database.
+    pub fn drop_session_state(&self, session: &Session) {
+        for filter in session.subs.keys() {
+            if let Ok(parsed) = crate::topic::parse_filter(filter) {
+                self.trie_remove(&session.client_id, parsed);
+            }
+        }
+        if session.expiry_secs > 0 || !session.subs.is_empty() {
+            self.store.submit(vec![Op::DelSession { client_id: session.client_id.to_string() }]);
+        }
+    }
+
+    /// Stores or clears the retained message of `msg.topic` (empty payload clears).
+    pub fn retain(&self, msg: &Arc<Message>) -> oneshot::Receiver<()> {
+        let mut retained = self.retained.write();
+        let op = if msg.payload.is_empty() {
+            retained.remove(&msg.topic);
+            Op::DelRetained { topic: msg.topic.to_string() }
+        } else {
+            retained.insert(msg.topic.clone(), msg.clone());
+            Op::PutRetained { topic: msg.topic.to_string(), payload: msg.payload.as_slice().to_vec(), qos: msg.qos }
+        };
+        drop(retained);
+        self.store.submit_durable(vec![op])
+    }
+
+    /// Routes `msg` to every matching subscription; `publisher` is the sending client id (for
+    /// v5 No Local).
+    pub fn route(&self, msg: &Arc<Message>, publisher: Option<&str>) -> Routed {
+        let mut targets: Vec<(Arc<str>, SubOpts)> = Vec::new();
+        {
+            let trie = self.subs.read();
+            trie.for_each_match(&msg.topic, |key, entry| match (key, entry) {
+                (SubKey::Client(c), SubEntry::Client(o)) => {
+                    if !(o.no_local && publisher == Some(&**c)) {
+                        targets.push((c.clone(), *o));
+                    }
+                }
+                (_, SubEntry::Group(g)) if !g.members.is_empty() => {
+                    let i = g.next.fetch_add(1, Ordering::Relaxed) % g.members.len();
+                    targets.push(g.members[i].clone());
+                }
+                _ => {}
+            });
+        }
+        // One delivery per client, at the highest granted QoS ([MQTT-3.3.4-2] allows either).
+        targets.sort_by(|a, b| a.0.cmp(&b.0));
+        targets.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1.qos = a.1.qos.max(b.1.qos);
+                a.1.retain_as_published |= b.1.retain_as_published;
+                true
+            } else {
+                false
+            }
+        });
+        let sessions: Vec<Arc<Mutex<Session>>> = {
+            let map = self.sessions.lock();
+            targets.iter().filter_map(|(c, _)| map.get(c).cloned()).collect()
+        };
+        let mut routed = Routed::default();
+        for (session, (_, opts)) in sessions.iter().zip(targets.iter()) {
+            let mut s = session.lock();
+            let qos = msg.qos.min(opts.qos);
+            if !self.authorizer.authorize_receive(&s.principal, &s.client_id, &msg.topic) {
+                self.metric(MetricName::PublishOutAuthError);
+                continue;
+            }
+            let out = Outgoing { msg: msg.clone(), qos, retain: opts.retain_as_published && msg.retain, db_id: None, dup: false };
+            if let Some(ticket) = self.enqueue(&mut s, out) {
+                routed.durable.push(ticket);
+            }
+        }
+        routed
+    }
+
+    /// Puts one delivery into a session's queue (stored first when the session is persistent
+    /// and the delivery is QoS 1). Returns the durability ticket of that write.
+    pub fn enqueue(&self, s: &mut Session, mut out: Outgoing) -> Option<oneshot::Receiver<()>> {
+        let online = s.link.is_some();
+        if !online && out.qos == 0 {
+            return None; // QoS 0 is never stored for an offline session.
+        }
+        if s.queue.len() >= self.config.max_queued_per_session {
+            self.counters.queued_dropped.fetch_add(1, Ordering::Relaxed);
+            self.metric(MetricName::PublishOutThrottle);
+            if !online {
+                let trace = out.msg.trace;
+                self.logger.emit(&s.log, LogLevel::Error, trace, |id| {
+                    Queued::failure(id, &out.msg.topic, out.retain, "QUEUE_FULL", "The persistent session's message queue is full")
+                });
+            }
+            return None;
+        }
+        let mut ticket = None;
+        if s.expiry_secs > 0 && out.qos == 1 {
+            let id = self.store.next_msg_id();
+            out.db_id = Some(id);
+            ticket = Some(self.store.submit_durable(vec![Op::PutMsg {
+                id,
+                client_id: s.client_id.to_string(),
+                topic: out.msg.topic.to_string(),
+                payload: out.msg.payload.as_slice().to_vec(),
+                retain: out.retain,
+            }]));
+        }
+        if online {
+            if let Some(link) = &s.link {
+                link.notify.notify_one();
+            }
+        } else {
+            let trace = out.msg.trace;
+            self.logger.emit(&s.log, LogLevel::Info, trace, |id| Queued::success(id, &out.msg.topic, out.retain));
+        }
+        s.queue.push_back(out);
+        ticket
+    }
+
+    /// Retained messages a new subscription to `parsed` receives (AWS: exact-topic
+    /// subscriptions only unless configured; never shared subscriptions, [MQTT-3.8.4]).
+    pub fn retained_for(&self, parsed: ParsedFilter<'_>) -> Vec<Arc<Message>> {
+        if parsed.share_group.is_some() {
+            return Vec::new();
+        }
+        let retained = self.retained.read();
+        if !crate::trie::has_wildcard(parsed.filter) {
+            return retained.get(parsed.filter).cloned().into_iter().collect();
+        }
+        if !self.config.retained_on_wildcard {
+            return Vec::new();
+        }
+        let mut one: TopicTrie<(), ()> = TopicTrie::new();
+        if one.insert(parsed.filter, (), ()).is_err() {
+            return Vec::new();
+        }
+        retained.values().filter(|m| one.has_match(&m.topic)).cloned().collect()
+    }
+}

@@ -1,0 +1,298 @@
+//! Persistence of retained messages and persistent sessions (subscriptions, queued QoS 1
+//! messages, expiry) in `<data_dir>/broker.sqlite3`, SQLite via rusqlite in WAL mode with
+//! `synchronous=NORMAL` (a committed transaction is in the WAL, i.e. reached the OS: it
+//! survives `kill -9`; only an OS crash can lose the last commits).
+//!
+//! Writes never run on the async hot path: callers hand [`Op`]s to one dedicated writer thread
+//! that applies everything queued so far in one transaction (group commit). A caller that must
+//! not acknowledge before the write is durable (PUBACK of a retained or queued message) waits
+//! on the ticket returned by [`Store::submit_durable`].
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc;
+
+/// Most operations applied in one transaction.
+const MAX_OPS_PER_COMMIT: usize = 4096;
+
+/// A storage error (opening or loading; writer-thread errors are logged and counted).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("broker store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread could not be started.
+    #[error("broker store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One write.
+#[derive(Debug)]
+pub enum Op {
+    /// Insert or replace the retained message of a topic.
+    PutRetained { topic: String, payload: Vec<u8>, qos: u8 },
+    /// Delete the retained message of a topic.
+    DelRetained { topic: String },
+    /// Insert or replace a persistent session row.
+    PutSession { client_id: String, expiry_secs: u32, disconnected_at: Option<i64> },
+    /// Delete a session with its subscriptions and queued messages.
+    DelSession { client_id: String },
+    /// Insert or replace a subscription (`flags`: bit 0 no-local, bit 1 retain-as-published).
+    PutSub { client_id: String, filter: String, qos: u8, flags: u8 },
+    /// Delete a subscription.
+    DelSub { client_id: String, filter: String },
+    /// Store a QoS 1 message for a session.
+    PutMsg { id: i64, client_id: String, topic: String, payload: Vec<u8>, retain: bool },
+    /// Delete a stored message (acknowledged).
+    DelMsg { id: i64 },
+}
+
+enum Cmd {
+    Ops(Vec<Op>, Option<tokio::sync::oneshot::Sender<()>>),
+    Stop,
+}
+
+/// A session as stored.
+#[derive(Debug, Default)]
+pub struct LoadedSession {
+    /// Client ID.
+    pub client_id: String,
+    /// Expiry after disconnect, seconds.
+    pub expiry_secs: u32,
+    /// Disconnect time, epoch seconds (`None` if the process stopped while it was connected).
+    pub disconnected_at: Option<i64>,
+    /// `(filter, qos, flags)`.
+    pub subs: Vec<(String, u8, u8)>,
+    /// `(id, topic, payload, retain)`, oldest first.
+    pub msgs: Vec<(i64, String, Vec<u8>, bool)>,
+}
+
+/// Everything loaded at start.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// `(topic, payload, qos)`.
+    pub retained: Vec<(String, Vec<u8>, u8)>,
+    /// Persistent sessions.
+    pub sessions: Vec<LoadedSession>,
+}
+
+/// Handle to the writer thread.
+pub struct Store {
+    tx: parking_lot::Mutex<mpsc::Sender<Cmd>>,
+    next_msg_id: AtomicI64,
+    thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER);
+CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY (client_id, filter));
+CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_client ON messages (client_id, id);
+";
+
+impl Store {
+    /// Opens (creating) the database in `dir`, loads its contents and starts the writer thread.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the database cannot be opened, migrated or read.
+    pub fn open(dir: &Path) -> Result<(Store, Loaded), StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let conn = rusqlite::Connection::open(dir.join("broker.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        let loaded = load(&conn)?;
+        let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| r.get(0))?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new().name("broker-store".into()).spawn(move || writer(conn, rx))?;
+        Ok((
+            Store {
+                tx: parking_lot::Mutex::new(tx),
+                next_msg_id: AtomicI64::new(max_id + 1),
+                thread: parking_lot::Mutex::new(Some(thread)),
+            },
+            loaded,
+        ))
+    }
+
+    /// A fresh id for [`Op::PutMsg`].
+    pub fn next_msg_id(&self) -> i64 {
+        self.next_msg_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues writes; returns at once.
+    pub fn submit(&self, ops: Vec<Op>) {
+        if !ops.is_empty() {
+            let _ = self.tx.lock().send(Cmd::Ops(ops, None));
+        }
+    }
+
+    /// Queues writes; the returned receiver completes once they are committed to the WAL
+    /// (it errors if the writer is gone, which callers treat as a server error).
+    pub fn submit_durable(&self, ops: Vec<Op>) -> tokio::sync::oneshot::Receiver<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let _ = self.tx.lock().send(Cmd::Ops(ops, Some(done)));
+        wait
+    }
+
+    /// Applies what is queued and stops the writer thread (idempotent).
+    pub fn close(&self) {
+        let _ = self.tx.lock().send(Cmd::Stop);
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
+    let mut loaded = Loaded::default();
+    let mut st = conn.prepare("SELECT topic, payload, qos FROM retained")?;
+    loaded.retained = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let mut st = conn.prepare("SELECT client_id, expiry_secs, disconnected_at FROM sessions")?;
+    let sessions: Vec<(String, u32, Option<i64>)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let mut subs = conn.prepare("SELECT filter, qos, flags FROM subscriptions WHERE client_id = ?1")?;
+    let mut msgs = conn.prepare("SELECT id, topic, payload, retain FROM messages WHERE client_id = ?1 ORDER BY id")?;
+    for (client_id, expiry_secs, disconnected_at) in sessions {
+        let s = LoadedSession {
+            subs: subs.query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?,
+            msgs: msgs
+                .query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?,
+            client_id,
+            expiry_secs,
+            disconnected_at,
+        };
+        loaded.sessions.push(s);
+    }
+    Ok(loaded)
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error> {
+    use rusqlite::params;
+    match op {
+        Op::PutRetained { topic, payload, qos } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)")?
+                .execute(params![topic, payload, qos])?;
+        }
+        Op::DelRetained { topic } => {
+            tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?.execute(params![topic])?;
+        }
+        Op::PutSession { client_id, expiry_secs, disconnected_at } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO sessions (client_id, expiry_secs, disconnected_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![client_id, expiry_secs, disconnected_at])?;
+        }
+        Op::DelSession { client_id } => {
+            tx.prepare_cached("DELETE FROM sessions WHERE client_id = ?1")?.execute(params![client_id])?;
+            tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1")?.execute(params![client_id])?;
+            tx.prepare_cached("DELETE FROM messages WHERE client_id = ?1")?.execute(params![client_id])?;
+        }
+        Op::PutSub { client_id, filter, qos, flags } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, flags) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![client_id, filter, qos, flags])?;
+        }
+        Op::DelSub { client_id, filter } => {
+            tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2")?
+                .execute(params![client_id, filter])?;
+        }
+        Op::PutMsg { id, client_id, topic, payload, retain } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO messages (id, client_id, topic, payload, retain) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![id, client_id, topic, payload, retain])?;
+        }
+        Op::DelMsg { id } => {
+            tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute(params![id])?;
+        }
+    }
+    Ok(())
+}
+
+fn writer(mut conn: rusqlite::Connection, rx: mpsc::Receiver<Cmd>) {
+    let mut stop = false;
+    while !stop {
+        let Ok(first) = rx.recv() else { break };
+        let mut batch = vec![first];
+        let mut n = 0;
+        while n < MAX_OPS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(c) => {
+                    if let Cmd::Ops(ops, _) = &c {
+                        n += ops.len();
+                    }
+                    batch.push(c);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut acks = Vec::new();
+        let result = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction()?;
+            for cmd in &batch {
+                match cmd {
+                    Cmd::Ops(ops, _) => {
+                        for op in ops {
+                            apply(&tx, op)?;
+                        }
+                    }
+                    Cmd::Stop => stop = true,
+                }
+            }
+            tx.commit()
+        })();
+        for cmd in batch {
+            if let Cmd::Ops(_, Some(ack)) = cmd {
+                acks.push(ack);
+            }
+        }
+        match result {
+            // Acks are only sent after the commit; a failed commit drops them (callers see
+            // an error and answer with a server error).
+            Ok(()) => acks.into_iter().for_each(|a| {
+                let _ = a.send(());
+            }),
+            Err(e) => tracing::error!(error = %e, "broker store commit failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_are_loaded_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, loaded) = Store::open(dir.path()).unwrap();
+            assert!(loaded.retained.is_empty() && loaded.sessions.is_empty());
+            let id = store.next_msg_id();
+            store
+                .submit_durable(vec![
+                    Op::PutRetained { topic: "a/b".into(), payload: b"r".to_vec(), qos: 1 },
+                    Op::PutRetained { topic: "gone".into(), payload: b"x".to_vec(), qos: 0 },
+                    Op::DelRetained { topic: "gone".into() },
+                    Op::PutSession { client_id: "c1".into(), expiry_secs: 60, disconnected_at: Some(5) },
+                    Op::PutSub { client_id: "c1".into(), filter: "a/#".into(), qos: 1, flags: 0 },
+                    Op::PutMsg { id, client_id: "c1".into(), topic: "a/b".into(), payload: b"m".to_vec(), retain: false },
+                    Op::PutSession { client_id: "c2".into(), expiry_secs: 60, disconnected_at: None },
+                    Op::DelSession { client_id: "c2".into() },
+                ])
+                .await
+                .unwrap();
+        }
+        let (store, loaded) = Store::open(dir.path()).unwrap();
+        assert_eq!(loaded.retained, vec![("a/b".to_string(), b"r".to_vec(), 1)]);
+        assert_eq!(loaded.sessions.len(), 1);
+        let s = &loaded.sessions[0];
+        assert_eq!((s.client_id.as_str(), s.expiry_secs, s.disconnected_at), ("c1", 60, Some(5)));
+        assert_eq!(s.subs, vec![("a/#".to_string(), 1, 0)]);
+        assert_eq!(s.msgs.len(), 1);
+        assert!(store.next_msg_id() > s.msgs[0].0);
+    }
+}
