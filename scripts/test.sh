@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command (README "Run the tests"):
+#   1. format and lint gates,
+#   2. every crate's tests (real MQTT clients, SigV4-signed HTTP, kill -9 durability),
+#   3. the README quickstart, step by step, with mosquitto clients and the AWS CLI against
+#      the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets -- -D warnings
+cargo build --release --workspace
+cargo test --release --workspace
+bash scripts/quickstart.sh
