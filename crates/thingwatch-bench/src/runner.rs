@@ -1,0 +1,588 @@
+//! The run itself: connect N subscribers, then N publishers, publish for warm-up + duration,
+//! count what the subscribers receive, drain, disconnect, and fill in a [`RunReport`].
+//!
+//! # Flow control (what the throughput number means)
+//!
+//! Every publisher/subscriber pair shares an end-to-end window of `cfg.window` messages: a
+//! publisher only hands message `k` to its MQTT client once its subscriber has received message
+//! `k - window`. So at most `pairs × window` messages are anywhere between the publishers and
+//! the subscribers (client queues, sockets, broker queues) at any time, for QoS 0 and QoS 1
+//! alike. The throughput number is therefore the broker's *sustainable* delivery rate with that
+//! much work in flight, never a rate at which the broker merely buffers or silently drops. On top
+//! of that, each client's request channel is small and its event loop writes to the socket
+//! before taking the next request, so a publisher can never queue unboundedly in the client.
+//!
+//! If a window stays shut for [`STALL_TIMEOUT`] with no delivery at all (the broker dropped QoS 0
+//! messages, which MQTT allows), the publisher writes its outstanding messages off, counts a
+//! stall and carries on; lost messages are reported, never hidden.
+//!
+//! # Latency
+//!
+//! Each payload carries its send time (see [`crate::payload`]), taken just before the message
+//! is handed to the client; the subscriber subtracts it from its receive time. Both clocks are
+//! the same monotonic clock in this process. Samples are kept only for messages received inside
+//! the measurement window.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, SubscribeReasonCode};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{BenchConfig, KEEP_ALIVE_SECS, Mode, Scenario};
+use crate::cpu::{self, CpuError};
+use crate::payload::{self, Header};
+use crate::report::RunReport;
+use crate::stats::LatencySummary;
+
+/// How long a publisher waits for its window to open, with no delivery at all, before writing
+/// the outstanding messages off as lost.
+pub const STALL_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Longest wait for all clients to connect (and subscribers to get their SUBACK).
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait after publishing stops for in-flight messages to arrive.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest wait for one client's DISCONNECT to be written at the end of the run.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Capacity of each client's request channel (rumqttc `AsyncClient::new`): small, so a
+/// publisher blocks on its own event loop rather than queueing in memory.
+const REQUEST_CHANNEL_CAPACITY: usize = 16;
+
+/// Slack added to the payload size for the PUBLISH fixed header, topic and packet id when
+/// setting the client's maximum packet size.
+const PACKET_OVERHEAD_BYTES: usize = 1024;
+
+/// Why a run could not produce a report at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A client could not connect, or a subscription was refused.
+    #[error("{role} {index} failed during setup: {reason}")]
+    Setup {
+        /// `"subscriber"` or `"publisher"`.
+        role: &'static str,
+        /// Pair index.
+        index: usize,
+        /// What went wrong (connection error or SUBACK failure).
+        reason: String,
+    },
+    /// Not every client was ready within [`SETUP_TIMEOUT`].
+    #[error("clients were not all connected within {0:?}")]
+    SetupTimeout(Duration),
+    /// The generator's own CPU time could not be read.
+    #[error(transparent)]
+    Cpu(#[from] CpuError),
+}
+
+/// State one publisher/subscriber pair shares.
+#[derive(Default)]
+struct Pair {
+    /// Messages the subscriber received (whole run).
+    received: AtomicU64,
+    /// Messages the publisher handed to its client (whole run).
+    sent: AtomicU64,
+    /// Signalled by the subscriber on every receipt; the publisher waits on it when its window
+    /// is shut.
+    delivered: Notify,
+}
+
+/// State every task shares.
+struct Shared {
+    /// Zero point of payload timestamps.
+    epoch: Instant,
+    /// True during the measurement window: subscribers keep latency samples.
+    measuring: AtomicBool,
+    out_of_order: AtomicU64,
+    malformed: AtomicU64,
+    stalls: AtomicU64,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn error(&self, msg: String) {
+        if let Ok(mut errors) = self.errors.lock() {
+            errors.push(msg);
+        }
+    }
+}
+
+/// Runs one benchmark as configured and reports what was measured.
+///
+/// Errors during the run (a connection dropped, a publish refused) do not abort it: they are
+/// listed in [`RunReport::errors`], which marks the run invalid.
+///
+/// # Errors
+/// [`RunError`] if the clients cannot be set up or CPU time cannot be read.
+pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
+    let Scenario::OneToOne = cfg.scenario;
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        measuring: AtomicBool::new(false),
+        out_of_order: AtomicU64::new(0),
+        malformed: AtomicU64::new(0),
+        stalls: AtomicU64::new(0),
+        errors: Mutex::new(Vec::new()),
+    });
+    let run_id = run_id();
+    let pairs: Vec<Arc<Pair>> = (0..cfg.pairs).map(|_| Arc::default()).collect();
+    let stop_all = CancellationToken::new();
+    let stop_publishing = stop_all.child_token();
+    // Dropping the guard (including on an early error return) stops every task.
+    let _stop_guard = stop_all.clone().drop_guard();
+
+    // Subscribers first, so no message is published before its subscription exists.
+    let mut subscribers = Vec::with_capacity(cfg.pairs);
+    let mut ready = Vec::with_capacity(cfg.pairs);
+    for (index, pair) in pairs.iter().enumerate() {
+        let (tx, rx) = oneshot::channel();
+        ready.push(("subscriber", index, rx));
+        subscribers.push(tokio::spawn(subscriber(
+            SubscriberCtx {
+                index,
+                topic: topic(&run_id, index),
+                cfg: cfg.clone(),
+                shared: shared.clone(),
+                pair: pair.clone(),
+                stop: stop_all.clone(),
+            },
+            connect(cfg, format!("twb-{run_id}-s{index}")),
+            tx,
+        )));
+    }
+    wait_ready(ready).await?;
+
+    let mut drivers = Vec::with_capacity(cfg.pairs);
+    let mut clients = Vec::with_capacity(cfg.pairs);
+    let mut ready = Vec::with_capacity(cfg.pairs);
+    for index in 0..cfg.pairs {
+        let (tx, rx) = oneshot::channel();
+        ready.push(("publisher", index, rx));
+        let (client, eventloop) = connect(cfg, format!("twb-{run_id}-p{index}"));
+        drivers.push(tokio::spawn(drive_publisher(
+            index,
+            client.clone(),
+            eventloop,
+            tx,
+            shared.clone(),
+            stop_all.clone(),
+        )));
+        clients.push(client);
+    }
+    wait_ready(ready).await?;
+
+    let start = tokio::time::Instant::now();
+    let publishers: Vec<JoinHandle<()>> = clients
+        .into_iter()
+        .zip(&pairs)
+        .enumerate()
+        .map(|(index, (client, pair))| {
+            tokio::spawn(publish_loop(
+                PublisherCtx {
+                    index,
+                    topic: topic(&run_id, index),
+                    cfg: cfg.clone(),
+                    shared: shared.clone(),
+                    pair: pair.clone(),
+                    stop: stop_publishing.clone(),
+                    start,
+                },
+                client,
+            ))
+        })
+        .collect();
+
+    tokio::time::sleep(cfg.warmup).await;
+    let broker_cpu = |report: &mut RunReport| -> Option<Duration> {
+        let pid = cfg.broker_pid?;
+        cpu::process_cpu_time(pid)
+            .map_err(|e| report.errors.push(format!("broker CPU: {e}")))
+            .ok()
+    };
+    let mut report = RunReport::new(cfg);
+    let (sent0, received0) = totals(&pairs);
+    let cpu0 = cpu::self_cpu_time()?;
+    let broker0 = broker_cpu(&mut report);
+    let t0 = Instant::now();
+    shared.measuring.store(true, Ordering::Release);
+
+    tokio::time::sleep(cfg.duration).await;
+
+    shared.measuring.store(false, Ordering::Release);
+    let wall = t0.elapsed();
+    let (sent1, received1) = totals(&pairs);
+    let cpu1 = cpu::self_cpu_time()?;
+    let broker1 = broker_cpu(&mut report);
+
+    // Stop publishing, let what is in flight arrive, then stop everything.
+    stop_publishing.cancel();
+    for p in publishers {
+        if let Err(e) = p.await {
+            shared.error(format!("publisher task: {e}"));
+        }
+    }
+    let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
+    while totals(&pairs).1 < totals(&pairs).0 && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop_all.cancel();
+    let mut samples = Vec::new();
+    for s in subscribers {
+        match s.await {
+            Ok(mut v) => samples.append(&mut v),
+            Err(e) => shared.error(format!("subscriber task: {e}")),
+        }
+    }
+    for d in drivers {
+        if let Err(e) = d.await {
+            shared.error(format!("publisher driver task: {e}"));
+        }
+    }
+    let (sent_all, received_all) = totals(&pairs);
+
+    let wall_s = wall.as_secs_f64();
+    let per_s = |n: u64| if wall_s > 0.0 { n as f64 / wall_s } else { 0.0 };
+    report.wall_s = round3(wall_s);
+    report.sent = sent1 - sent0;
+    report.delivered = received1 - received0;
+    report.sent_per_s = per_s(report.sent).round();
+    report.delivered_per_s = per_s(report.delivered).round();
+    report.lost = sent_all.saturating_sub(received_all);
+    report.out_of_order = shared.out_of_order.load(Ordering::Acquire);
+    report.malformed = shared.malformed.load(Ordering::Acquire);
+    report.stalls = shared.stalls.load(Ordering::Acquire);
+    report.latency = LatencySummary::from_nanos(&mut samples);
+    let gen_cpu = cpu1.saturating_sub(cpu0).as_secs_f64();
+    report.generator_cpu_s = round3(gen_cpu);
+    report.generator_cpu_cores = round3(gen_cpu / wall_s.max(f64::MIN_POSITIVE));
+    let delivered = report.delivered;
+    let per_msg =
+        |cpu_s: f64| (delivered > 0).then(|| (cpu_s * 1e7 / delivered as f64).round() / 10.0);
+    report.generator_cpu_us_per_msg = per_msg(gen_cpu);
+    if let (Some(b0), Some(b1)) = (broker0, broker1) {
+        let b = b1.saturating_sub(b0).as_secs_f64();
+        report.broker_cpu_s = Some(round3(b));
+        report.broker_cpu_cores = Some(round3(b / wall_s.max(f64::MIN_POSITIVE)));
+        report.broker_cpu_us_per_msg = per_msg(b);
+    }
+    if let Ok(mut errors) = shared.errors.lock() {
+        report.errors.append(&mut errors);
+    }
+    Ok(report)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A short identifier that keeps client ids and topics of concurrent or consecutive runs apart.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:08x}", std::process::id(), nanos)
+}
+
+/// Topic of pair `index`: `bench/<run>/<index>` (3 levels, well under AWS IoT's limit of 8).
+fn topic(run_id: &str, index: usize) -> String {
+    format!("bench/{run_id}/{index}")
+}
+
+/// `(sent, received)` summed over all pairs.
+fn totals(pairs: &[Arc<Pair>]) -> (u64, u64) {
+    pairs.iter().fold((0, 0), |(s, r), p| {
+        (
+            s + p.sent.load(Ordering::Acquire),
+            r + p.received.load(Ordering::Acquire),
+        )
+    })
+}
+
+/// An MQTT 3.1.1 client (clean session, TCP_NODELAY) for `client_id`; nothing is sent until its
+/// event loop is polled.
+fn connect(cfg: &BenchConfig, client_id: String) -> (AsyncClient, EventLoop) {
+    let mut opts = MqttOptions::new(client_id, cfg.host.clone(), cfg.port);
+    opts.set_keep_alive(Duration::from_secs(KEEP_ALIVE_SECS));
+    opts.set_clean_session(true);
+    let max_packet = cfg.payload_bytes + PACKET_OVERHEAD_BYTES;
+    opts.set_max_packet_size(max_packet, max_packet);
+    // The end-to-end window already bounds QoS 1 publishes in flight; never let rumqttc's own
+    // limit be the tighter one. `window >= 1` is guaranteed by validation.
+    opts.set_inflight(u16::try_from(cfg.window).unwrap_or(u16::MAX).max(1));
+    let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_CHANNEL_CAPACITY);
+    let mut net = eventloop.network_options();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    (client, eventloop)
+}
+
+/// A client task's one-shot "connected (and subscribed)" signal, or why setup failed.
+type Ready = oneshot::Sender<Result<(), String>>;
+
+/// The waiting side of [`Ready`], tagged with the client's role and pair index.
+type ReadyWait = (&'static str, usize, oneshot::Receiver<Result<(), String>>);
+
+/// Waits until every client has reported ready, or fails with the first setup error.
+async fn wait_ready(ready: Vec<ReadyWait>) -> Result<(), RunError> {
+    let all = async {
+        for (role, index, rx) in ready {
+            match rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => {
+                    return Err(RunError::Setup {
+                        role,
+                        index,
+                        reason,
+                    });
+                }
+                Err(_) => {
+                    return Err(RunError::Setup {
+                        role,
+                        index,
+                        reason: "client task ended before it was ready".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(SETUP_TIMEOUT, all)
+        .await
+        .map_err(|_| RunError::SetupTimeout(SETUP_TIMEOUT))?
+}
+
+/// Sends DISCONNECT and polls the event loop until it is written (or [`DISCONNECT_TIMEOUT`]).
+async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop) {
+    if client.try_disconnect().is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(DISCONNECT_TIMEOUT, async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
+struct SubscriberCtx {
+    index: usize,
+    topic: String,
+    cfg: BenchConfig,
+    shared: Arc<Shared>,
+    pair: Arc<Pair>,
+    stop: CancellationToken,
+}
+
+/// One subscriber: connects, subscribes, then counts and timestamps every PUBLISH it receives
+/// until stopped. Returns its latency samples (ns) from the measurement window.
+async fn subscriber(
+    ctx: SubscriberCtx,
+    (client, mut eventloop): (AsyncClient, EventLoop),
+    ready: Ready,
+) -> Vec<u64> {
+    let mut ready = Some(ready);
+    let mut samples = Vec::new();
+    let mut last_seq: Option<u64> = None;
+    loop {
+        let event = tokio::select! {
+            biased;
+            () = ctx.stop.cancelled() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let now = ctx.shared.now_ns();
+                match payload::decode(&publish.payload) {
+                    Ok(Header { seq, sent_ns })
+                        if publish.payload.len() == ctx.cfg.payload_bytes =>
+                    {
+                        if last_seq.is_some_and(|last| seq <= last) {
+                            ctx.shared.out_of_order.fetch_add(1, Ordering::Relaxed);
+                        }
+                        last_seq = Some(last_seq.map_or(seq, |last| last.max(seq)));
+                        if ctx.shared.measuring.load(Ordering::Acquire) {
+                            samples.push(now.saturating_sub(sent_ns));
+                        }
+                        ctx.pair.received.fetch_add(1, Ordering::AcqRel);
+                        ctx.pair.delivered.notify_one();
+                    }
+                    _ => {
+                        ctx.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                if let Err(e) = client
+                    .subscribe(ctx.topic.clone(), ctx.cfg.qos.to_rumqttc())
+                    .await
+                {
+                    fail(
+                        &mut ready,
+                        &ctx.shared,
+                        "subscriber",
+                        ctx.index,
+                        e.to_string(),
+                    );
+                    break;
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let granted = ack
+                    .return_codes
+                    .iter()
+                    .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
+                if !granted {
+                    let reason = format!("SUBACK refused: {:?}", ack.return_codes);
+                    fail(&mut ready, &ctx.shared, "subscriber", ctx.index, reason);
+                    break;
+                }
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                fail(
+                    &mut ready,
+                    &ctx.shared,
+                    "subscriber",
+                    ctx.index,
+                    e.to_string(),
+                );
+                break;
+            }
+        }
+    }
+    disconnect(&client, &mut eventloop).await;
+    samples
+}
+
+/// Reports a failure: to the setup waiter if the client is not ready yet, else as a run error.
+fn fail(ready: &mut Option<Ready>, shared: &Shared, role: &str, index: usize, reason: String) {
+    match ready.take() {
+        Some(r) => {
+            let _ = r.send(Err(reason));
+        }
+        None => shared.error(format!("{role} {index}: {reason}")),
+    }
+}
+
+/// Drives one publisher's event loop (connect, write publishes, read PUBACKs) until stopped.
+async fn drive_publisher(
+    index: usize,
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    ready: Ready,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) {
+    let mut ready = Some(ready);
+    loop {
+        let event = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                fail(&mut ready, &shared, "publisher", index, e.to_string());
+                break;
+            }
+        }
+    }
+    disconnect(&client, &mut eventloop).await;
+}
+
+struct PublisherCtx {
+    index: usize,
+    topic: String,
+    cfg: BenchConfig,
+    shared: Arc<Shared>,
+    pair: Arc<Pair>,
+    stop: CancellationToken,
+    start: tokio::time::Instant,
+}
+
+/// One publisher's send loop: paced by the end-to-end window (and, in latency mode, by a
+/// fixed-rate ticker) until stopped.
+async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
+    let window = u64::from(ctx.cfg.window);
+    let qos = ctx.cfg.qos.to_rumqttc();
+    let mut ticker = match ctx.cfg.mode {
+        Mode::Throughput => None,
+        Mode::Latency { rate_per_s } => {
+            // Each publisher sends rate/pairs per second; stagger their phases evenly.
+            let period = Duration::from_secs_f64(ctx.cfg.pairs as f64 / f64::from(rate_per_s));
+            let offset = period.mul_f64(ctx.index as f64 / ctx.cfg.pairs as f64);
+            let mut t = tokio::time::interval_at(ctx.start + offset, period);
+            t.set_missed_tick_behavior(MissedTickBehavior::Burst);
+            Some(t)
+        }
+    };
+    let mut seq: u64 = 0;
+    let mut written_off: u64 = 0;
+    loop {
+        if let Some(t) = ticker.as_mut() {
+            tokio::select! {
+                biased;
+                () = ctx.stop.cancelled() => return,
+                _ = t.tick() => {}
+            }
+        }
+        loop {
+            let received = ctx.pair.received.load(Ordering::Acquire);
+            if seq.saturating_sub(received + written_off) < window {
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = ctx.stop.cancelled() => return,
+                () = ctx.pair.delivered.notified() => {}
+                () = tokio::time::sleep(STALL_TIMEOUT) => {
+                    if ctx.pair.received.load(Ordering::Acquire) == received {
+                        written_off = seq - received;
+                        ctx.shared.stalls.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        let body = payload::encode(
+            Header {
+                seq,
+                sent_ns: ctx.shared.now_ns(),
+            },
+            ctx.cfg.payload_bytes,
+        );
+        let sent = tokio::select! {
+            biased;
+            () = ctx.stop.cancelled() => return,
+            r = client.publish_bytes(ctx.topic.clone(), qos, false, body) => r,
+        };
+        if let Err(e) = sent {
+            ctx.shared
+                .error(format!("publisher {}: publish failed: {e}", ctx.index));
+            return;
+        }
+        seq += 1;
+        ctx.pair.sent.store(seq, Ordering::Release);
+    }
+}
