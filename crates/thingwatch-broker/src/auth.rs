@@ -81,7 +81,10 @@ impl Authorizer for LoopbackAnonymous {
         if !req.peer.ip().is_loopback() {
             return Err(AuthError::Forbidden);
         }
-        Ok(Principal { principal_id: ANONYMOUS_PRINCIPAL.to_owned(), thing_name: Some(req.client_id.to_owned()) })
+        Ok(Principal {
+            principal_id: ANONYMOUS_PRINCIPAL.to_owned(),
+            thing_name: Some(req.client_id.to_owned()),
+        })
     }
     fn authorize_publish(&self, _: &Principal, _: &str, _: &str) -> bool {
         true
@@ -100,9 +103,24 @@ mod tests {
 
     #[test]
     fn loopback_only() {
-        let mk = |addr: &str| ConnectRequest { client_id: "c", username: None, password: None, peer: addr.parse().unwrap(), tls: false };
-        assert_eq!(LoopbackAnonymous.authenticate(&mk("127.0.0.1:5")).unwrap().principal_id, "anonymous");
+        let mk = |addr: &str| ConnectRequest {
+            client_id: "c",
+            username: None,
+            password: None,
+            peer: addr.parse().unwrap(),
+            tls: false,
+        };
+        assert_eq!(
+            LoopbackAnonymous
+                .authenticate(&mk("127.0.0.1:5"))
+                .unwrap()
+                .principal_id,
+            "anonymous"
+        );
         assert!(LoopbackAnonymous.authenticate(&mk("[::1]:5")).is_ok());
-        assert_eq!(LoopbackAnonymous.authenticate(&mk("10.0.0.1:5")), Err(AuthError::Forbidden));
+        assert_eq!(
+            LoopbackAnonymous.authenticate(&mk("10.0.0.1:5")),
+            Err(AuthError::Forbidden)
+        );
     }
 }

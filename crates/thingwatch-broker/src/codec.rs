@@ -6,19 +6,21 @@
 //! **Architecture Invariant:** no I/O here; bytes in, packets out, and the reverse. The rest of
 //! the broker never names a `mqtt-protocol-core` type except [`Property`] and [`ArcPayload`].
 
+pub use mqtt_protocol_core::mqtt::ArcPayload;
 use mqtt_protocol_core::mqtt::common::Cursor;
-use mqtt_protocol_core::mqtt::connection::{PacketBuildResult, PacketBuilder, PacketData, RawPacket};
-use mqtt_protocol_core::mqtt::packet::{v3_1_1, v5_0, Qos, SubEntry};
-use mqtt_protocol_core::mqtt::result_code::{
-    ConnectReasonCode, ConnectReturnCode, DisconnectReasonCode, MqttError, PubackReasonCode, SubackReasonCode,
-    SubackReturnCode, UnsubackReasonCode,
+use mqtt_protocol_core::mqtt::connection::{
+    PacketBuildResult, PacketBuilder, PacketData, RawPacket,
 };
 pub use mqtt_protocol_core::mqtt::packet::Property;
-pub use mqtt_protocol_core::mqtt::ArcPayload;
 use mqtt_protocol_core::mqtt::packet::{
-    AssignedClientIdentifier, MaximumPacketSize, MaximumQos, ReceiveMaximum, RetainAvailable, ServerKeepAlive,
-    SessionExpiryInterval, SharedSubscriptionAvailable, SubscriptionIdentifierAvailable, TopicAliasMaximum,
-    WildcardSubscriptionAvailable,
+    AssignedClientIdentifier, MaximumPacketSize, MaximumQos, ReceiveMaximum, RetainAvailable,
+    ServerKeepAlive, SessionExpiryInterval, SharedSubscriptionAvailable,
+    SubscriptionIdentifierAvailable, TopicAliasMaximum, WildcardSubscriptionAvailable,
+};
+use mqtt_protocol_core::mqtt::packet::{Qos, SubEntry, v3_1_1, v5_0};
+use mqtt_protocol_core::mqtt::result_code::{
+    ConnectReasonCode, ConnectReturnCode, DisconnectReasonCode, MqttError, PubackReasonCode,
+    SubackReasonCode, SubackReturnCode, UnsubackReasonCode,
 };
 
 /// MQTT protocol version of a connection, from the CONNECT's protocol level byte.
@@ -64,7 +66,9 @@ pub struct Framer {
 impl Framer {
     /// A framer accepting packets of at most `max_packet` bytes in total.
     pub fn new(max_packet: u32) -> Self {
-        Framer { builder: PacketBuilder::with_maximum_packet_size(max_packet) }
+        Framer {
+            builder: PacketBuilder::with_maximum_packet_size(max_packet),
+        }
     }
 
     /// Feeds `bytes`, appending every completed packet to `out`.
@@ -175,7 +179,10 @@ pub enum Inbound {
     /// PINGREQ.
     Pingreq,
     /// DISCONNECT: v5 reason code and new Session Expiry Interval, if sent.
-    Disconnect { reason: u8, session_expiry: Option<u32> },
+    Disconnect {
+        reason: u8,
+        session_expiry: Option<u32>,
+    },
     /// PUBREC/PUBREL/PUBCOMP/AUTH: not supported by AWS IoT (QoS 2, enhanced auth).
     Unsupported(&'static str),
 }
@@ -194,8 +201,12 @@ pub fn detect_version(raw: &RawPacket) -> Result<Version, DecodeError> {
         return Err(DecodeError::Malformed("truncated CONNECT"));
     }
     let name_len = u16::from_be_bytes([d[0], d[1]]) as usize;
-    let name = d.get(2..2 + name_len).ok_or(DecodeError::Malformed("truncated protocol name"))?;
-    let level = *d.get(2 + name_len).ok_or(DecodeError::Malformed("truncated CONNECT"))?;
+    let name = d
+        .get(2..2 + name_len)
+        .ok_or(DecodeError::Malformed("truncated protocol name"))?;
+    let level = *d
+        .get(2 + name_len)
+        .ok_or(DecodeError::Malformed("truncated CONNECT"))?;
     match (name, level) {
         (b"MQTT", 4) => Ok(Version::V311),
         (b"MQTT", 5) => Ok(Version::V5),
@@ -225,12 +236,20 @@ fn qos_of(q: u8) -> Qos {
 fn check_flags(raw: &RawPacket) -> Result<(), DecodeError> {
     let want = match raw.packet_type() {
         3 => {
-            return if raw.flags() & 0b0110 == 0b0110 { Err(DecodeError::Malformed("PUBLISH QoS 3")) } else { Ok(()) };
+            return if raw.flags() & 0b0110 == 0b0110 {
+                Err(DecodeError::Malformed("PUBLISH QoS 3"))
+            } else {
+                Ok(())
+            };
         }
         6 | 8 | 10 => 0b0010,
         _ => 0,
     };
-    if raw.flags() != want { Err(DecodeError::Malformed("reserved fixed-header flags")) } else { Ok(()) }
+    if raw.flags() != want {
+        Err(DecodeError::Malformed("reserved fixed-header flags"))
+    } else {
+        Ok(())
+    }
 }
 
 fn sub_entry(e: &SubEntry) -> SubscribeEntry {
@@ -291,7 +310,13 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
             let session_expiry = c
                 .props()
                 .iter()
-                .find_map(|p| if let Property::SessionExpiryInterval(v) = p { Some(v.val()) } else { None })
+                .find_map(|p| {
+                    if let Property::SessionExpiryInterval(v) = p {
+                        Some(v.val())
+                    } else {
+                        None
+                    }
+                })
                 .unwrap_or(0);
             let will = c.will_flag().then(|| {
                 let mut delay_secs = 0;
@@ -328,48 +353,100 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                 PacketData::Normal(v) => v.into_boxed_slice().into(),
             };
             let len = arc.len();
-            let (topic, payload, qos, retain, dup, packet_id, topic_alias, props, consumed) = match version {
-                Version::V311 => {
-                    let (p, n) = v3_1_1::Publish::parse(flags, arc).map_err(lib_err)?;
-                    (p.topic_name().to_owned(), p.payload().clone(), qos_u8(p.qos()), p.retain(), p.dup(), p.packet_id(), None, Vec::new(), n)
-                }
-                Version::V5 => {
-                    let (p, n) = v5_0::Publish::parse(flags, arc).map_err(lib_err)?;
-                    let (alias, props) = split_publish_props(p.props());
-                    (p.topic_name().to_owned(), p.payload().clone(), qos_u8(p.qos()), p.retain(), p.dup(), p.packet_id(), alias, props, n)
-                }
-            };
+            let (topic, payload, qos, retain, dup, packet_id, topic_alias, props, consumed) =
+                match version {
+                    Version::V311 => {
+                        let (p, n) = v3_1_1::Publish::parse(flags, arc).map_err(lib_err)?;
+                        (
+                            p.topic_name().to_owned(),
+                            p.payload().clone(),
+                            qos_u8(p.qos()),
+                            p.retain(),
+                            p.dup(),
+                            p.packet_id(),
+                            None,
+                            Vec::new(),
+                            n,
+                        )
+                    }
+                    Version::V5 => {
+                        let (p, n) = v5_0::Publish::parse(flags, arc).map_err(lib_err)?;
+                        let (alias, props) = split_publish_props(p.props());
+                        (
+                            p.topic_name().to_owned(),
+                            p.payload().clone(),
+                            qos_u8(p.qos()),
+                            p.retain(),
+                            p.dup(),
+                            p.packet_id(),
+                            alias,
+                            props,
+                            n,
+                        )
+                    }
+                };
             if consumed != len {
                 return Err(DecodeError::Malformed("trailing bytes in PUBLISH"));
             }
             if qos > 0 && packet_id.is_none_or(|id| id == 0) {
                 return Err(DecodeError::Malformed("PUBLISH without packet identifier"));
             }
-            Ok(Inbound::Publish(PublishPacket { topic, payload, qos, retain, dup, packet_id, topic_alias, props }))
+            Ok(Inbound::Publish(PublishPacket {
+                topic,
+                payload,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                topic_alias,
+                props,
+            }))
         }
-        (4, Version::V311) => Ok(Inbound::Puback(raw.parse_exact(v3_1_1::Puback::parse).map_err(lib_err)?.packet_id())),
-        (4, Version::V5) => Ok(Inbound::Puback(raw.parse_exact(v5_0::Puback::parse).map_err(lib_err)?.packet_id())),
+        (4, Version::V311) => Ok(Inbound::Puback(
+            raw.parse_exact(v3_1_1::Puback::parse)
+                .map_err(lib_err)?
+                .packet_id(),
+        )),
+        (4, Version::V5) => Ok(Inbound::Puback(
+            raw.parse_exact(v5_0::Puback::parse)
+                .map_err(lib_err)?
+                .packet_id(),
+        )),
         (8, Version::V311) => {
             let s = raw.parse_exact(v3_1_1::Subscribe::parse).map_err(lib_err)?;
             if s.entries().is_empty() {
                 return Err(DecodeError::Protocol("SUBSCRIBE without filters"));
             }
-            Ok(Inbound::Subscribe(s.packet_id(), s.entries().iter().map(sub_entry).collect()))
+            Ok(Inbound::Subscribe(
+                s.packet_id(),
+                s.entries().iter().map(sub_entry).collect(),
+            ))
         }
         (8, Version::V5) => {
             let s = raw.parse_exact(v5_0::Subscribe::parse).map_err(lib_err)?;
             if s.entries().is_empty() {
                 return Err(DecodeError::Protocol("SUBSCRIBE without filters"));
             }
-            Ok(Inbound::Subscribe(s.packet_id(), s.entries().iter().map(sub_entry).collect()))
+            Ok(Inbound::Subscribe(
+                s.packet_id(),
+                s.entries().iter().map(sub_entry).collect(),
+            ))
         }
         (10, Version::V311) => {
-            let u = raw.parse_exact(v3_1_1::Unsubscribe::parse).map_err(lib_err)?;
-            Ok(Inbound::Unsubscribe(u.packet_id(), u.entries().iter().map(|s| s.as_str().to_owned()).collect()))
+            let u = raw
+                .parse_exact(v3_1_1::Unsubscribe::parse)
+                .map_err(lib_err)?;
+            Ok(Inbound::Unsubscribe(
+                u.packet_id(),
+                u.entries().iter().map(|s| s.as_str().to_owned()).collect(),
+            ))
         }
         (10, Version::V5) => {
             let u = raw.parse_exact(v5_0::Unsubscribe::parse).map_err(lib_err)?;
-            Ok(Inbound::Unsubscribe(u.packet_id(), u.entries().iter().map(|s| s.as_str().to_owned()).collect()))
+            Ok(Inbound::Unsubscribe(
+                u.packet_id(),
+                u.entries().iter().map(|s| s.as_str().to_owned()).collect(),
+            ))
         }
         (12, _) => {
             if raw.remaining_length() != 0 {
@@ -381,16 +458,24 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
             if raw.remaining_length() != 0 {
                 return Err(DecodeError::Malformed("DISCONNECT with a body"));
             }
-            Ok(Inbound::Disconnect { reason: 0, session_expiry: None })
+            Ok(Inbound::Disconnect {
+                reason: 0,
+                session_expiry: None,
+            })
         }
         (14, Version::V5) => {
             let d = raw.parse_exact(v5_0::Disconnect::parse).map_err(lib_err)?;
-            let session_expiry = d
-                .props()
-                .iter()
-                .flatten()
-                .find_map(|p| if let Property::SessionExpiryInterval(v) = p { Some(v.val()) } else { None });
-            Ok(Inbound::Disconnect { reason: d.reason_code().map(|c| c as u8).unwrap_or(0), session_expiry })
+            let session_expiry = d.props().iter().flatten().find_map(|p| {
+                if let Property::SessionExpiryInterval(v) = p {
+                    Some(v.val())
+                } else {
+                    None
+                }
+            });
+            Ok(Inbound::Disconnect {
+                reason: d.reason_code().map(|c| c as u8).unwrap_or(0),
+                session_expiry,
+            })
         }
         (5, _) => Ok(Inbound::Unsupported("PUBREC")),
         (6, _) => Ok(Inbound::Unsupported("PUBREL")),
@@ -421,7 +506,12 @@ pub struct ConnackInfo {
 // encoders return `Option` and the caller closes the connection on `None`.
 
 /// CONNACK. `code` is the v5 reason code; for 3.1.1 it is mapped to a return code.
-pub fn connack(version: Version, session_present: bool, code: u8, info: &ConnackInfo) -> Option<Vec<u8>> {
+pub fn connack(
+    version: Version,
+    session_present: bool,
+    code: u8,
+    info: &ConnackInfo,
+) -> Option<Vec<u8>> {
     match version {
         Version::V311 => {
             let rc = match code {
@@ -432,29 +522,50 @@ pub fn connack(version: Version, session_present: bool, code: u8, info: &Connack
                 0x87 => ConnectReturnCode::NotAuthorized,
                 _ => ConnectReturnCode::ServerUnavailable,
             };
-            let p = v3_1_1::Connack::builder().session_present(session_present && code == 0).return_code(rc).build().ok()?;
+            let p = v3_1_1::Connack::builder()
+                .session_present(session_present && code == 0)
+                .return_code(rc)
+                .build()
+                .ok()?;
             Some(p.to_continuous_buffer())
         }
         Version::V5 => {
-            let rc = ConnectReasonCode::try_from(code).unwrap_or(ConnectReasonCode::UnspecifiedError);
+            let rc =
+                ConnectReasonCode::try_from(code).unwrap_or(ConnectReasonCode::UnspecifiedError);
             let mut props = Vec::new();
             if code == 0 {
                 props.push(Property::MaximumQos(MaximumQos::new(1).ok()?));
                 props.push(Property::RetainAvailable(RetainAvailable::new(1).ok()?));
-                props.push(Property::MaximumPacketSize(MaximumPacketSize::new(crate::limits::MAX_PACKET_BYTES).ok()?));
-                props.push(Property::TopicAliasMaximum(TopicAliasMaximum::new(crate::limits::TOPIC_ALIAS_MAX).ok()?));
-                props.push(Property::ReceiveMaximum(ReceiveMaximum::new(crate::limits::MAX_INFLIGHT as u16).ok()?));
-                props.push(Property::WildcardSubscriptionAvailable(WildcardSubscriptionAvailable::new(1).ok()?));
-                props.push(Property::SharedSubscriptionAvailable(SharedSubscriptionAvailable::new(1).ok()?));
-                props.push(Property::SubscriptionIdentifierAvailable(SubscriptionIdentifierAvailable::new(0).ok()?));
+                props.push(Property::MaximumPacketSize(
+                    MaximumPacketSize::new(crate::limits::MAX_PACKET_BYTES).ok()?,
+                ));
+                props.push(Property::TopicAliasMaximum(
+                    TopicAliasMaximum::new(crate::limits::TOPIC_ALIAS_MAX).ok()?,
+                ));
+                props.push(Property::ReceiveMaximum(
+                    ReceiveMaximum::new(crate::limits::MAX_INFLIGHT as u16).ok()?,
+                ));
+                props.push(Property::WildcardSubscriptionAvailable(
+                    WildcardSubscriptionAvailable::new(1).ok()?,
+                ));
+                props.push(Property::SharedSubscriptionAvailable(
+                    SharedSubscriptionAvailable::new(1).ok()?,
+                ));
+                props.push(Property::SubscriptionIdentifierAvailable(
+                    SubscriptionIdentifierAvailable::new(0).ok()?,
+                ));
                 if let Some(ka) = info.server_keep_alive {
                     props.push(Property::ServerKeepAlive(ServerKeepAlive::new(ka).ok()?));
                 }
                 if let Some(id) = &info.assigned_client_id {
-                    props.push(Property::AssignedClientIdentifier(AssignedClientIdentifier::new(id.as_str()).ok()?));
+                    props.push(Property::AssignedClientIdentifier(
+                        AssignedClientIdentifier::new(id.as_str()).ok()?,
+                    ));
                 }
                 if let Some(se) = info.session_expiry {
-                    props.push(Property::SessionExpiryInterval(SessionExpiryInterval::new(se).ok()?));
+                    props.push(Property::SessionExpiryInterval(
+                        SessionExpiryInterval::new(se).ok()?,
+                    ));
                 }
             }
             let p = v5_0::Connack::builder()
@@ -482,21 +593,41 @@ pub fn publish(
 ) -> Option<Vec<u8>> {
     match version {
         Version::V311 => {
-            let mut b = v3_1_1::Publish::builder().topic_name(topic).ok()?.qos(qos_of(qos)).retain(retain).dup(dup);
+            let mut b = v3_1_1::Publish::builder()
+                .topic_name(topic)
+                .ok()?
+                .qos(qos_of(qos))
+                .retain(retain)
+                .dup(dup);
             if let Some(id) = packet_id {
                 b = b.packet_id(id);
             }
-            Some(b.payload(payload.clone()).build().ok()?.to_continuous_buffer())
+            Some(
+                b.payload(payload.clone())
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
         Version::V5 => {
-            let mut b = v5_0::Publish::builder().topic_name(topic).ok()?.qos(qos_of(qos)).retain(retain).dup(dup);
+            let mut b = v5_0::Publish::builder()
+                .topic_name(topic)
+                .ok()?
+                .qos(qos_of(qos))
+                .retain(retain)
+                .dup(dup);
             if let Some(id) = packet_id {
                 b = b.packet_id(id);
             }
             if !props.is_empty() {
                 b = b.props(props.to_vec());
             }
-            Some(b.payload(payload.clone()).build().ok()?.to_continuous_buffer())
+            Some(
+                b.payload(payload.clone())
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
     }
 }
@@ -504,11 +635,19 @@ pub fn publish(
 /// PUBACK with a v5 reason code (ignored for 3.1.1).
 pub fn puback(version: Version, packet_id: u16, code: u8) -> Option<Vec<u8>> {
     match version {
-        Version::V311 => Some(v3_1_1::Puback::builder().packet_id(packet_id).build().ok()?.to_continuous_buffer()),
+        Version::V311 => Some(
+            v3_1_1::Puback::builder()
+                .packet_id(packet_id)
+                .build()
+                .ok()?
+                .to_continuous_buffer(),
+        ),
         Version::V5 => {
             let mut b = v5_0::Puback::builder().packet_id(packet_id);
             if code != 0 {
-                b = b.reason_code(PubackReasonCode::try_from(code).unwrap_or(PubackReasonCode::UnspecifiedError));
+                b = b.reason_code(
+                    PubackReasonCode::try_from(code).unwrap_or(PubackReasonCode::UnspecifiedError),
+                );
             }
             Some(b.build().ok()?.to_continuous_buffer())
         }
@@ -527,14 +666,30 @@ pub fn suback(version: Version, packet_id: u16, codes: &[u8]) -> Option<Vec<u8>>
                     _ => SubackReturnCode::Failure,
                 })
                 .collect();
-            Some(v3_1_1::Suback::builder().packet_id(packet_id).return_codes(rc).build().ok()?.to_continuous_buffer())
+            Some(
+                v3_1_1::Suback::builder()
+                    .packet_id(packet_id)
+                    .return_codes(rc)
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
         Version::V5 => {
             let rc = codes
                 .iter()
-                .map(|c| SubackReasonCode::try_from(*c).unwrap_or(SubackReasonCode::UnspecifiedError))
+                .map(|c| {
+                    SubackReasonCode::try_from(*c).unwrap_or(SubackReasonCode::UnspecifiedError)
+                })
                 .collect();
-            Some(v5_0::Suback::builder().packet_id(packet_id).reason_codes(rc).build().ok()?.to_continuous_buffer())
+            Some(
+                v5_0::Suback::builder()
+                    .packet_id(packet_id)
+                    .reason_codes(rc)
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
     }
 }
@@ -542,13 +697,28 @@ pub fn suback(version: Version, packet_id: u16, codes: &[u8]) -> Option<Vec<u8>>
 /// UNSUBACK; `codes` are v5 reason codes (absent for 3.1.1).
 pub fn unsuback(version: Version, packet_id: u16, codes: &[u8]) -> Option<Vec<u8>> {
     match version {
-        Version::V311 => Some(v3_1_1::Unsuback::builder().packet_id(packet_id).build().ok()?.to_continuous_buffer()),
+        Version::V311 => Some(
+            v3_1_1::Unsuback::builder()
+                .packet_id(packet_id)
+                .build()
+                .ok()?
+                .to_continuous_buffer(),
+        ),
         Version::V5 => {
             let rc = codes
                 .iter()
-                .map(|c| UnsubackReasonCode::try_from(*c).unwrap_or(UnsubackReasonCode::UnspecifiedError))
+                .map(|c| {
+                    UnsubackReasonCode::try_from(*c).unwrap_or(UnsubackReasonCode::UnspecifiedError)
+                })
                 .collect();
-            Some(v5_0::Unsuback::builder().packet_id(packet_id).reason_codes(rc).build().ok()?.to_continuous_buffer())
+            Some(
+                v5_0::Unsuback::builder()
+                    .packet_id(packet_id)
+                    .reason_codes(rc)
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
     }
 }
@@ -566,8 +736,15 @@ pub fn disconnect(version: Version, code: u8) -> Option<Vec<u8>> {
     match version {
         Version::V311 => None,
         Version::V5 => {
-            let rc = DisconnectReasonCode::try_from(code).unwrap_or(DisconnectReasonCode::UnspecifiedError);
-            Some(v5_0::Disconnect::builder().reason_code(rc).build().ok()?.to_continuous_buffer())
+            let rc = DisconnectReasonCode::try_from(code)
+                .unwrap_or(DisconnectReasonCode::UnspecifiedError);
+            Some(
+                v5_0::Disconnect::builder()
+                    .reason_code(rc)
+                    .build()
+                    .ok()?
+                    .to_continuous_buffer(),
+            )
         }
     }
 }
@@ -587,30 +764,55 @@ mod tests {
     fn detects_both_versions_and_rejects_others() {
         let v4 = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 0];
         let v5 = [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 0];
-        let v3 = [0x10, 14, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 2, 0, 60, 0, 0];
+        let v3 = [
+            0x10, 14, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 2, 0, 60, 0, 0,
+        ];
         let bad = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'X', 4, 2, 0, 60, 0, 0];
         assert_eq!(detect_version(&frame(&v4).unwrap()[0]), Ok(Version::V311));
         assert_eq!(detect_version(&frame(&v5).unwrap()[0]), Ok(Version::V5));
-        assert_eq!(detect_version(&frame(&v3).unwrap()[0]), Err(DecodeError::UnsupportedVersion(3)));
-        assert!(matches!(detect_version(&frame(&bad).unwrap()[0]), Err(DecodeError::Protocol(_))));
-        let Ok(Inbound::Connect(c)) = decode(Version::V5, frame(&v5).unwrap().remove(0)) else { panic!() };
-        assert_eq!((c.clean_start, c.keep_alive, c.client_id.as_str()), (true, 60, ""));
+        assert_eq!(
+            detect_version(&frame(&v3).unwrap()[0]),
+            Err(DecodeError::UnsupportedVersion(3))
+        );
+        assert!(matches!(
+            detect_version(&frame(&bad).unwrap()[0]),
+            Err(DecodeError::Protocol(_))
+        ));
+        let Ok(Inbound::Connect(c)) = decode(Version::V5, frame(&v5).unwrap().remove(0)) else {
+            panic!()
+        };
+        assert_eq!(
+            (c.clean_start, c.keep_alive, c.client_id.as_str()),
+            (true, 60, "")
+        );
     }
 
     #[test]
     fn size_limit_before_body() {
         // Remaining Length 2000 > 1024: refused after the length bytes alone.
-        assert_eq!(frame(&[0x30, 0xD0, 0x0F]).err(), Some(DecodeError::TooLarge));
+        assert_eq!(
+            frame(&[0x30, 0xD0, 0x0F]).err(),
+            Some(DecodeError::TooLarge)
+        );
         // Five length bytes.
-        assert!(matches!(frame(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            frame(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn reserved_flags_and_qos3() {
         let sub_bad_flags = [0x80, 6, 0, 1, 0, 1, b'a', 0];
-        assert!(matches!(decode(Version::V311, frame(&sub_bad_flags).unwrap().remove(0)), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode(Version::V311, frame(&sub_bad_flags).unwrap().remove(0)),
+            Err(DecodeError::Malformed(_))
+        ));
         let pub_qos3 = [0x36, 5, 0, 1, b'a', 0, 1];
-        assert!(matches!(decode(Version::V311, frame(&pub_qos3).unwrap().remove(0)), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode(Version::V311, frame(&pub_qos3).unwrap().remove(0)),
+            Err(DecodeError::Malformed(_))
+        ));
         let ping_flags = [0xC1, 0];
         assert!(decode(Version::V311, frame(&ping_flags).unwrap().remove(0)).is_err());
     }
@@ -620,8 +822,19 @@ mod tests {
         let payload = ArcPayload::new(std::sync::Arc::from(&b"hello"[..]), 0, 5);
         for v in [Version::V311, Version::V5] {
             let bytes = publish(v, "a/b", &payload, 1, true, false, Some(7), &[]).unwrap();
-            let Ok(Inbound::Publish(p)) = decode(v, frame(&bytes).unwrap().remove(0)) else { panic!() };
-            assert_eq!((p.topic.as_str(), p.payload.as_slice(), p.qos, p.retain, p.packet_id), ("a/b", &b"hello"[..], 1, true, Some(7)));
+            let Ok(Inbound::Publish(p)) = decode(v, frame(&bytes).unwrap().remove(0)) else {
+                panic!()
+            };
+            assert_eq!(
+                (
+                    p.topic.as_str(),
+                    p.payload.as_slice(),
+                    p.qos,
+                    p.retain,
+                    p.packet_id
+                ),
+                ("a/b", &b"hello"[..], 1, true, Some(7))
+            );
         }
     }
 }

@@ -46,6 +46,8 @@ impl Default for BrokerConfig {
 impl BrokerConfig {
     /// `session_expiry` clamped to AWS's maximum, in seconds.
     pub fn session_expiry_secs(&self) -> u32 {
-        self.session_expiry.min(limits::MAX_SESSION_EXPIRY).as_secs() as u32
+        self.session_expiry
+            .min(limits::MAX_SESSION_EXPIRY)
+            .as_secs() as u32
     }
 }

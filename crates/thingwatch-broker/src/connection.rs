@@ -14,7 +14,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use thingwatch_events::{ClientIdentity, ClientLog, Connect, Disconnect, DisconnectReason, LogLevel, MetricName, Protocol, PublishIn, PublishOut, TraceId};
+use thingwatch_events::{
+    ClientIdentity, ClientLog, Connect, Disconnect, DisconnectReason, LogLevel, MetricName,
+    Protocol, PublishIn, PublishOut, TraceId,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, broadcast, oneshot};
@@ -55,10 +58,19 @@ impl Conn {
 
     /// Logs a refused PUBLISH (`Publish-In` Failure, `PublishIn.ClientError`) and returns the
     /// error that closes the connection.
-    pub fn publish_refused(&self, topic: &str, retain: bool, e: HandlerError) -> Result<(), HandlerError> {
+    pub fn publish_refused(
+        &self,
+        topic: &str,
+        retain: bool,
+        e: HandlerError,
+    ) -> Result<(), HandlerError> {
         let (_, _, reason, details) = e.describe();
         self.shared.metric(MetricName::PublishInClientError);
-        self.shared.logger.emit(&self.log, LogLevel::Error, TraceId::new(), |id| PublishIn::failure(id, topic, retain, reason, details));
+        self.shared
+            .logger
+            .emit(&self.log, LogLevel::Error, TraceId::new(), |id| {
+                PublishIn::failure(id, topic, retain, reason, details)
+            });
         Err(e)
     }
 
@@ -84,16 +96,36 @@ impl Conn {
                 s.inflight.insert(id, o.clone());
             }
             shared.metric(MetricName::PublishOutSuccess);
-            shared.counters.messages_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            shared.logger.emit(&self.log, LogLevel::Info, o.msg.trace, |id| PublishOut::success(id, &o.msg.topic, o.retain));
+            shared
+                .counters
+                .messages_out
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shared
+                .logger
+                .emit(&self.log, LogLevel::Info, o.msg.trace, |id| {
+                    PublishOut::success(id, &o.msg.topic, o.retain)
+                });
         }
     }
 
     fn encode_delivery(&mut self, o: &crate::state::Outgoing, id: Option<u16>, dup: bool) {
-        let props: &[codec::Property] = if self.version == Version::V5 { &o.msg.props } else { &[] };
+        let props: &[codec::Property] = if self.version == Version::V5 {
+            &o.msg.props
+        } else {
+            &[]
+        };
         // AWS does not support DUP on deliveries to 3.1.1 clients; v5 and 3.1.1 both get it
         // set on a redelivery of an unacknowledged message as the MQTT specs require.
-        if let Some(b) = codec::publish(self.version, &o.msg.topic, &o.msg.payload, o.qos, o.retain, dup, id, props) {
+        if let Some(b) = codec::publish(
+            self.version,
+            &o.msg.topic,
+            &o.msg.payload,
+            o.qos,
+            o.retain,
+            dup,
+            id,
+            props,
+        ) {
             self.out.extend_from_slice(&b);
         }
     }
@@ -110,7 +142,12 @@ struct Close {
 
 impl Close {
     fn of(reason: DisconnectReason, code: Option<u8>) -> Self {
-        Close { reason, detail: None, send_will: true, code }
+        Close {
+            reason,
+            detail: None,
+            send_will: true,
+            code,
+        }
     }
 }
 
@@ -125,11 +162,20 @@ fn pre_connect_failure(shared: &Shared, peer: SocketAddr, reason: &str, details:
         protocol: Protocol::Mqtt,
         thing_name: None,
     });
-    shared.logger.emit(&log, LogLevel::Error, TraceId::new(), |id| Connect::failure(id, reason, details));
+    shared
+        .logger
+        .emit(&log, LogLevel::Error, TraceId::new(), |id| {
+            Connect::failure(id, reason, details)
+        });
 }
 
 /// Runs one connection to completion. Never panics on peer input.
-pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr, mut shutdown: broadcast::Receiver<()>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: broadcast::Receiver<()>,
+) {
     let _ = stream.set_nodelay(true);
     let mut framer = Framer::new(MAX_PACKET_BYTES);
     let mut buf = vec![0u8; 16 * 1024];
@@ -144,23 +190,44 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
             _ = shutdown.recv() => return,
         };
         if let Err(e) = framer.feed(&buf[..n], &mut packets) {
-            pre_connect_failure(&shared, peer, "MALFORMED_PACKET", if e == DecodeError::TooLarge { "The CONNECT exceeds the packet size limit" } else { "Malformed CONNECT" });
+            pre_connect_failure(
+                &shared,
+                peer,
+                "MALFORMED_PACKET",
+                if e == DecodeError::TooLarge {
+                    "The CONNECT exceeds the packet size limit"
+                } else {
+                    "Malformed CONNECT"
+                },
+            );
             return;
         }
     }
     let mut pending = packets.drain(..).collect::<std::collections::VecDeque<_>>();
-    let Some(first) = pending.pop_front() else { return };
+    let Some(first) = pending.pop_front() else {
+        return;
+    };
     let version = match codec::detect_version(&first) {
         Ok(v) => v,
         Err(DecodeError::UnsupportedVersion(_)) => {
-            pre_connect_failure(&shared, peer, "UNSUPPORTED_PROTOCOL_VERSION", "Only MQTT 3.1.1 and 5 are supported");
+            pre_connect_failure(
+                &shared,
+                peer,
+                "UNSUPPORTED_PROTOCOL_VERSION",
+                "Only MQTT 3.1.1 and 5 are supported",
+            );
             if let Some(b) = codec::connack(Version::V311, false, 0x84, &Default::default()) {
                 let _ = stream.write_all(&b).await;
             }
             return;
         }
         Err(_) => {
-            pre_connect_failure(&shared, peer, "MALFORMED_PACKET", "The first packet is not a valid CONNECT");
+            pre_connect_failure(
+                &shared,
+                peer,
+                "MALFORMED_PACKET",
+                "The first packet is not a valid CONNECT",
+            );
             return;
         }
     };
@@ -168,7 +235,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
         Ok(codec::Inbound::Connect(c)) => c,
         _ => {
             pre_connect_failure(&shared, peer, "MALFORMED_PACKET", "Malformed CONNECT");
-            if let Some(b) = codec::connack(version, false, 0x81, &Default::default()).filter(|_| version == Version::V5) {
+            if let Some(b) = codec::connack(version, false, 0x81, &Default::default())
+                .filter(|_| version == Version::V5)
+            {
                 let _ = stream.write_all(&b).await;
             }
             return;
@@ -197,7 +266,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
             match result {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::ClientDisconnect { send_will }) => {
-                    break 'conn Close { reason: DisconnectReason::ClientInitiatedDisconnect, detail: None, send_will, code: None };
+                    break 'conn Close {
+                        reason: DisconnectReason::ClientInitiatedDisconnect,
+                        detail: None,
+                        send_will,
+                        code: None,
+                    };
                 }
                 Err(e) => break 'conn fail(&conn, e),
             }
@@ -261,16 +335,26 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
 fn fail(conn: &Conn, e: HandlerError) -> Close {
     let (code, reason, r, d) = e.describe();
     tracing::debug!(client = %conn.client_id, error = %e, "closing connection");
-    Close { reason, detail: Some((r, d)), send_will: true, code: Some(code) }
+    Close {
+        reason,
+        detail: Some((r, d)),
+        send_will: true,
+        code: Some(code),
+    }
 }
 
 /// Writes the Disconnect event, publishes the will, parks or ends the session.
 fn finish(conn: Conn, close: Close) {
     let shared = conn.shared.clone();
-    shared.logger.emit(&conn.log, LogLevel::Info, TraceId::new(), |id| match close.detail {
-        Some((r, d)) => Disconnect::with_detail(id, close.reason, r, d),
-        None => Disconnect::new(id, close.reason),
-    });
+    shared.logger.emit(
+        &conn.log,
+        LogLevel::Info,
+        TraceId::new(),
+        |id| match close.detail {
+            Some((r, d)) => Disconnect::with_detail(id, close.reason, r, d),
+            None => Disconnect::new(id, close.reason),
+        },
+    );
     // Park or end the session, unless a newer connection already took it over.
     {
         let mut map = shared.sessions.lock();
@@ -302,11 +386,10 @@ fn finish(conn: Conn, close: Close) {
             tokio::spawn(async move {
                 tokio::time::sleep(will.delay).await;
                 // Not sent if the client reconnected in the meantime ([MQTT-3.1.3-9]).
-                let reconnected = shared
-                    .sessions
-                    .lock()
-                    .get(&client_id)
-                    .is_some_and(|s| s.lock().link.as_ref().is_some_and(|l| l.conn_id != conn_id));
+                let reconnected =
+                    shared.sessions.lock().get(&client_id).is_some_and(|s| {
+                        s.lock().link.as_ref().is_some_and(|l| l.conn_id != conn_id)
+                    });
                 if !reconnected {
                     publish_will(&shared, &will.msg);
                 }
@@ -317,7 +400,7 @@ fn finish(conn: Conn, close: Close) {
 
 fn publish_will(shared: &Shared, msg: &Arc<Message>) {
     if msg.retain && !crate::topic::is_reserved(&msg.topic) {
-        let _ = shared.retain(msg);
+        drop(shared.retain(msg));
     }
     shared.metric(MetricName::PublishInSuccess);
     shared.route(msg, None);

@@ -27,7 +27,9 @@ pub mod store;
 pub mod topic;
 pub mod trie;
 
-pub use auth::{ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal};
+pub use auth::{
+    ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal,
+};
 pub use config::BrokerConfig;
 
 use state::{Message, Outgoing, Session, Shared, SubOpts};
@@ -35,7 +37,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use thingwatch_events::{LogLevel, Logger, MetricName, TraceId};
+use thingwatch_events::{Logger, MetricName, TraceId};
 
 /// Errors of [`Broker::open`] and [`Broker::publish`].
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +107,12 @@ impl Broker {
     ///
     /// # Errors
     /// [`BrokerError::Store`] if the database cannot be opened or read.
-    pub fn open(data_dir: &Path, config: BrokerConfig, logger: Logger, authorizer: Arc<dyn Authorizer>) -> Result<Broker, BrokerError> {
+    pub fn open(
+        data_dir: &Path,
+        config: BrokerConfig,
+        logger: Logger,
+        authorizer: Arc<dyn Authorizer>,
+    ) -> Result<Broker, BrokerError> {
         let (store, loaded) = store::Store::open(data_dir)?;
         let shared = Arc::new(Shared {
             config,
@@ -122,7 +129,14 @@ impl Broker {
             let mut retained = shared.retained.write();
             for (topic, payload, qos) in loaded.retained {
                 let topic: Arc<str> = Arc::from(topic);
-                let msg = Message { topic: topic.clone(), payload: codec::payload_from_vec(payload), qos, retain: true, props: Vec::new(), trace: TraceId::new() };
+                let msg = Message {
+                    topic: topic.clone(),
+                    payload: codec::payload_from_vec(payload),
+                    qos,
+                    retain: true,
+                    props: Vec::new(),
+                    trace: TraceId::new(),
+                };
                 retained.insert(topic, Arc::new(msg));
             }
         }
@@ -130,10 +144,20 @@ impl Broker {
         let now = std::time::Instant::now();
         for ls in loaded.sessions {
             let client_id: Arc<str> = Arc::from(ls.client_id.as_str());
-            let principal = Principal { principal_id: String::new(), thing_name: None };
-            let mut s = Session::new(client_id.clone(), shared.offline_log(&ls.client_id), principal, codec::Version::V311);
+            let principal = Principal {
+                principal_id: String::new(),
+                thing_name: None,
+            };
+            let mut s = Session::new(
+                client_id.clone(),
+                shared.offline_log(&ls.client_id),
+                principal,
+                codec::Version::V311,
+            );
             s.expiry_secs = ls.expiry_secs;
-            let ago = std::time::Duration::from_secs(ls.disconnected_at.map_or(0, |t| (now_s - t).max(0) as u64));
+            let ago = std::time::Duration::from_secs(
+                ls.disconnected_at.map_or(0, |t| (now_s - t).max(0) as u64),
+            );
             s.disconnected_at = Some(now.checked_sub(ago).unwrap_or(now));
             for (filter, qos, flags) in ls.subs {
                 if let Ok(parsed) = topic::parse_filter(&filter) {
@@ -143,10 +167,26 @@ impl Broker {
                 }
             }
             for (id, topic, payload, retain) in ls.msgs {
-                let msg = Message { topic: Arc::from(topic), payload: codec::payload_from_vec(payload), qos: 1, retain, props: Vec::new(), trace: TraceId::new() };
-                s.queue.push_back(Outgoing { msg: Arc::new(msg), qos: 1, retain, db_id: Some(id), dup: true });
+                let msg = Message {
+                    topic: Arc::from(topic),
+                    payload: codec::payload_from_vec(payload),
+                    qos: 1,
+                    retain,
+                    props: Vec::new(),
+                    trace: TraceId::new(),
+                };
+                s.queue.push_back(Outgoing {
+                    msg: Arc::new(msg),
+                    qos: 1,
+                    retain,
+                    db_id: Some(id),
+                    dup: true,
+                });
             }
-            shared.sessions.lock().insert(client_id, Arc::new(parking_lot::Mutex::new(s)));
+            shared
+                .sessions
+                .lock()
+                .insert(client_id, Arc::new(parking_lot::Mutex::new(s)));
         }
         server::sweep_expired(&shared);
         Ok(Broker { shared })
@@ -158,7 +198,11 @@ impl Broker {
     ///
     /// # Errors
     /// Currently none beyond the listener's; accept errors are retried with backoff.
-    pub async fn serve(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         server::serve(self.shared.clone(), listener, shutdown).await
     }
 
@@ -187,13 +231,15 @@ impl Broker {
         let mut tickets = Vec::new();
         if req.retain && !topic::is_reserved(&msg.topic) {
             tickets.push(self.shared.retain(&msg));
-            self.shared.logger.metrics().incr(MetricName::PublishRetainedSuccess, thingwatch_events::Protocol::Http);
+            self.shared.logger.metrics().incr(
+                MetricName::PublishRetainedSuccess,
+                thingwatch_events::Protocol::Http,
+            );
         }
         tickets.extend(self.shared.route(&msg, None).durable);
         for t in tickets {
             t.await.map_err(|_| BrokerError::Storage)?;
         }
-        let _ = LogLevel::Info;
         Ok(())
     }
 

@@ -86,8 +86,21 @@ mod tests {
 
     #[test]
     fn keep_alive_clamping_table() {
-        for (req, want) in [(0, 1200), (1, 30), (29, 30), (30, 30), (60, 60), (1200, 1200), (1201, 1200), (u16::MAX, 1200)] {
-            assert_eq!(clamp_keep_alive(req, KEEP_ALIVE_MIN_SECS, KEEP_ALIVE_MAX_SECS), want, "{req}");
+        for (req, want) in [
+            (0, 1200),
+            (1, 30),
+            (29, 30),
+            (30, 30),
+            (60, 60),
+            (1200, 1200),
+            (1201, 1200),
+            (u16::MAX, 1200),
+        ] {
+            assert_eq!(
+                clamp_keep_alive(req, KEEP_ALIVE_MIN_SECS, KEEP_ALIVE_MAX_SECS),
+                want,
+                "{req}"
+            );
         }
     }
 }

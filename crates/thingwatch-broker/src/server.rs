@@ -11,7 +11,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 
-pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(shared.config.max_connections));
@@ -31,7 +35,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
     let accept_loop = async {
         let mut backoff = Duration::from_millis(10);
         loop {
-            let Ok(permit) = limit.clone().acquire_owned().await else { return };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                return;
+            };
             let (stream, peer) = match listener.accept().await {
                 Ok(x) => {
                     backoff = Duration::from_millis(10);
@@ -72,7 +78,9 @@ pub(crate) fn sweep_expired(shared: &Shared) {
     map.retain(|_, sess| {
         let s = sess.lock();
         let expired = s.link.is_none()
-            && s.disconnected_at.is_some_and(|t| now.duration_since(t) >= Duration::from_secs(u64::from(s.expiry_secs)));
+            && s.disconnected_at.is_some_and(|t| {
+                now.duration_since(t) >= Duration::from_secs(u64::from(s.expiry_secs))
+            });
         if expired {
             shared.drop_session_state(&s);
         }

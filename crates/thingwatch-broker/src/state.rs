@@ -18,7 +18,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
-use thingwatch_events::{ClientIdentity, ClientLog, LogLevel, Logger, MetricName, Protocol, Queued, TraceId};
+use thingwatch_events::{
+    ClientIdentity, ClientLog, LogLevel, Logger, MetricName, Protocol, Queued, TraceId,
+};
 use tokio::sync::{Notify, oneshot};
 
 /// One application message, shared by every delivery of it.
@@ -59,7 +61,11 @@ impl SubOpts {
         u8::from(self.no_local) | (u8::from(self.retain_as_published) << 1)
     }
     pub fn from_flags(qos: u8, flags: u8) -> Self {
-        SubOpts { qos, no_local: flags & 1 != 0, retain_as_published: flags & 2 != 0 }
+        SubOpts {
+            qos,
+            no_local: flags & 1 != 0,
+            retain_as_published: flags & 2 != 0,
+        }
     }
 }
 
@@ -96,7 +102,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(client_id: Arc<str>, log: Arc<ClientLog>, principal: Principal, version: Version) -> Self {
+    pub fn new(
+        client_id: Arc<str>,
+        log: Arc<ClientLog>,
+        principal: Principal,
+        version: Version,
+    ) -> Self {
         Session {
             client_id,
             expiry_secs: 0,
@@ -189,7 +200,13 @@ impl Shared {
     pub fn trie_add(&self, client: &Arc<str>, parsed: ParsedFilter<'_>, opts: SubOpts) {
         let mut trie = self.subs.write();
         let res = match parsed.share_group {
-            None => trie.insert(parsed.filter, SubKey::Client(client.clone()), SubEntry::Client(opts)).map(|_| ()),
+            None => trie
+                .insert(
+                    parsed.filter,
+                    SubKey::Client(client.clone()),
+                    SubEntry::Client(opts),
+                )
+                .map(|_| ()),
             Some(g) => {
                 let key = SubKey::Group(Arc::from(g));
                 if let Some(SubEntry::Group(group)) = trie.get_mut(parsed.filter, &key) {
@@ -197,8 +214,12 @@ impl Shared {
                     group.members.push((client.clone(), opts));
                     Ok(())
                 } else {
-                    let group = Group { members: vec![(client.clone(), opts)], next: AtomicUsize::new(0) };
-                    trie.insert(parsed.filter, key, SubEntry::Group(group)).map(|_| ())
+                    let group = Group {
+                        members: vec![(client.clone(), opts)],
+                        next: AtomicUsize::new(0),
+                    };
+                    trie.insert(parsed.filter, key, SubEntry::Group(group))
+                        .map(|_| ())
                 }
             }
         };
@@ -238,7 +259,9 @@ impl Shared {
             }
         }
         if session.expiry_secs > 0 || !session.subs.is_empty() {
-            self.store.submit(vec![Op::DelSession { client_id: session.client_id.to_string() }]);
+            self.store.submit(vec![Op::DelSession {
+                client_id: session.client_id.to_string(),
+            }]);
         }
     }
 
@@ -247,10 +270,16 @@ impl Shared {
         let mut retained = self.retained.write();
         let op = if msg.payload.is_empty() {
             retained.remove(&msg.topic);
-            Op::DelRetained { topic: msg.topic.to_string() }
+            Op::DelRetained {
+                topic: msg.topic.to_string(),
+            }
         } else {
             retained.insert(msg.topic.clone(), msg.clone());
-            Op::PutRetained { topic: msg.topic.to_string(), payload: msg.payload.as_slice().to_vec(), qos: msg.qos }
+            Op::PutRetained {
+                topic: msg.topic.to_string(),
+                payload: msg.payload.as_slice().to_vec(),
+                qos: msg.qos,
+            }
         };
         drop(retained);
         self.store.submit_durable(vec![op])
@@ -263,10 +292,10 @@ impl Shared {
         {
             let trie = self.subs.read();
             trie.for_each_match(&msg.topic, |key, entry| match (key, entry) {
-                (SubKey::Client(c), SubEntry::Client(o)) => {
-                    if !(o.no_local && publisher == Some(&**c)) {
-                        targets.push((c.clone(), *o));
-                    }
+                (SubKey::Client(c), SubEntry::Client(o))
+                    if !(o.no_local && publisher == Some(&**c)) =>
+                {
+                    targets.push((c.clone(), *o));
                 }
                 (_, SubEntry::Group(g)) if !g.members.is_empty() => {
                     let i = g.next.fetch_add(1, Ordering::Relaxed) % g.members.len();
@@ -288,17 +317,29 @@ impl Shared {
         });
         let sessions: Vec<Arc<Mutex<Session>>> = {
             let map = self.sessions.lock();
-            targets.iter().filter_map(|(c, _)| map.get(c).cloned()).collect()
+            targets
+                .iter()
+                .filter_map(|(c, _)| map.get(c).cloned())
+                .collect()
         };
         let mut routed = Routed::default();
         for (session, (_, opts)) in sessions.iter().zip(targets.iter()) {
             let mut s = session.lock();
             let qos = msg.qos.min(opts.qos);
-            if !self.authorizer.authorize_receive(&s.principal, &s.client_id, &msg.topic) {
+            if !self
+                .authorizer
+                .authorize_receive(&s.principal, &s.client_id, &msg.topic)
+            {
                 self.metric(MetricName::PublishOutAuthError);
                 continue;
             }
-            let out = Outgoing { msg: msg.clone(), qos, retain: opts.retain_as_published && msg.retain, db_id: None, dup: false };
+            let out = Outgoing {
+                msg: msg.clone(),
+                qos,
+                retain: opts.retain_as_published && msg.retain,
+                db_id: None,
+                dup: false,
+            };
             if let Some(ticket) = self.enqueue(&mut s, out) {
                 routed.durable.push(ticket);
             }
@@ -319,7 +360,13 @@ impl Shared {
             if !online {
                 let trace = out.msg.trace;
                 self.logger.emit(&s.log, LogLevel::Error, trace, |id| {
-                    Queued::failure(id, &out.msg.topic, out.retain, "QUEUE_FULL", "The persistent session's message queue is full")
+                    Queued::failure(
+                        id,
+                        &out.msg.topic,
+                        out.retain,
+                        "QUEUE_FULL",
+                        "The persistent session's message queue is full",
+                    )
                 });
             }
             return None;
@@ -342,7 +389,9 @@ impl Shared {
             }
         } else {
             let trace = out.msg.trace;
-            self.logger.emit(&s.log, LogLevel::Info, trace, |id| Queued::success(id, &out.msg.topic, out.retain));
+            self.logger.emit(&s.log, LogLevel::Info, trace, |id| {
+                Queued::success(id, &out.msg.topic, out.retain)
+            });
         }
         s.queue.push_back(out);
         ticket
@@ -365,6 +414,10 @@ impl Shared {
         if one.insert(parsed.filter, (), ()).is_err() {
             return Vec::new();
         }
-        retained.values().filter(|m| one.has_match(&m.topic)).cloned().collect()
+        retained
+            .values()
+            .filter(|m| one.has_match(&m.topic))
+            .cloned()
+            .collect()
     }
 }

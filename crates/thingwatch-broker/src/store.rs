@@ -30,19 +30,38 @@ pub enum StoreError {
 #[derive(Debug)]
 pub enum Op {
     /// Insert or replace the retained message of a topic.
-    PutRetained { topic: String, payload: Vec<u8>, qos: u8 },
+    PutRetained {
+        topic: String,
+        payload: Vec<u8>,
+        qos: u8,
+    },
     /// Delete the retained message of a topic.
     DelRetained { topic: String },
     /// Insert or replace a persistent session row.
-    PutSession { client_id: String, expiry_secs: u32, disconnected_at: Option<i64> },
+    PutSession {
+        client_id: String,
+        expiry_secs: u32,
+        disconnected_at: Option<i64>,
+    },
     /// Delete a session with its subscriptions and queued messages.
     DelSession { client_id: String },
     /// Insert or replace a subscription (`flags`: bit 0 no-local, bit 1 retain-as-published).
-    PutSub { client_id: String, filter: String, qos: u8, flags: u8 },
+    PutSub {
+        client_id: String,
+        filter: String,
+        qos: u8,
+        flags: u8,
+    },
     /// Delete a subscription.
     DelSub { client_id: String, filter: String },
     /// Store a QoS 1 message for a session.
-    PutMsg { id: i64, client_id: String, topic: String, payload: Vec<u8>, retain: bool },
+    PutMsg {
+        id: i64,
+        client_id: String,
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    },
     /// Delete a stored message (acknowledged).
     DelMsg { id: i64 },
 }
@@ -103,9 +122,13 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
         let loaded = load(&conn)?;
-        let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| r.get(0))?;
+        let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+            r.get(0)
+        })?;
         let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new().name("broker-store".into()).spawn(move || writer(conn, rx))?;
+        let thread = std::thread::Builder::new()
+            .name("broker-store".into())
+            .spawn(move || writer(conn, rx))?;
         Ok((
             Store {
                 tx: parking_lot::Mutex::new(tx),
@@ -154,17 +177,27 @@ impl Drop for Store {
 fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
     let mut loaded = Loaded::default();
     let mut st = conn.prepare("SELECT topic, payload, qos FROM retained")?;
-    loaded.retained = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    loaded.retained = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
     let mut st = conn.prepare("SELECT client_id, expiry_secs, disconnected_at FROM sessions")?;
-    let sessions: Vec<(String, u32, Option<i64>)> =
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-    let mut subs = conn.prepare("SELECT filter, qos, flags FROM subscriptions WHERE client_id = ?1")?;
-    let mut msgs = conn.prepare("SELECT id, topic, payload, retain FROM messages WHERE client_id = ?1 ORDER BY id")?;
+    let sessions: Vec<(String, u32, Option<i64>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut subs =
+        conn.prepare("SELECT filter, qos, flags FROM subscriptions WHERE client_id = ?1")?;
+    let mut msgs = conn.prepare(
+        "SELECT id, topic, payload, retain FROM messages WHERE client_id = ?1 ORDER BY id",
+    )?;
     for (client_id, expiry_secs, disconnected_at) in sessions {
         let s = LoadedSession {
-            subs: subs.query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?,
+            subs: subs
+                .query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?,
             msgs: msgs
-                .query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .query_map([&client_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
                 .collect::<Result<_, _>>()?,
             client_id,
             expiry_secs,
@@ -178,23 +211,42 @@ fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
 fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error> {
     use rusqlite::params;
     match op {
-        Op::PutRetained { topic, payload, qos } => {
-            tx.prepare_cached("INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)")?
-                .execute(params![topic, payload, qos])?;
+        Op::PutRetained {
+            topic,
+            payload,
+            qos,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![topic, payload, qos])?;
         }
         Op::DelRetained { topic } => {
-            tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?.execute(params![topic])?;
+            tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?
+                .execute(params![topic])?;
         }
-        Op::PutSession { client_id, expiry_secs, disconnected_at } => {
+        Op::PutSession {
+            client_id,
+            expiry_secs,
+            disconnected_at,
+        } => {
             tx.prepare_cached("INSERT OR REPLACE INTO sessions (client_id, expiry_secs, disconnected_at) VALUES (?1, ?2, ?3)")?
                 .execute(params![client_id, expiry_secs, disconnected_at])?;
         }
         Op::DelSession { client_id } => {
-            tx.prepare_cached("DELETE FROM sessions WHERE client_id = ?1")?.execute(params![client_id])?;
-            tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1")?.execute(params![client_id])?;
-            tx.prepare_cached("DELETE FROM messages WHERE client_id = ?1")?.execute(params![client_id])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE client_id = ?1")?
+                .execute(params![client_id])?;
+            tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1")?
+                .execute(params![client_id])?;
+            tx.prepare_cached("DELETE FROM messages WHERE client_id = ?1")?
+                .execute(params![client_id])?;
         }
-        Op::PutSub { client_id, filter, qos, flags } => {
+        Op::PutSub {
+            client_id,
+            filter,
+            qos,
+            flags,
+        } => {
             tx.prepare_cached("INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, flags) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![client_id, filter, qos, flags])?;
         }
@@ -202,12 +254,19 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error>
             tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2")?
                 .execute(params![client_id, filter])?;
         }
-        Op::PutMsg { id, client_id, topic, payload, retain } => {
+        Op::PutMsg {
+            id,
+            client_id,
+            topic,
+            payload,
+            retain,
+        } => {
             tx.prepare_cached("INSERT OR REPLACE INTO messages (id, client_id, topic, payload, retain) VALUES (?1, ?2, ?3, ?4, ?5)")?
                 .execute(params![id, client_id, topic, payload, retain])?;
         }
         Op::DelMsg { id } => {
-            tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute(params![id])?;
+            tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?
+                .execute(params![id])?;
         }
     }
     Ok(())
@@ -274,14 +333,45 @@ mod tests {
             let id = store.next_msg_id();
             store
                 .submit_durable(vec![
-                    Op::PutRetained { topic: "a/b".into(), payload: b"r".to_vec(), qos: 1 },
-                    Op::PutRetained { topic: "gone".into(), payload: b"x".to_vec(), qos: 0 },
-                    Op::DelRetained { topic: "gone".into() },
-                    Op::PutSession { client_id: "c1".into(), expiry_secs: 60, disconnected_at: Some(5) },
-                    Op::PutSub { client_id: "c1".into(), filter: "a/#".into(), qos: 1, flags: 0 },
-                    Op::PutMsg { id, client_id: "c1".into(), topic: "a/b".into(), payload: b"m".to_vec(), retain: false },
-                    Op::PutSession { client_id: "c2".into(), expiry_secs: 60, disconnected_at: None },
-                    Op::DelSession { client_id: "c2".into() },
+                    Op::PutRetained {
+                        topic: "a/b".into(),
+                        payload: b"r".to_vec(),
+                        qos: 1,
+                    },
+                    Op::PutRetained {
+                        topic: "gone".into(),
+                        payload: b"x".to_vec(),
+                        qos: 0,
+                    },
+                    Op::DelRetained {
+                        topic: "gone".into(),
+                    },
+                    Op::PutSession {
+                        client_id: "c1".into(),
+                        expiry_secs: 60,
+                        disconnected_at: Some(5),
+                    },
+                    Op::PutSub {
+                        client_id: "c1".into(),
+                        filter: "a/#".into(),
+                        qos: 1,
+                        flags: 0,
+                    },
+                    Op::PutMsg {
+                        id,
+                        client_id: "c1".into(),
+                        topic: "a/b".into(),
+                        payload: b"m".to_vec(),
+                        retain: false,
+                    },
+                    Op::PutSession {
+                        client_id: "c2".into(),
+                        expiry_secs: 60,
+                        disconnected_at: None,
+                    },
+                    Op::DelSession {
+                        client_id: "c2".into(),
+                    },
                 ])
                 .await
                 .unwrap();
@@ -290,7 +380,10 @@ mod tests {
         assert_eq!(loaded.retained, vec![("a/b".to_string(), b"r".to_vec(), 1)]);
         assert_eq!(loaded.sessions.len(), 1);
         let s = &loaded.sessions[0];
-        assert_eq!((s.client_id.as_str(), s.expiry_secs, s.disconnected_at), ("c1", 60, Some(5)));
+        assert_eq!(
+            (s.client_id.as_str(), s.expiry_secs, s.disconnected_at),
+            ("c1", 60, Some(5))
+        );
         assert_eq!(s.subs, vec![("a/#".to_string(), 1, 0)]);
         assert_eq!(s.msgs.len(), 1);
         assert!(store.next_msg_id() > s.msgs[0].0);

@@ -82,7 +82,11 @@ pub fn parse_filter(raw: &str) -> Result<ParsedFilter<'_>, TopicError> {
     let (share_group, filter) = match raw.strip_prefix("$share/") {
         Some(rest) => {
             let (group, filter) = rest.split_once('/').ok_or(TopicError::BadShare)?;
-            if group.is_empty() || trie::has_wildcard(group) || group.len() > MAX_SHARE_GROUP_BYTES || filter.is_empty() {
+            if group.is_empty()
+                || trie::has_wildcard(group)
+                || group.len() > MAX_SHARE_GROUP_BYTES
+                || filter.is_empty()
+            {
                 return Err(TopicError::BadShare);
             }
             (Some(group), filter)
@@ -94,7 +98,10 @@ pub fn parse_filter(raw: &str) -> Result<ParsedFilter<'_>, TopicError> {
     }
     trie::validate_filter(filter).map_err(|_| TopicError::Syntax)?;
     check_limits(filter)?;
-    Ok(ParsedFilter { share_group, filter })
+    Ok(ParsedFilter {
+        share_group,
+        filter,
+    })
 }
 
 #[cfg(test)]
@@ -126,11 +133,26 @@ mod tests {
 
     #[test]
     fn filter_table() {
-        assert_eq!(parse_filter("a/+/#"), Ok(ParsedFilter { share_group: None, filter: "a/+/#" }));
-        assert_eq!(parse_filter("$share/g1/a/+"), Ok(ParsedFilter { share_group: Some("g1"), filter: "a/+" }));
+        assert_eq!(
+            parse_filter("a/+/#"),
+            Ok(ParsedFilter {
+                share_group: None,
+                filter: "a/+/#"
+            })
+        );
+        assert_eq!(
+            parse_filter("$share/g1/a/+"),
+            Ok(ParsedFilter {
+                share_group: Some("g1"),
+                filter: "a/+"
+            })
+        );
         // The two $share slashes are not counted.
         assert!(parse_filter("$share/g/1/2/3/4/5/6/7/8").is_ok());
-        assert_eq!(parse_filter("1/2/3/4/5/6/7/8/9"), Err(TopicError::TooManyLevels));
+        assert_eq!(
+            parse_filter("1/2/3/4/5/6/7/8/9"),
+            Err(TopicError::TooManyLevels)
+        );
         for bad in ["$share/g", "$share//a", "$share/g+/a", "$share/g/"] {
             assert_eq!(parse_filter(bad), Err(TopicError::BadShare), "{bad}");
         }

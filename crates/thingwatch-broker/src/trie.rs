@@ -93,13 +93,21 @@ struct Node<K, V> {
 
 impl<K, V> Default for Node<K, V> {
     fn default() -> Self {
-        Self { children: HashMap::new(), plus: None, hash: Vec::new(), exact: Vec::new() }
+        Self {
+            children: HashMap::new(),
+            plus: None,
+            hash: Vec::new(),
+            exact: Vec::new(),
+        }
     }
 }
 
 impl<K, V> Node<K, V> {
     fn is_empty(&self) -> bool {
-        self.children.is_empty() && self.plus.is_none() && self.hash.is_empty() && self.exact.is_empty()
+        self.children.is_empty()
+            && self.plus.is_none()
+            && self.hash.is_empty()
+            && self.exact.is_empty()
     }
 }
 
@@ -123,7 +131,11 @@ impl<K: PartialEq, V> Default for TopicTrie<K, V> {
 impl<K: PartialEq, V> TopicTrie<K, V> {
     /// An empty trie.
     pub fn new() -> Self {
-        Self { root: Node::default(), entries: 0, counters: Counters::default() }
+        Self {
+            root: Node::default(),
+            entries: 0,
+            counters: Counters::default(),
+        }
     }
 
     /// Number of stored entries.
@@ -170,7 +182,11 @@ impl<K: PartialEq, V> TopicTrie<K, V> {
 
     /// Removes the entry for (`filter`, `key`) and prunes empty nodes; returns the removed value.
     pub fn remove(&mut self, filter: &str, key: &K) -> Option<V> {
-        let removed = Self::remove_rec(&mut self.root, filter.split('/').collect::<Vec<_>>().as_slice(), key);
+        let removed = Self::remove_rec(
+            &mut self.root,
+            filter.split('/').collect::<Vec<_>>().as_slice(),
+            key,
+        );
         if removed.is_some() {
             self.entries -= 1;
             self.counters.removes.fetch_add(1, Ordering::Relaxed);
@@ -213,13 +229,20 @@ impl<K: PartialEq, V> TopicTrie<K, V> {
         &mut node.exact
     }
 
-    fn find_slot_mut<'n>(mut node: &'n mut Node<K, V>, filter: &str) -> Option<&'n mut Vec<(K, V)>> {
+    fn find_slot_mut<'n>(
+        mut node: &'n mut Node<K, V>,
+        filter: &str,
+    ) -> Option<&'n mut Vec<(K, V)>> {
         let mut levels = filter.split('/').peekable();
         while let Some(level) = levels.next() {
             if level == "#" {
                 return Some(&mut node.hash);
             }
-            node = if level == "+" { node.plus.as_deref_mut()? } else { node.children.get_mut(level)? };
+            node = if level == "+" {
+                node.plus.as_deref_mut()?
+            } else {
+                node.children.get_mut(level)?
+            };
             if levels.peek().is_none() {
                 return Some(&mut node.exact);
             }
@@ -343,7 +366,11 @@ mod tests {
             ("+", "$aws", false),
             ("$SYS/#", "$SYS/x", true),
             ("$SYS/+", "$SYS/x", true),
-            ("$aws/things/+/shadow/update", "$aws/things/t1/shadow/update", true),
+            (
+                "$aws/things/+/shadow/update",
+                "$aws/things/t1/shadow/update",
+                true,
+            ),
             // Literal '+' in a topic is not a wildcard.
             ("a/b", "a/+", false),
         ];

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thingwatch_broker::{Broker, BrokerConfig, LoopbackAnonymous};
-use thingwatch_events::{LevelSetting, Logger, LoggerSettings, LoggingOptions, MemorySink, PipelineConfig};
+use thingwatch_events::{
+    LevelSetting, Logger, LoggerSettings, LoggingOptions, MemorySink, PipelineConfig,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -23,8 +25,15 @@ struct Server {
 async fn start(dir: &std::path::Path, config: BrokerConfig) -> Server {
     let sink = MemorySink::new();
     let logger = Logger::start(
-        LoggerSettings { account_id: "123456789012".into(), node_id: "n1".into(), pipeline: PipelineConfig::default() },
-        Some(LoggingOptions { default_log_level: LevelSetting::Debug, ..Default::default() }),
+        LoggerSettings {
+            account_id: "123456789012".into(),
+            node_id: "n1".into(),
+            pipeline: PipelineConfig::default(),
+        },
+        Some(LoggingOptions {
+            default_log_level: LevelSetting::Debug,
+            ..Default::default()
+        }),
         Box::new(sink.clone()),
     );
     let broker = Broker::open(dir, config, logger.clone(), Arc::new(LoopbackAnonymous)).unwrap();
@@ -40,7 +49,14 @@ async fn start(dir: &std::path::Path, config: BrokerConfig) -> Server {
         .unwrap();
         b.close();
     });
-    Server { addr, sink, logger, stop: Some(stop), task, broker }
+    Server {
+        addr,
+        sink,
+        logger,
+        stop: Some(stop),
+        task,
+        broker,
+    }
 }
 
 impl Server {
@@ -51,17 +67,34 @@ impl Server {
     /// All log entries so far, parsed.
     fn events(&self) -> Vec<serde_json::Value> {
         self.logger.flush();
-        self.sink.records().iter().map(|r| serde_json::from_str(&r.message).unwrap()).collect()
+        self.sink
+            .records()
+            .iter()
+            .map(|r| serde_json::from_str(&r.message).unwrap())
+            .collect()
     }
     fn events_of(&self, ty: &str) -> Vec<serde_json::Value> {
-        self.events().into_iter().filter(|e| e["eventType"] == ty).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e["eventType"] == ty)
+            .collect()
     }
 }
 
 /// A 3.1.1 client whose received PUBLISHes arrive on the returned channel.
-async fn v4(addr: SocketAddr, id: &str, clean: bool, will: Option<LastWill>) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>, tokio::task::JoinHandle<()>) {
+async fn v4(
+    addr: SocketAddr,
+    id: &str,
+    clean: bool,
+    will: Option<LastWill>,
+) -> (
+    AsyncClient,
+    mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>,
+    tokio::task::JoinHandle<()>,
+) {
     let mut o = MqttOptions::new(id, addr.ip().to_string(), addr.port());
-    o.set_clean_session(clean).set_keep_alive(Duration::from_secs(30));
+    o.set_clean_session(clean)
+        .set_keep_alive(Duration::from_secs(30));
     if let Some(w) = will {
         o.set_last_will(w);
     }
@@ -85,16 +118,26 @@ async fn v4(addr: SocketAddr, id: &str, clean: bool, will: Option<LastWill>) -> 
             }
         }
     });
-    tokio::time::timeout(Duration::from_secs(5), ready_rx).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), ready_rx)
+        .await
+        .unwrap()
+        .unwrap();
     (client, rx, task)
 }
 
-async fn recv(rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>) -> Option<(String, Vec<u8>, bool)> {
-    tokio::time::timeout(Duration::from_secs(3), rx.recv()).await.ok().flatten()
+async fn recv(
+    rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>,
+) -> Option<(String, Vec<u8>, bool)> {
+    tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn nothing(rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>) -> bool {
-    tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_err()
+    tokio::time::timeout(Duration::from_millis(300), rx.recv())
+        .await
+        .is_err()
 }
 
 fn raw_connect(version: u8, id: &str, keep_alive: u16) -> Vec<u8> {
@@ -175,9 +218,30 @@ async fn qos0_qos1_cross_version_and_events() {
     let (p5, mut el5) = rumqttc::v5::AsyncClient::new(o5, 10);
     tokio::spawn(async move { while el5.poll().await.is_ok() {} });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    p5.publish("dev/1/temp", rumqttc::v5::mqttbytes::QoS::AtLeastOnce, false, "21").await.unwrap();
-    p5.publish("dev/2/temp", rumqttc::v5::mqttbytes::QoS::AtMostOnce, false, "22").await.unwrap();
-    p5.publish("dev/2/hum", rumqttc::v5::mqttbytes::QoS::AtMostOnce, false, "x").await.unwrap();
+    p5.publish(
+        "dev/1/temp",
+        rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+        false,
+        "21",
+    )
+    .await
+    .unwrap();
+    p5.publish(
+        "dev/2/temp",
+        rumqttc::v5::mqttbytes::QoS::AtMostOnce,
+        false,
+        "22",
+    )
+    .await
+    .unwrap();
+    p5.publish(
+        "dev/2/hum",
+        rumqttc::v5::mqttbytes::QoS::AtMostOnce,
+        false,
+        "x",
+    )
+    .await
+    .unwrap();
     assert_eq!(recv(&mut rx).await.unwrap().1, b"21");
     assert_eq!(recv(&mut rx).await.unwrap().1, b"22");
     assert!(nothing(&mut rx).await);
@@ -186,9 +250,16 @@ async fn qos0_qos1_cross_version_and_events() {
     assert_eq!(ins.len(), 3);
     assert_eq!(outs.len(), 2);
     assert_eq!(outs[0]["clientId"], "sub4");
-    assert_eq!(outs[0]["traceId"], ins[0]["traceId"], "Publish-Out shares the Publish-In trace id");
+    assert_eq!(
+        outs[0]["traceId"], ins[0]["traceId"],
+        "Publish-Out shares the Publish-In trace id"
+    );
     assert_eq!(srv.events_of("Subscribe")[0]["topicName"], "dev/+/temp");
-    assert!(srv.events_of("Connect").iter().all(|e| e["status"] == "Success" && e["principalId"] == "anonymous"));
+    assert!(
+        srv.events_of("Connect")
+            .iter()
+            .all(|e| e["status"] == "Success" && e["principalId"] == "anonymous")
+    );
     srv.stop().await;
 }
 
@@ -197,15 +268,25 @@ async fn retained_set_clear_exact_only() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
     let (p, _rx0, _t0) = v4(srv.addr, "pub", true, None).await;
-    p.publish("cfg/a", QoS::AtLeastOnce, true, "v1").await.unwrap();
+    p.publish("cfg/a", QoS::AtLeastOnce, true, "v1")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (s, mut rx, _t) = v4(srv.addr, "s1", true, None).await;
     s.subscribe("cfg/#", QoS::AtLeastOnce).await.unwrap();
-    assert!(nothing(&mut rx).await, "no retained delivery through a wildcard (AWS)");
+    assert!(
+        nothing(&mut rx).await,
+        "no retained delivery through a wildcard (AWS)"
+    );
     s.subscribe("cfg/a", QoS::AtLeastOnce).await.unwrap();
     let (t, pl, retain) = recv(&mut rx).await.unwrap();
-    assert_eq!((t.as_str(), pl.as_slice(), retain), ("cfg/a", &b"v1"[..], true));
-    p.publish("cfg/a", QoS::AtLeastOnce, true, "").await.unwrap();
+    assert_eq!(
+        (t.as_str(), pl.as_slice(), retain),
+        ("cfg/a", &b"v1"[..], true)
+    );
+    p.publish("cfg/a", QoS::AtLeastOnce, true, "")
+        .await
+        .unwrap();
     let _ = recv(&mut rx).await; // the live (empty) delivery
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(srv.broker.stats().retained, 0);
@@ -219,11 +300,32 @@ async fn will_on_drop_not_on_disconnect() {
     let (s, mut rx, _t) = v4(srv.addr, "watch", true, None).await;
     s.subscribe("lwt/#", QoS::AtLeastOnce).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (c1, _r1, _t1) = v4(srv.addr, "w1", true, Some(LastWill::new("lwt/w1", "gone", QoS::AtLeastOnce, false))).await;
+    let (c1, _r1, _t1) = v4(
+        srv.addr,
+        "w1",
+        true,
+        Some(LastWill::new("lwt/w1", "gone", QoS::AtLeastOnce, false)),
+    )
+    .await;
     c1.disconnect().await.unwrap();
     assert!(nothing(&mut rx).await, "no will after DISCONNECT");
     // A raw 3.1.1 client with a will, then the socket is dropped.
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02 | 0x04 | 0x08, 0, 60, 0, 2, b'w', b'2'];
+    let mut body = vec![
+        0,
+        4,
+        b'M',
+        b'Q',
+        b'T',
+        b'T',
+        4,
+        0x02 | 0x04 | 0x08,
+        0,
+        60,
+        0,
+        2,
+        b'w',
+        b'2',
+    ];
     body.extend_from_slice(&[0, 6]);
     body.extend_from_slice(b"lwt/w2");
     body.extend_from_slice(&[0, 4]);
@@ -239,8 +341,15 @@ async fn will_on_drop_not_on_disconnect() {
     let (t, pl, _) = recv(&mut rx).await.unwrap();
     assert_eq!((t.as_str(), pl.as_slice()), ("lwt/w2", &b"dead"[..]));
     let disc = srv.events_of("Disconnect");
-    assert!(disc.iter().any(|e| e["clientId"] == "w1" && e["disconnectReason"] == "CLIENT_INITIATED_DISCONNECT"));
-    assert!(disc.iter().any(|e| e["clientId"] == "w2" && e["disconnectReason"] == "CONNECTION_LOST"));
+    assert!(
+        disc.iter().any(
+            |e| e["clientId"] == "w1" && e["disconnectReason"] == "CLIENT_INITIATED_DISCONNECT"
+        )
+    );
+    assert!(
+        disc.iter()
+            .any(|e| e["clientId"] == "w2" && e["disconnectReason"] == "CONNECTION_LOST")
+    );
     srv.stop().await;
 }
 
@@ -254,7 +363,9 @@ async fn persistent_session_redelivery_after_reconnect_and_restart() {
     s.disconnect().await.unwrap();
     let _ = t.await;
     let (p, _r, _t) = v4(srv.addr, "pub", true, None).await;
-    p.publish("q/1", QoS::AtLeastOnce, false, "m1").await.unwrap();
+    p.publish("q/1", QoS::AtLeastOnce, false, "m1")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(srv.events_of("Queued").len(), 1);
     srv.stop().await;
@@ -265,8 +376,14 @@ async fn persistent_session_redelivery_after_reconnect_and_restart() {
     let (t, pl, _) = recv(&mut rx2).await.unwrap();
     assert_eq!((t.as_str(), pl.as_slice()), ("q/1", &b"m1"[..]));
     let (p, _r, _t) = v4(srv.addr, "pub2", true, None).await;
-    p.publish("q/2", QoS::AtLeastOnce, false, "m2").await.unwrap();
-    assert_eq!(recv(&mut rx2).await.unwrap().1, b"m2", "subscription restored");
+    p.publish("q/2", QoS::AtLeastOnce, false, "m2")
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut rx2).await.unwrap().1,
+        b"m2",
+        "subscription restored"
+    );
     srv.stop().await;
 }
 
@@ -284,11 +401,18 @@ async fn takeover_disconnects_old_connection_with_aws_event() {
     new.write_all(&raw_connect(5, "dup", 60)).await.unwrap();
     let (bytes, closed) = read_to_close(&mut old).await;
     assert!(closed);
-    assert_eq!(&bytes[..3], &[0xE0, 1, 0x8E], "v5 DISCONNECT Session taken over");
+    assert_eq!(
+        &bytes[..3],
+        &[0xE0, 1, 0x8E],
+        "v5 DISCONNECT Session taken over"
+    );
     let d = srv.events_of("Disconnect");
     assert_eq!(d.len(), 1);
     assert_eq!(d[0]["reason"], "DUPLICATE_CLIENT_ID");
-    assert_eq!(d[0]["details"], "A new connection was established with the same client ID");
+    assert_eq!(
+        d[0]["details"],
+        "A new connection was established with the same client ID"
+    );
     assert_eq!(d[0]["disconnectReason"], "DUPLICATE_CLIENTID");
     drop(new);
     srv.stop().await;
@@ -300,12 +424,37 @@ async fn malformed_packets_close_connection_and_server_keeps_serving() {
     let srv = start(dir.path(), BrokerConfig::default()).await;
     // (name, bytes sent after a successful v5 CONNECT or instead of it, expected v5 DISCONNECT code)
     let table: &[(&str, bool, Vec<u8>, Option<u8>)] = &[
-        ("bad remaining length", true, vec![0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], Some(0x81)),
-        ("reserved flags on SUBSCRIBE", true, vec![0x80, 6, 0, 1, 0, 1, b'a', 0], Some(0x81)),
-        ("PUBLISH QoS 3", true, vec![0x36, 5, 0, 1, b'a', 0, 1], Some(0x81)),
+        (
+            "bad remaining length",
+            true,
+            vec![0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+            Some(0x81),
+        ),
+        (
+            "reserved flags on SUBSCRIBE",
+            true,
+            vec![0x80, 6, 0, 1, 0, 1, b'a', 0],
+            Some(0x81),
+        ),
+        (
+            "PUBLISH QoS 3",
+            true,
+            vec![0x36, 5, 0, 1, b'a', 0, 1],
+            Some(0x81),
+        ),
         ("second CONNECT", true, raw_connect(5, "x2", 60), Some(0x82)),
-        ("QoS 2 PUBLISH", true, vec![0x34, 6, 0, 1, b'a', 0, 1, 0], Some(0x9B)),
-        ("bad protocol name", false, vec![0x10, 12, 0, 4, b'M', b'Q', b'X', b'X', 4, 2, 0, 60, 0, 0], None),
+        (
+            "QoS 2 PUBLISH",
+            true,
+            vec![0x34, 6, 0, 1, b'a', 0, 1, 0],
+            Some(0x9B),
+        ),
+        (
+            "bad protocol name",
+            false,
+            vec![0x10, 12, 0, 4, b'M', b'Q', b'X', b'X', 4, 2, 0, 60, 0, 0],
+            None,
+        ),
         ("truncated CONNECT", false, vec![0x10, 3, 0, 4, b'M'], None),
     ];
     for (name, after_connect, bytes, code) in table {
@@ -321,16 +470,26 @@ async fn malformed_packets_close_connection_and_server_keeps_serving() {
         let (got, closed) = read_to_close(&mut s).await;
         assert!(closed, "{name}: connection closed");
         if let Some(code) = code {
-            assert_eq!(got.get(..3), Some(&[0xE0, 1, *code][..]), "{name}: DISCONNECT reason");
+            assert_eq!(
+                got.get(..3),
+                Some(&[0xE0, 1, *code][..]),
+                "{name}: DISCONNECT reason"
+            );
         }
     }
-    let errs: Vec<_> = srv.events_of("Disconnect").into_iter().filter(|e| e["disconnectReason"] == "CLIENT_ERROR").collect();
+    let errs: Vec<_> = srv
+        .events_of("Disconnect")
+        .into_iter()
+        .filter(|e| e["disconnectReason"] == "CLIENT_ERROR")
+        .collect();
     assert_eq!(errs.len(), 5);
     // Still serving.
     let (c, mut rx, _t) = v4(srv.addr, "ok", true, None).await;
     c.subscribe("t", QoS::AtMostOnce).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    c.publish("t", QoS::AtMostOnce, false, "alive").await.unwrap();
+    c.publish("t", QoS::AtMostOnce, false, "alive")
+        .await
+        .unwrap();
     assert_eq!(recv(&mut rx).await.unwrap().1, b"alive");
     srv.stop().await;
 }
@@ -338,14 +497,24 @@ async fn malformed_packets_close_connection_and_server_keeps_serving() {
 #[tokio::test]
 async fn keep_alive_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start(dir.path(), BrokerConfig { keep_alive_min_secs: 1, ..Default::default() }).await;
+    let srv = start(
+        dir.path(),
+        BrokerConfig {
+            keep_alive_min_secs: 1,
+            ..Default::default()
+        },
+    )
+    .await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     s.write_all(&raw_connect(5, "sleepy", 1)).await.unwrap();
     let started = std::time::Instant::now();
     let (got, closed) = read_to_close(&mut s).await;
     assert!(closed);
     assert!(started.elapsed() >= Duration::from_millis(1400));
-    assert!(got.windows(3).any(|w| w == [0xE0, 1, 0x8D]), "v5 DISCONNECT Keep alive timeout");
+    assert!(
+        got.windows(3).any(|w| w == [0xE0, 1, 0x8D]),
+        "v5 DISCONNECT Keep alive timeout"
+    );
     let d = srv.events_of("Disconnect");
     assert_eq!(d[0]["disconnectReason"], "MQTT_KEEP_ALIVE_TIMEOUT");
     srv.stop().await;
@@ -357,29 +526,49 @@ async fn limits_client_id_and_payload_and_levels() {
     let srv = start(dir.path(), BrokerConfig::default()).await;
     // Client id of 129 bytes → v5 CONNACK 0x85.
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
-    s.write_all(&raw_connect(5, &"c".repeat(129), 60)).await.unwrap();
+    s.write_all(&raw_connect(5, &"c".repeat(129), 60))
+        .await
+        .unwrap();
     let (got, closed) = read_to_close(&mut s).await;
     assert!(closed && got[0] == 0x20 && got[3] == 0x85, "{got:?}");
     // Payload over 128 KiB → v5 DISCONNECT 0x95; exactly 128 KiB is fine.
     let mut c = raw_client(srv.addr, 5, "big").await;
-    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024])).await.unwrap();
-    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024 + 1])).await.unwrap();
+    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024]))
+        .await
+        .unwrap();
+    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024 + 1]))
+        .await
+        .unwrap();
     let (got, closed) = read_to_close(&mut c).await;
     assert!(closed && got.starts_with(&[0xE0, 1, 0x95]), "{got:?}");
     // Too many levels → 3.1.1 connection closed.
     let mut c = raw_client(srv.addr, 4, "deep").await;
-    c.write_all(&raw_publish(false, "1/2/3/4/5/6/7/8/9", b"x")).await.unwrap();
+    c.write_all(&raw_publish(false, "1/2/3/4/5/6/7/8/9", b"x"))
+        .await
+        .unwrap();
     let (got, closed) = read_to_close(&mut c).await;
     assert!(closed && got.is_empty());
     // A topic over 256 bytes → v5 DISCONNECT 0x90.
     let mut c = raw_client(srv.addr, 5, "long").await;
-    c.write_all(&raw_publish(true, &"t".repeat(257), b"x")).await.unwrap();
+    c.write_all(&raw_publish(true, &"t".repeat(257), b"x"))
+        .await
+        .unwrap();
     let (got, closed) = read_to_close(&mut c).await;
     assert!(closed && got.starts_with(&[0xE0, 1, 0x90]), "{got:?}");
-    let fails: Vec<_> = srv.events_of("Publish-In").into_iter().filter(|e| e["status"] == "Failure").collect();
+    let fails: Vec<_> = srv
+        .events_of("Publish-In")
+        .into_iter()
+        .filter(|e| e["status"] == "Failure")
+        .collect();
     assert_eq!(fails.len(), 3, "{fails:?}");
     assert_eq!(srv.events_of("Publish-In").len(), 4);
-    assert_eq!(srv.events_of("Connect").iter().filter(|e| e["status"] == "Failure").count(), 1);
+    assert_eq!(
+        srv.events_of("Connect")
+            .iter()
+            .filter(|e| e["status"] == "Failure")
+            .count(),
+        1
+    );
     srv.stop().await;
 }
 
@@ -390,15 +579,23 @@ async fn shared_subscriptions_and_dollar_topics() {
     let (a, mut ra, _ta) = v4(srv.addr, "a", true, None).await;
     let (b, mut rb, _tb) = v4(srv.addr, "b", true, None).await;
     let (all, mut rall, _tc) = v4(srv.addr, "all", true, None).await;
-    a.subscribe("$share/g/jobs/+", QoS::AtLeastOnce).await.unwrap();
-    b.subscribe("$share/g/jobs/+", QoS::AtLeastOnce).await.unwrap();
+    a.subscribe("$share/g/jobs/+", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    b.subscribe("$share/g/jobs/+", QoS::AtLeastOnce)
+        .await
+        .unwrap();
     all.subscribe("#", QoS::AtLeastOnce).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (p, _r, _t) = v4(srv.addr, "p", true, None).await;
     for i in 0..4 {
-        p.publish(format!("jobs/{i}"), QoS::AtLeastOnce, false, "j").await.unwrap();
+        p.publish(format!("jobs/{i}"), QoS::AtLeastOnce, false, "j")
+            .await
+            .unwrap();
     }
-    p.publish("$aws/things/x/shadow/update", QoS::AtLeastOnce, false, "s").await.unwrap();
+    p.publish("$aws/things/x/shadow/update", QoS::AtLeastOnce, false, "s")
+        .await
+        .unwrap();
     let mut na = 0;
     let mut nb = 0;
     for _ in 0..4 {
@@ -409,7 +606,11 @@ async fn shared_subscriptions_and_dollar_topics() {
     }
     assert_eq!((na, nb), (2, 2), "round-robin within the group");
     let mut got = Vec::new();
-    while let Some((t, _, _)) = tokio::time::timeout(Duration::from_millis(500), rall.recv()).await.ok().flatten() {
+    while let Some((t, _, _)) = tokio::time::timeout(Duration::from_millis(500), rall.recv())
+        .await
+        .ok()
+        .flatten()
+    {
         got.push(t);
     }
     assert_eq!(got.len(), 4, "'#' does not match $-topics: {got:?}");

@@ -39,19 +39,39 @@ fn refuse(
         protocol: Protocol::Mqtt,
         thing_name: None,
     });
-    shared.logger.emit(&log, LogLevel::Error, TraceId::new(), |id| Connect::failure(id, reason, details));
+    shared
+        .logger
+        .emit(&log, LogLevel::Error, TraceId::new(), |id| {
+            Connect::failure(id, reason, details)
+        });
     if let Some(b) = codec::connack(version, false, code, &ConnackInfo::default()) {
         out.extend_from_slice(&b);
     }
 }
 
-pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, out: &mut Vec<u8>) -> Option<Conn> {
+pub(crate) fn handle(
+    shared: &Arc<Shared>,
+    c: ConnectPacket,
+    peer: SocketAddr,
+    out: &mut Vec<u8>,
+) -> Option<Conn> {
     let v = c.version;
     // Parse: client id.
     let mut assigned = None;
     let client_id = if c.client_id.is_empty() {
         if v == Version::V311 && !c.clean_start {
-            refuse(shared, v, "", "", peer, 0x85, MetricName::ConnectClientError, "CLIENT_ID_INVALID", "An empty client ID requires a clean session", out);
+            refuse(
+                shared,
+                v,
+                "",
+                "",
+                peer,
+                0x85,
+                MetricName::ConnectClientError,
+                "CLIENT_ID_INVALID",
+                "An empty client ID requires a clean session",
+                out,
+            );
             return None;
         }
         let id = format!("thingwatch-{}", uuid::Uuid::new_v4().simple());
@@ -61,7 +81,18 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
         c.client_id.clone()
     };
     if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.starts_with('$') {
-        refuse(shared, v, &client_id, "", peer, 0x85, MetricName::ConnectClientError, "CLIENT_ID_INVALID", "The client ID exceeds 128 bytes or uses the reserved $ prefix", out);
+        refuse(
+            shared,
+            v,
+            &client_id,
+            "",
+            peer,
+            0x85,
+            MetricName::ConnectClientError,
+            "CLIENT_ID_INVALID",
+            "The client ID exceeds 128 bytes or uses the reserved $ prefix",
+            out,
+        );
         return None;
     }
     // Parse: will.
@@ -69,23 +100,55 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
         let (code, reason, details) = if topic::validate_topic_name(&w.topic).is_err() {
             (0x90, "INVALID_TOPIC", "The will topic is invalid")
         } else if w.payload.len() > MAX_PAYLOAD_BYTES {
-            (0x95, "PAYLOAD_LIMIT_EXCEEDED", "The will payload exceeds the 128 KB limit")
+            (
+                0x95,
+                "PAYLOAD_LIMIT_EXCEEDED",
+                "The will payload exceeds the 128 KB limit",
+            )
         } else if w.qos == 2 && v == Version::V5 {
             (0x9B, "QOS_NOT_SUPPORTED", "QoS 2 is not supported")
         } else {
             (0, "", "")
         };
         if code != 0 {
-            refuse(shared, v, &client_id, "", peer, code, MetricName::ConnectClientError, reason, details, out);
+            refuse(
+                shared,
+                v,
+                &client_id,
+                "",
+                peer,
+                code,
+                MetricName::ConnectClientError,
+                reason,
+                details,
+                out,
+            );
             return None;
         }
     }
     // Authenticate.
-    let req = ConnectRequest { client_id: &client_id, username: c.username.as_deref(), password: c.password.as_deref(), peer, tls: false };
+    let req = ConnectRequest {
+        client_id: &client_id,
+        username: c.username.as_deref(),
+        password: c.password.as_deref(),
+        peer,
+        tls: false,
+    };
     let principal = match shared.authorizer.authenticate(&req) {
         Ok(p) => p,
         Err(_) => {
-            refuse(shared, v, &client_id, "", peer, 0x87, MetricName::ConnectAuthError, "AUTHORIZATION_FAILURE", "Authorization Failure", out);
+            refuse(
+                shared,
+                v,
+                &client_id,
+                "",
+                peer,
+                0x87,
+                MetricName::ConnectAuthError,
+                "AUTHORIZATION_FAILURE",
+                "Authorization Failure",
+                out,
+            );
             return None;
         }
     };
@@ -107,7 +170,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
         Version::V311 => max_expiry,
         Version::V5 => c.session_expiry.min(max_expiry),
     };
-    let conn_id = shared.next_conn_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let conn_id = shared
+        .next_conn_id
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let notify = Arc::new(Notify::new());
     let (kick_tx, kick_rx) = oneshot::channel();
     let (session, session_present) = {
@@ -132,11 +197,22 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
             None => None,
         };
         let present = resumed.is_some();
-        let session = resumed.unwrap_or_else(|| Arc::new(parking_lot::Mutex::new(Session::new(client_id.clone(), log.clone(), principal.clone(), v))));
+        let session = resumed.unwrap_or_else(|| {
+            Arc::new(parking_lot::Mutex::new(Session::new(
+                client_id.clone(),
+                log.clone(),
+                principal.clone(),
+                v,
+            )))
+        });
         {
             let mut s = session.lock();
             s.expiry_secs = expiry_secs;
-            s.link = Some(Link { conn_id, notify: notify.clone(), kick: Some(kick_tx) });
+            s.link = Some(Link {
+                conn_id,
+                notify: notify.clone(),
+                kick: Some(kick_tx),
+            });
             s.disconnected_at = None;
             s.log = log.clone();
             s.principal = principal.clone();
@@ -145,7 +221,11 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
                 o.dup = true;
             }
             if expiry_secs > 0 {
-                shared.store.submit(vec![Op::PutSession { client_id: client_id.to_string(), expiry_secs, disconnected_at: None }]);
+                shared.store.submit(vec![Op::PutSession {
+                    client_id: client_id.to_string(),
+                    expiry_secs,
+                    disconnected_at: None,
+                }]);
             }
         }
         map.insert(client_id.clone(), session.clone());
@@ -154,17 +234,27 @@ pub(crate) fn handle(shared: &Arc<Shared>, c: ConnectPacket, peer: SocketAddr, o
     if session_present {
         notify.notify_one();
     }
-    let ka = clamp_keep_alive(c.keep_alive, shared.config.keep_alive_min_secs, shared.config.keep_alive_max_secs);
+    let ka = clamp_keep_alive(
+        c.keep_alive,
+        shared.config.keep_alive_min_secs,
+        shared.config.keep_alive_max_secs,
+    );
     let info = ConnackInfo {
         server_keep_alive: (v == Version::V5 && ka != c.keep_alive).then_some(ka),
         assigned_client_id: assigned,
-        session_expiry: (v == Version::V5 && expiry_secs != c.session_expiry).then_some(expiry_secs),
+        session_expiry: (v == Version::V5 && expiry_secs != c.session_expiry)
+            .then_some(expiry_secs),
     };
     let connack = codec::connack(v, session_present, 0, &info)?;
     out.extend_from_slice(&connack);
     shared.metric(MetricName::ConnectSuccess);
-    shared.counters.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    shared.logger.emit(&log, LogLevel::Info, TraceId::new(), Connect::success);
+    shared
+        .counters
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .logger
+        .emit(&log, LogLevel::Info, TraceId::new(), Connect::success);
     let will = c.will.map(|w| Will {
         msg: Arc::new(Message {
             topic: Arc::from(w.topic.as_str()),

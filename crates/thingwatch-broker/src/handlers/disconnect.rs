@@ -5,13 +5,21 @@
 use super::{Flow, HandlerError};
 use crate::connection::Conn;
 
-pub(crate) fn handle(conn: &mut Conn, reason: u8, session_expiry: Option<u32>) -> Result<Flow, HandlerError> {
+pub(crate) fn handle(
+    conn: &mut Conn,
+    reason: u8,
+    session_expiry: Option<u32>,
+) -> Result<Flow, HandlerError> {
     if let Some(se) = session_expiry {
         let mut s = conn.session.lock();
         if s.expiry_secs == 0 && se > 0 {
-            return Err(HandlerError::Protocol("session expiry set on DISCONNECT after 0 at CONNECT"));
+            return Err(HandlerError::Protocol(
+                "session expiry set on DISCONNECT after 0 at CONNECT",
+            ));
         }
         s.expiry_secs = se.min(conn.shared.config.session_expiry_secs());
     }
-    Ok(Flow::ClientDisconnect { send_will: reason == 0x04 })
+    Ok(Flow::ClientDisconnect {
+        send_will: reason == 0x04,
+    })
 }

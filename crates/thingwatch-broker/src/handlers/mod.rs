@@ -59,13 +59,40 @@ impl HandlerError {
     /// `(v5 DISCONNECT reason code, AWS disconnectReason, log reason, log details)`.
     pub(crate) fn describe(self) -> (u8, DisconnectReason, &'static str, &'static str) {
         match self {
-            HandlerError::Malformed(d) => (0x81, DisconnectReason::ClientError, "MALFORMED_PACKET", d),
+            HandlerError::Malformed(d) => {
+                (0x81, DisconnectReason::ClientError, "MALFORMED_PACKET", d)
+            }
             HandlerError::Protocol(d) => (0x82, DisconnectReason::ClientError, "PROTOCOL_ERROR", d),
-            HandlerError::TooLarge => (0x95, DisconnectReason::ClientError, "PAYLOAD_LIMIT_EXCEEDED", "The payload exceeds the 128 KB limit"),
-            HandlerError::QosNotSupported => (0x9B, DisconnectReason::ClientError, "QOS_NOT_SUPPORTED", "QoS 2 is not supported"),
-            HandlerError::TopicInvalid => (0x90, DisconnectReason::ClientError, "INVALID_TOPIC", "The topic name is invalid or exceeds AWS IoT limits"),
-            HandlerError::TopicAliasInvalid => (0x94, DisconnectReason::ClientError, "INVALID_TOPIC_ALIAS", "The topic alias is invalid"),
-            HandlerError::NotAuthorized => (0x87, DisconnectReason::AuthError, "AUTHORIZATION_FAILURE", "Authorization Failure"),
+            HandlerError::TooLarge => (
+                0x95,
+                DisconnectReason::ClientError,
+                "PAYLOAD_LIMIT_EXCEEDED",
+                "The payload exceeds the 128 KB limit",
+            ),
+            HandlerError::QosNotSupported => (
+                0x9B,
+                DisconnectReason::ClientError,
+                "QOS_NOT_SUPPORTED",
+                "QoS 2 is not supported",
+            ),
+            HandlerError::TopicInvalid => (
+                0x90,
+                DisconnectReason::ClientError,
+                "INVALID_TOPIC",
+                "The topic name is invalid or exceeds AWS IoT limits",
+            ),
+            HandlerError::TopicAliasInvalid => (
+                0x94,
+                DisconnectReason::ClientError,
+                "INVALID_TOPIC_ALIAS",
+                "The topic alias is invalid",
+            ),
+            HandlerError::NotAuthorized => (
+                0x87,
+                DisconnectReason::AuthError,
+                "AUTHORIZATION_FAILURE",
+                "Authorization Failure",
+            ),
             HandlerError::Server(d) => (0x80, DisconnectReason::ServerError, "SERVER_ERROR", d),
         }
     }
@@ -77,10 +104,17 @@ pub(crate) async fn dispatch(conn: &mut Conn, packet: Inbound) -> Result<Flow, H
         Inbound::Connect(_) => Err(HandlerError::Protocol("second CONNECT")),
         Inbound::Publish(p) => publish::handle(conn, p).await.map(|()| Flow::Continue),
         Inbound::Puback(id) => puback::handle(conn, id).map(|()| Flow::Continue),
-        Inbound::Subscribe(id, entries) => subscribe::handle(conn, id, entries).await.map(|()| Flow::Continue),
-        Inbound::Unsubscribe(id, filters) => unsubscribe::handle(conn, id, filters).map(|()| Flow::Continue),
+        Inbound::Subscribe(id, entries) => subscribe::handle(conn, id, entries)
+            .await
+            .map(|()| Flow::Continue),
+        Inbound::Unsubscribe(id, filters) => {
+            unsubscribe::handle(conn, id, filters).map(|()| Flow::Continue)
+        }
         Inbound::Pingreq => pingreq::handle(conn).map(|()| Flow::Continue),
-        Inbound::Disconnect { reason, session_expiry } => disconnect::handle(conn, reason, session_expiry),
+        Inbound::Disconnect {
+            reason,
+            session_expiry,
+        } => disconnect::handle(conn, reason, session_expiry),
         Inbound::Unsupported(what) => Err(HandlerError::Protocol(what)),
     }
 }

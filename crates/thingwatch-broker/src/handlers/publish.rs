@@ -14,7 +14,9 @@ use thingwatch_events::{LogLevel, MetricName, PublishIn, TraceId};
 pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), HandlerError> {
     // Parse.
     let topic: Arc<str> = match (p.topic_alias, p.topic.is_empty()) {
-        (Some(a), _) if a == 0 || a > TOPIC_ALIAS_MAX => return conn.publish_refused(&p.topic, p.retain, HandlerError::TopicAliasInvalid),
+        (Some(a), _) if a == 0 || a > TOPIC_ALIAS_MAX => {
+            return conn.publish_refused(&p.topic, p.retain, HandlerError::TopicAliasInvalid);
+        }
         (Some(a), true) => match conn.aliases.get(&a) {
             Some(t) => t.clone(),
             None => return conn.publish_refused("", p.retain, HandlerError::TopicAliasInvalid),
@@ -24,7 +26,13 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
             conn.aliases.insert(a, t.clone());
             t
         }
-        (None, true) => return conn.publish_refused("", p.retain, HandlerError::Protocol("empty topic without alias")),
+        (None, true) => {
+            return conn.publish_refused(
+                "",
+                p.retain,
+                HandlerError::Protocol("empty topic without alias"),
+            );
+        }
         (None, false) => Arc::from(p.topic.as_str()),
     };
     if p.qos == 2 {
@@ -37,11 +45,22 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         return conn.publish_refused(&topic, p.retain, HandlerError::TooLarge);
     }
     let shared = conn.shared.clone();
-    if !shared.authorizer.authorize_publish(&conn.principal, &conn.client_id, &topic) {
+    if !shared
+        .authorizer
+        .authorize_publish(&conn.principal, &conn.client_id, &topic)
+    {
         shared.metric(MetricName::PublishInAuthError);
-        shared.logger.emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-            PublishIn::failure(id, &topic, p.retain, "AUTHORIZATION_FAILURE", "Authorization Failure")
-        });
+        shared
+            .logger
+            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                PublishIn::failure(
+                    id,
+                    &topic,
+                    p.retain,
+                    "AUTHORIZATION_FAILURE",
+                    "Authorization Failure",
+                )
+            });
         return match (conn.version, p.packet_id) {
             (codec::Version::V5, Some(id)) => conn.write(codec::puback(conn.version, id, 0x87)),
             (codec::Version::V5, None) => Ok(()),
@@ -50,9 +69,17 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
     }
     if p.retain && topic::is_reserved(&topic) {
         shared.metric(MetricName::PublishInClientError);
-        shared.logger.emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-            PublishIn::failure(id, &topic, true, "RETAIN_NOT_SUPPORTED", "Reserved topics cannot be retained")
-        });
+        shared
+            .logger
+            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                PublishIn::failure(
+                    id,
+                    &topic,
+                    true,
+                    "RETAIN_NOT_SUPPORTED",
+                    "Reserved topics cannot be retained",
+                )
+            });
         return match p.packet_id {
             Some(id) => conn.write(codec::puback(conn.version, id, 0x9A)),
             None => Ok(()),
@@ -62,9 +89,21 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
     // Apply.
     let trace = TraceId::new();
     shared.metric(MetricName::PublishInSuccess);
-    shared.counters.messages_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    shared.logger.emit(&conn.log, LogLevel::Info, trace, |id| PublishIn::success(id, &topic, p.retain));
-    let msg = Arc::new(Message { topic, payload: p.payload, qos: p.qos, retain: p.retain, props: p.props, trace });
+    shared
+        .counters
+        .messages_in
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared.logger.emit(&conn.log, LogLevel::Info, trace, |id| {
+        PublishIn::success(id, &topic, p.retain)
+    });
+    let msg = Arc::new(Message {
+        topic,
+        payload: p.payload,
+        qos: p.qos,
+        retain: p.retain,
+        props: p.props,
+        trace,
+    });
     let mut tickets = Vec::new();
     if p.retain {
         tickets.push(shared.retain(&msg));
@@ -73,7 +112,8 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
     tickets.extend(shared.route(&msg, Some(&conn.client_id)).durable);
     if let Some(id) = p.packet_id {
         for t in tickets {
-            t.await.map_err(|_| HandlerError::Server("storage write failed"))?;
+            t.await
+                .map_err(|_| HandlerError::Server("storage write failed"))?;
         }
         conn.write(codec::puback(conn.version, id, 0))?;
     }

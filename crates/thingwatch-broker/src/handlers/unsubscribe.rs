@@ -8,15 +8,27 @@ use crate::store::Op;
 use crate::topic;
 use thingwatch_events::{LogLevel, MetricName, TraceId, Unsubscribe};
 
-pub(crate) fn handle(conn: &mut Conn, packet_id: u16, filters: Vec<String>) -> Result<(), HandlerError> {
+pub(crate) fn handle(
+    conn: &mut Conn,
+    packet_id: u16,
+    filters: Vec<String>,
+) -> Result<(), HandlerError> {
     let shared = conn.shared.clone();
     let mut codes = Vec::with_capacity(filters.len());
     for f in &filters {
         let Ok(parsed) = topic::parse_filter(f) else {
             shared.metric(MetricName::UnsubscribeClientError);
-            shared.logger.emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-                Unsubscribe::failure(id, f, false, "INVALID_TOPIC_FILTER", "The topic filter is invalid")
-            });
+            shared
+                .logger
+                .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                    Unsubscribe::failure(
+                        id,
+                        f,
+                        false,
+                        "INVALID_TOPIC_FILTER",
+                        "The topic filter is invalid",
+                    )
+                });
             codes.push(0x8F);
             continue;
         };
@@ -24,7 +36,10 @@ pub(crate) fn handle(conn: &mut Conn, packet_id: u16, filters: Vec<String>) -> R
             let mut s = conn.session.lock();
             let existed = s.subs.remove(f).is_some();
             if existed && s.expiry_secs > 0 {
-                shared.store.submit(vec![Op::DelSub { client_id: conn.client_id.to_string(), filter: f.clone() }]);
+                shared.store.submit(vec![Op::DelSub {
+                    client_id: conn.client_id.to_string(),
+                    filter: f.clone(),
+                }]);
             }
             existed
         };
@@ -32,7 +47,11 @@ pub(crate) fn handle(conn: &mut Conn, packet_id: u16, filters: Vec<String>) -> R
             shared.trie_remove(&conn.client_id, parsed);
         }
         shared.metric(MetricName::UnsubscribeSuccess);
-        shared.logger.emit(&conn.log, LogLevel::Info, TraceId::new(), |id| Unsubscribe::success(id, f, false));
+        shared
+            .logger
+            .emit(&conn.log, LogLevel::Info, TraceId::new(), |id| {
+                Unsubscribe::success(id, f, false)
+            });
         codes.push(if existed { 0x00 } else { 0x11 });
     }
     conn.write(codec::unsuback(conn.version, packet_id, &codes))
