@@ -1,2 +1,45 @@
-//! The `thingwatch` binary: a thin shell that wires the library crates together.
-fn main() {}
+//! The `thingwatch` binary: a thin shell that parses the command line and wires the library
+//! crates together (log store → logger → broker → HTTP API). Behaviour lives in the crates.
+
+mod datadir;
+mod serve;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+/// Thingwatch: an AWS IoT Core–compatible IoT platform whose spine is AWS IoT logging.
+#[derive(Parser, Debug)]
+#[command(name = "thingwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server: MQTT broker, AWS APIs on one HTTP port, embedded log store.
+    Serve(settings::ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("THINGWATCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => {
+            settings::resolve(&args, |k| std::env::var(k).ok()).and_then(serve::run)
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("thingwatch: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

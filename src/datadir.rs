@@ -1,0 +1,418 @@
+//! The data directory: its layout, the root credentials file, the node ID and the persisted
+//! V2 logging configuration.
+//!
+//! Layout (`DATA_DIR` = `--data-dir`, default `./thingwatch-data`):
+//!
+//! | path | what |
+//! |---|---|
+//! | `credentials` | root credentials, AWS shared-credentials format (`[default]` profile), mode 0600; only when generated |
+//! | `config` | AWS CLI config file with the `[default]` region, for `AWS_CONFIG_FILE` |
+//! | `node-id` | this server's node ID (part of log stream names) |
+//! | `logging-options.json` | the account's V2 logging configuration (`GetV2LoggingOptions` shape, or `null` when not configured) |
+//! | `logs/` | the embedded log store |
+//! | `broker/` | broker state: retained messages, persistent sessions |
+
+use crate::settings::{GivenCredentials, InitialLogging};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thingwatch_events::{EventConfiguration, LevelSetting, LoggingOptions};
+
+/// Root credentials in effect.
+#[derive(Clone, Debug)]
+pub struct RootCredentials {
+    /// Access key ID.
+    pub access_key_id: String,
+    /// Secret access key. Never logged.
+    pub secret_access_key: String,
+    /// Where they came from (environment, config file, or the credentials file).
+    pub source: String,
+    /// Whether they live in `DATA_DIR/credentials`.
+    pub in_credentials_file: bool,
+}
+
+/// Paths inside a data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Creates the directory (and parents) when missing.
+    pub fn open(root: &Path) -> Result<DataDir> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("creating data directory {}", root.display()))?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `credentials`
+    pub fn credentials_path(&self) -> PathBuf {
+        self.root.join("credentials")
+    }
+
+    /// `config`
+    pub fn aws_config_path(&self) -> PathBuf {
+        self.root.join("config")
+    }
+
+    /// `logs/`
+    pub fn log_store_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// `broker/`
+    pub fn broker_dir(&self) -> PathBuf {
+        self.root.join("broker")
+    }
+
+    fn logging_options_path(&self) -> PathBuf {
+        self.root.join("logging-options.json")
+    }
+
+    /// The node ID, generated (`tw-` + 8 hex digits) and persisted on first use.
+    pub fn node_id(&self) -> Result<String> {
+        let path = self.root.join("node-id");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let id = text.trim().to_string();
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Ok(id);
+            }
+        }
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+        let id = format!("tw-{}", hex(&bytes));
+        write_atomic(&path, id.as_bytes(), false)?;
+        Ok(id)
+    }
+
+    /// The root credentials: `given` (environment or config file) when present, else the
+    /// `credentials` file, else freshly generated ones written to it (mode 0600).
+    pub fn root_credentials(
+        &self,
+        given: Option<&GivenCredentials>,
+        region: &str,
+    ) -> Result<RootCredentials> {
+        if let Some(g) = given {
+            return Ok(RootCredentials {
+                access_key_id: g.access_key_id.clone(),
+                secret_access_key: g.secret_access_key.clone(),
+                source: g.source.to_string(),
+                in_credentials_file: false,
+            });
+        }
+        let path = self.credentials_path();
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let (id, secret) = parse_shared_credentials(&text).with_context(|| {
+                format!(
+                    "{} has no [default] aws_access_key_id / aws_secret_access_key",
+                    path.display()
+                )
+            })?;
+            return Ok(RootCredentials {
+                access_key_id: id,
+                secret_access_key: secret,
+                source: path.display().to_string(),
+                in_credentials_file: true,
+            });
+        }
+        let creds = generate_credentials()?;
+        let text = format!(
+            "# Thingwatch root credentials (generated). Use with AWS_SHARED_CREDENTIALS_FILE={}\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            path.display(),
+            creds.0,
+            creds.1
+        );
+        write_atomic(&path, text.as_bytes(), true)?;
+        let config = format!("[default]\nregion = {region}\n");
+        write_atomic(&self.aws_config_path(), config.as_bytes(), false)?;
+        Ok(RootCredentials {
+            access_key_id: creds.0,
+            secret_access_key: creds.1,
+            source: path.display().to_string(),
+            in_credentials_file: true,
+        })
+    }
+
+    /// The persisted V2 logging options; on a fresh data directory, `initial` is written
+    /// first (as if `SetV2LoggingOptions` had been called).
+    pub fn logging_options(&self, initial: InitialLogging) -> Result<Option<LoggingOptions>> {
+        let path = self.logging_options_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let stored: Option<StoredOptions> = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("parsing {}", path.display()))?;
+                Ok(stored.map(StoredOptions::into_options))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let options = match initial {
+                    InitialLogging::Level(level) => Some(LoggingOptions {
+                        default_log_level: level,
+                        ..Default::default()
+                    }),
+                    InitialLogging::Unconfigured => None,
+                };
+                self.save_logging_options(options.as_ref())?;
+                Ok(options)
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Persists the V2 logging options atomically (write to a temporary file, fsync, rename).
+    pub fn save_logging_options(&self, options: Option<&LoggingOptions>) -> Result<()> {
+        let stored = options.map(StoredOptions::from_options);
+        let bytes = serde_json::to_vec_pretty(&stored)?;
+        write_atomic(&self.logging_options_path(), &bytes, false)
+    }
+}
+
+/// On-disk shape of the V2 logging options: the `GetV2LoggingOptions` response members.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_arn: Option<String>,
+    default_log_level: LevelSetting,
+    disable_all_logs: bool,
+    #[serde(default)]
+    event_configurations: Vec<StoredEventConfiguration>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredEventConfiguration {
+    event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_level: Option<LevelSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_destination: Option<String>,
+}
+
+impl StoredOptions {
+    fn from_options(o: &LoggingOptions) -> StoredOptions {
+        StoredOptions {
+            role_arn: o.role_arn.clone(),
+            default_log_level: o.default_log_level,
+            disable_all_logs: o.disable_all_logs,
+            event_configurations: o
+                .event_configurations
+                .iter()
+                .map(|e| StoredEventConfiguration {
+                    event_type: e.event_type.clone(),
+                    log_level: e.log_level,
+                    log_destination: e.log_destination.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn into_options(self) -> LoggingOptions {
+        LoggingOptions {
+            role_arn: self.role_arn,
+            default_log_level: self.default_log_level,
+            disable_all_logs: self.disable_all_logs,
+            event_configurations: self
+                .event_configurations
+                .into_iter()
+                .map(|e| EventConfiguration {
+                    event_type: e.event_type,
+                    log_level: e.log_level,
+                    log_destination: e.log_destination,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random access key ID (`AKIA` + 16 of `A-Z2-7`, the shape of IAM long-term keys) and a
+/// 40-character secret.
+fn generate_credentials() -> Result<(String, String)> {
+    const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const SECRET_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut raw = [0u8; 56];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+    let id: String = std::iter::once("AKIA".to_string())
+        .chain(
+            raw[..16]
+                .iter()
+                .map(|b| (ID_ALPHABET[(*b as usize) % 32] as char).to_string()),
+        )
+        .collect();
+    let secret: String = raw[16..]
+        .iter()
+        .map(|b| SECRET_ALPHABET[(*b as usize) % 64] as char)
+        .collect();
+    Ok((id, secret))
+}
+
+/// Reads `aws_access_key_id` / `aws_secret_access_key` of the `[default]` profile.
+fn parse_shared_credentials(text: &str) -> Option<(String, String)> {
+    let mut in_default = false;
+    let (mut id, mut secret) = (None, None);
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if line.starts_with('[') {
+            in_default = line == "[default]";
+            continue;
+        }
+        if !in_default {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            match k.trim() {
+                "aws_access_key_id" => id = Some(v.trim().to_string()),
+                "aws_secret_access_key" => secret = Some(v.trim().to_string()),
+                _ => {}
+            }
+        }
+    }
+    Some((id?, secret?))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    if let Some(parent) = path.parent()
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Refuses unauthenticated listeners on non-loopback addresses (secure by default; TLS and
+/// identities arrive with the identities issue).
+pub fn require_loopback(what: &str, addr: std::net::SocketAddr) -> Result<()> {
+    if !addr.ip().is_loopback() {
+        bail!(
+            "refusing to listen for {what} on non-loopback address {addr}: plain, unauthenticated listeners are loopback-only (use 127.0.0.1 or ::1)"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tw-datadir-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn generated_credentials_persist_and_parse_back() {
+        let root = tmp("creds");
+        let dd = DataDir::open(&root).unwrap();
+        let a = dd.root_credentials(None, "us-east-1").unwrap();
+        assert!(a.access_key_id.starts_with("AKIA") && a.access_key_id.len() == 20);
+        assert_eq!(a.secret_access_key.len(), 40);
+        let b = dd.root_credentials(None, "us-east-1").unwrap();
+        assert_eq!(
+            (a.access_key_id, a.secret_access_key),
+            (b.access_key_id, b.secret_access_key)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dd.credentials_path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(
+            std::fs::read_to_string(dd.aws_config_path())
+                .unwrap()
+                .contains("region = us-east-1")
+        );
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn fresh_directory_gets_the_initial_logging_configuration_once() {
+        let root = tmp("logging");
+        let dd = DataDir::open(&root).unwrap();
+        let o = dd
+            .logging_options(InitialLogging::Level(LevelSetting::Info))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.default_log_level, LevelSetting::Info);
+        // A later start with another flag keeps what is stored.
+        let o = dd
+            .logging_options(InitialLogging::Level(LevelSetting::Debug))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.default_log_level, LevelSetting::Info);
+        dd.save_logging_options(None).unwrap();
+        assert_eq!(
+            dd.logging_options(InitialLogging::Level(LevelSetting::Debug))
+                .unwrap(),
+            None
+        );
+        std::fs::remove_dir_all(&root).ok();
+
+        let root = tmp("unconfigured");
+        let dd = DataDir::open(&root).unwrap();
+        assert_eq!(
+            dd.logging_options(InitialLogging::Unconfigured).unwrap(),
+            None
+        );
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn shared_credentials_parser_reads_the_default_profile_only() {
+        let text = "[other]\naws_access_key_id = X\n[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s3cr3t\n";
+        assert_eq!(
+            parse_shared_credentials(text),
+            Some(("AKIA1".into(), "s3cr3t".into()))
+        );
+        assert_eq!(
+            parse_shared_credentials("[other]\naws_access_key_id = X\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn non_loopback_listeners_are_refused() {
+        assert!(require_loopback("MQTT", "127.0.0.1:1883".parse().unwrap()).is_ok());
+        assert!(require_loopback("MQTT", "[::1]:1883".parse().unwrap()).is_ok());
+        assert!(require_loopback("MQTT", "0.0.0.0:1883".parse().unwrap()).is_err());
+    }
+}

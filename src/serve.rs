@@ -1,0 +1,204 @@
+//! `thingwatch serve`: opens the data directory, starts the log store, the logger (level gate
+//! + pipeline into the store), the MQTT broker and the HTTP API, prints where everything is,
+//! and shuts down gracefully on SIGINT/SIGTERM (stop accepting, wait for connections, flush
+//! the log pipeline, sync the store).
+
+use crate::datadir::{DataDir, require_loopback};
+use crate::settings::ServeSettings;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::sync::Arc;
+use thingwatch_events::{LogRecord, LogSink, Logger, LoggerSettings, PipelineConfig, SinkError};
+use thingwatch_logstore::{AppendEvent, LogStore, StoreOptions};
+
+/// The log pipeline's sink into the embedded log store: one durable `append` per batch.
+struct StoreSink {
+    store: LogStore,
+}
+
+impl LogSink for StoreSink {
+    fn write_batch(&mut self, records: &[LogRecord]) -> Result<(), SinkError> {
+        let events: Vec<AppendEvent<'_>> = records
+            .iter()
+            .map(|r| AppendEvent {
+                log_group: &r.log_group,
+                log_stream: &r.log_stream,
+                timestamp: r.timestamp,
+                message: &r.message,
+            })
+            .collect();
+        self.store
+            .append(&events, thingwatch_events::now_ms())
+            .map_err(|e| SinkError(e.to_string()))
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub fn run(settings: ServeSettings) -> Result<()> {
+    require_loopback("unauthenticated MQTT", settings.mqtt_listen)?;
+    require_loopback("plain HTTP", settings.http_listen)?;
+    let data = DataDir::open(&settings.data_dir)?;
+    let credentials = data.root_credentials(settings.credentials.as_ref(), &settings.region)?;
+    let node_id = data.node_id()?;
+    let options = data.logging_options(settings.initial_logging)?;
+
+    let store =
+        LogStore::open(&data.log_store_dir(), StoreOptions::default()).with_context(|| {
+            format!(
+                "opening the log store in {}",
+                data.log_store_dir().display()
+            )
+        })?;
+    let logger = Logger::start(
+        LoggerSettings {
+            account_id: settings.account_id.clone(),
+            node_id,
+            pipeline: PipelineConfig::default(),
+        },
+        options,
+        Box::new(StoreSink {
+            store: store.clone(),
+        }),
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("thingwatch")
+        .build()
+        .context("starting the tokio runtime")?;
+    let result = runtime.block_on(serve(
+        settings,
+        data,
+        credentials,
+        store.clone(),
+        logger.clone(),
+    ));
+    logger.shutdown();
+    store.sync().context("syncing the log store")?;
+    result
+}
+
+async fn serve(
+    settings: ServeSettings,
+    data: DataDir,
+    credentials: crate::datadir::RootCredentials,
+    store: LogStore,
+    logger: Logger,
+) -> Result<()> {
+    let broker = thingwatch_broker::Broker::open(
+        &data.broker_dir(),
+        thingwatch_broker::BrokerConfig::default(),
+        logger.clone(),
+        Arc::new(thingwatch_broker::LoopbackAnonymous),
+    )
+    .with_context(|| format!("opening broker state in {}", data.broker_dir().display()))?;
+
+    let mqtt = tokio::net::TcpListener::bind(settings.mqtt_listen)
+        .await
+        .with_context(|| format!("binding MQTT listener {}", settings.mqtt_listen))?;
+    let http = tokio::net::TcpListener::bind(settings.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP listener {}", settings.http_listen))?;
+    let mqtt_addr = mqtt.local_addr()?;
+    let http_addr = http.local_addr()?;
+
+    let api_state = thingwatch_api::ApiState::new(
+        Arc::new(thingwatch_api::StaticCredentials::root(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+            settings.account_id.clone(),
+        )),
+        settings.account_id.clone(),
+        settings.region.clone(),
+        store,
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let broker_task = {
+        let broker = broker.clone();
+        let shutdown = stopped(stop_rx.clone());
+        tokio::spawn(async move { broker.serve(mqtt, shutdown).await })
+    };
+    let http_task = tokio::spawn(thingwatch_api::serve(
+        http,
+        api_state,
+        stopped(stop_rx.clone()),
+    ));
+
+    print_banner(&settings, &data, &credentials, mqtt_addr, http_addr);
+
+    wait_for_signal().await;
+    eprintln!("thingwatch: shutting down");
+    let _ = stop_tx.send(true);
+    let (b, h) = tokio::join!(broker_task, http_task);
+    b.context("broker task")?.context("broker")?;
+    h.context("HTTP task")?.context("HTTP API")?;
+    Ok(())
+}
+
+fn print_banner(
+    settings: &ServeSettings,
+    data: &DataDir,
+    credentials: &crate::datadir::RootCredentials,
+    mqtt: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "thingwatch {} — account {} in {}",
+        env!("CARGO_PKG_VERSION"),
+        settings.account_id,
+        settings.region
+    );
+    let _ = writeln!(
+        out,
+        "MQTT listening on {mqtt} (plain MQTT 3.1.1/5, loopback only, no authentication)"
+    );
+    let _ = writeln!(
+        out,
+        "HTTP listening on {http} (AWS APIs: aws --endpoint-url http://{http})"
+    );
+    let _ = writeln!(out, "data directory: {}", data.root().display());
+    if credentials.in_credentials_file {
+        let _ = writeln!(
+            out,
+            "credentials: {} (export AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={})",
+            credentials.source,
+            data.credentials_path().display(),
+            data.aws_config_path().display()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "credentials: access key {} from the {}",
+            credentials.access_key_id, credentials.source
+        );
+    }
+    let _ = out.flush();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,324 @@
+//! `thingwatch serve` settings: command-line flags, the optional TOML config file, environment
+//! variables and defaults, resolved into one [`ServeSettings`].
+//!
+//! Precedence, highest first: flags, environment (`THINGWATCH_ACCESS_KEY_ID`,
+//! `THINGWATCH_SECRET_ACCESS_KEY`), config file (`--config FILE`), defaults. Unknown config
+//! keys are rejected.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thingwatch_events::LevelSetting;
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./thingwatch-data";
+/// Default plain-MQTT listener (loopback only).
+pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
+/// Default HTTP listener for every AWS API.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4580";
+/// Default AWS account ID.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// Default AWS Region.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Flags of `thingwatch serve`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// TOML config file; flags override its values.
+    #[arg(long, env = "THINGWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: log store, broker state, credentials (default ./thingwatch-data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Plain MQTT listener address (default 127.0.0.1:1883; loopback only).
+    #[arg(long)]
+    pub mqtt_listen: Option<SocketAddr>,
+    /// HTTP listener for the AWS APIs (default 127.0.0.1:4580; loopback only).
+    #[arg(long)]
+    pub http_listen: Option<SocketAddr>,
+    /// 12-digit AWS account ID (default 123456789012).
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// AWS Region (default us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Default log level written into a fresh data directory's V2 logging configuration:
+    /// DEBUG, INFO, WARN, ERROR, DISABLED, or UNCONFIGURED for none (default INFO).
+    #[arg(long)]
+    pub default_log_level: Option<String>,
+}
+
+/// The TOML config file. Every key is optional; unknown keys are an error.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Same as `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// Same as `--mqtt-listen`.
+    pub mqtt_listen: Option<SocketAddr>,
+    /// Same as `--http-listen`.
+    pub http_listen: Option<SocketAddr>,
+    /// Same as `--account-id`.
+    pub account_id: Option<String>,
+    /// Same as `--region`.
+    pub region: Option<String>,
+    /// Same as `--default-log-level`.
+    pub default_log_level: Option<String>,
+    /// Root access key ID (the environment variable wins).
+    pub access_key_id: Option<String>,
+    /// Root secret access key (the environment variable wins).
+    pub secret_access_key: Option<String>,
+}
+
+/// The initial V2 logging configuration of a fresh data directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialLogging {
+    /// `SetV2LoggingOptions` as if called with this default level.
+    Level(LevelSetting),
+    /// No V2 configuration (`GetV2LoggingOptions` answers NotConfiguredException).
+    Unconfigured,
+}
+
+/// Root credentials given explicitly (environment or config file).
+#[derive(Clone, Debug)]
+pub struct GivenCredentials {
+    /// Access key ID.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Where they came from, for the start-up banner.
+    pub source: &'static str,
+}
+
+/// Fully resolved settings.
+#[derive(Clone, Debug)]
+pub struct ServeSettings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// MQTT listener.
+    pub mqtt_listen: SocketAddr,
+    /// HTTP listener.
+    pub http_listen: SocketAddr,
+    /// Account ID.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// Initial logging configuration for a fresh data directory.
+    pub initial_logging: InitialLogging,
+    /// Explicit root credentials, if any.
+    pub credentials: Option<GivenCredentials>,
+}
+
+fn parse_initial_logging(s: &str) -> Result<InitialLogging> {
+    if s == "UNCONFIGURED" {
+        return Ok(InitialLogging::Unconfigured);
+    }
+    s.parse::<LevelSetting>()
+        .map(InitialLogging::Level)
+        .map_err(|e| anyhow::anyhow!("--default-log-level: {e} (or UNCONFIGURED)"))
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+/// Resolves flags, environment, config file and defaults. `env` looks environment variables
+/// up (injectable for tests).
+pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<ServeSettings> {
+    let file = match &args.config {
+        Some(p) => read_config(p)?,
+        None => ConfigFile::default(),
+    };
+    let parse_addr =
+        |s: &str| -> SocketAddr { s.parse().unwrap_or_else(|_| unreachable!("valid default")) };
+    let account_id = args
+        .account_id
+        .clone()
+        .or(file.account_id)
+        .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_string());
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("--account-id must be 12 digits, got '{account_id}'");
+    }
+    let region = args
+        .region
+        .clone()
+        .or(file.region)
+        .unwrap_or_else(|| DEFAULT_REGION.to_string());
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        bail!("--region must look like an AWS Region (e.g. us-east-1), got '{region}'");
+    }
+    let level_text = args
+        .default_log_level
+        .clone()
+        .or(file.default_log_level)
+        .unwrap_or_else(|| "INFO".to_string());
+    let initial_logging = parse_initial_logging(&level_text)?;
+
+    let env_key = env("THINGWATCH_ACCESS_KEY_ID").filter(|s| !s.is_empty());
+    let env_secret = env("THINGWATCH_SECRET_ACCESS_KEY").filter(|s| !s.is_empty());
+    let credentials = match (
+        env_key,
+        env_secret,
+        file.access_key_id,
+        file.secret_access_key,
+    ) {
+        (Some(k), Some(s), _, _) => Some(GivenCredentials {
+            access_key_id: k,
+            secret_access_key: s,
+            source: "environment",
+        }),
+        (Some(_), None, _, _) | (None, Some(_), _, _) => {
+            bail!("set both THINGWATCH_ACCESS_KEY_ID and THINGWATCH_SECRET_ACCESS_KEY, or neither")
+        }
+        (None, None, Some(k), Some(s)) => Some(GivenCredentials {
+            access_key_id: k,
+            secret_access_key: s,
+            source: "config file",
+        }),
+        (None, None, Some(_), None) | (None, None, None, Some(_)) => {
+            bail!("the config file must set both access-key-id and secret-access-key, or neither")
+        }
+        (None, None, None, None) => None,
+    };
+    if let Some(c) = &credentials {
+        validate_credentials(c)?;
+    }
+
+    Ok(ServeSettings {
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        mqtt_listen: args
+            .mqtt_listen
+            .or(file.mqtt_listen)
+            .unwrap_or_else(|| parse_addr(DEFAULT_MQTT_LISTEN)),
+        http_listen: args
+            .http_listen
+            .or(file.http_listen)
+            .unwrap_or_else(|| parse_addr(DEFAULT_HTTP_LISTEN)),
+        account_id,
+        region,
+        initial_logging,
+        credentials,
+    })
+}
+
+fn validate_credentials(c: &GivenCredentials) -> Result<()> {
+    // IAM AccessKeyId: 16–128 characters, \w+ (IAM API Reference, AccessKey).
+    if !(16..=128).contains(&c.access_key_id.len())
+        || !c
+            .access_key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        bail!("access key id must be 16-128 word characters");
+    }
+    if c.secret_access_key.len() < 16 || c.secret_access_key.chars().any(char::is_whitespace) {
+        bail!("secret access key must be at least 16 characters without whitespace");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = resolve(&ServeArgs::default(), no_env).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./thingwatch-data"));
+        assert_eq!(s.mqtt_listen.to_string(), "127.0.0.1:1883");
+        assert_eq!(s.http_listen.to_string(), "127.0.0.1:4580");
+        assert_eq!(s.account_id, "123456789012");
+        assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.initial_logging, InitialLogging::Level(LevelSetting::Info));
+        assert!(s.credentials.is_none());
+    }
+
+    #[test]
+    fn flags_win_over_the_config_file_and_env_over_file_credentials() {
+        let dir = std::env::temp_dir().join(format!("tw-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tw.toml");
+        std::fs::write(
+            &path,
+            "region = \"eu-west-1\"\naccount-id = \"111122223333\"\ndefault-log-level = \"DEBUG\"\naccess-key-id = \"AKIAFILEFILEFILE1\"\nsecret-access-key = \"filesecretfilesecret\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            region: Some("ap-south-1".into()),
+            ..Default::default()
+        };
+        let s = resolve(&args, no_env).unwrap();
+        assert_eq!(s.region, "ap-south-1");
+        assert_eq!(s.account_id, "111122223333");
+        assert_eq!(
+            s.initial_logging,
+            InitialLogging::Level(LevelSetting::Debug)
+        );
+        assert_eq!(s.credentials.as_ref().unwrap().source, "config file");
+        let env = |k: &str| match k {
+            "THINGWATCH_ACCESS_KEY_ID" => Some("AKIAENVENVENVENV1".to_string()),
+            "THINGWATCH_SECRET_ACCESS_KEY" => Some("envsecretenvsecret".to_string()),
+            _ => None,
+        };
+        let s = resolve(&args, env).unwrap();
+        assert_eq!(s.credentials.unwrap().access_key_id, "AKIAENVENVENVENV1");
+
+        std::fs::write(&path, "bogus-key = 1\n").unwrap();
+        let err = resolve(&args, no_env).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_clear_errors() {
+        let bad = |a: ServeArgs| resolve(&a, no_env).unwrap_err().to_string();
+        assert!(
+            bad(ServeArgs {
+                account_id: Some("12".into()),
+                ..Default::default()
+            })
+            .contains("12 digits")
+        );
+        assert!(
+            bad(ServeArgs {
+                default_log_level: Some("info".into()),
+                ..Default::default()
+            })
+            .contains("invalid log level")
+        );
+        let s = resolve(
+            &ServeArgs {
+                default_log_level: Some("UNCONFIGURED".into()),
+                ..Default::default()
+            },
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(s.initial_logging, InitialLogging::Unconfigured);
+        let half =
+            |k: &str| (k == "THINGWATCH_ACCESS_KEY_ID").then(|| "AKIAENVENVENVENV1".to_string());
+        assert!(
+            resolve(&ServeArgs::default(), half)
+                .unwrap_err()
+                .to_string()
+                .contains("both")
+        );
+    }
+}
