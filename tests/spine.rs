@@ -200,9 +200,32 @@ async fn publish_events_are_queryable_with_the_documented_json() {
     assert_eq!(streams["logStreams"].as_array().unwrap().len(), 1);
 }
 
+/// Tries to connect with a client ID longer than AWS IoT's 128-byte limit: the broker refuses
+/// it and logs a `Connect` Failure at ERROR.
+async fn refused_connect(server: &Server, client_id: &str) {
+    let opts = MqttOptions::new(client_id, server.mqtt.ip().to_string(), server.mqtt.port());
+    let (_client, mut eventloop) = AsyncClient::new(opts, 8);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack)))
+                    if ack.code == rumqttc::ConnectReturnCode::Success =>
+                {
+                    return false;
+                }
+                Ok(_) => {}
+                Err(_) => return true,
+            }
+        }
+    })
+    .await;
+    assert_eq!(outcome, Ok(true), "the over-long client ID must be refused");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_log_level_flag_seeds_a_fresh_data_directory() {
     let dir = TempDir::new("level");
+    let too_long = "x".repeat(200);
     {
         let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
         let (publisher, _rx, _task) = v311(&server, "quiet-1", true).await;
@@ -210,29 +233,59 @@ async fn the_default_log_level_flag_seeds_a_fresh_data_directory() {
             .publish("a/b", QoS::AtLeastOnce, false, "x")
             .await
             .unwrap();
-        // A client refused at CONNECT would log at ERROR; successes at INFO must not appear.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(
-            server
-                .filter_all(r#"{ $.clientId = "quiet-1" }"#)
-                .await
-                .is_empty()
-        );
+        refused_connect(&server, &too_long).await;
+        // The ERROR entry arrives; the INFO entries of the successful client never do.
+        let failures = server
+            .wait_for_events(r#"{ $.eventType = "Connect" && $.status = "Failure" }"#, 1)
+            .await;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0]["logLevel"], "ERROR");
+        let all = server.filter_all("").await;
+        assert!(all.iter().all(|e| e["logLevel"] == "ERROR"), "{all:?}");
     }
-    // A later start keeps the stored configuration even with another flag.
+    // A later start keeps the stored configuration (ERROR) even with another flag.
     let server = Server::start(dir.path(), &["--default-log-level", "DEBUG"], &[]);
     let (publisher, _rx, _task) = v311(&server, "quiet-2", true).await;
     publisher
         .publish("a/b", QoS::AtLeastOnce, false, "x")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    refused_connect(&server, &too_long).await;
+    let failures = server
+        .wait_for_events(r#"{ $.eventType = "Connect" && $.status = "Failure" }"#, 2)
+        .await;
+    assert_eq!(failures.len(), 2);
     assert!(
         server
             .filter_all(r#"{ $.clientId = "quiet-2" }"#)
             .await
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_and_unconfigured_logging_write_nothing() {
+    for level in ["DISABLED", "UNCONFIGURED"] {
+        let dir = TempDir::new("off");
+        let server = Server::start(dir.path(), &["--default-log-level", level], &[]);
+        let (publisher, _rx, _task) = v311(&server, "silent", true).await;
+        publisher
+            .publish("a/b", QoS::AtLeastOnce, false, "x")
+            .await
+            .unwrap();
+        refused_connect(&server, &"y".repeat(200)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Not even the group exists: nothing was ever written.
+        let (status, groups) = server
+            .logs("DescribeLogGroups", serde_json::json!({}))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            groups["logGroups"].as_array().unwrap().len(),
+            0,
+            "{level}: {groups}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
