@@ -10,7 +10,7 @@ mod disconnect;
 mod pingreq;
 mod puback;
 pub(crate) mod publish;
-mod subscribe;
+pub(crate) mod subscribe;
 mod unsubscribe;
 
 use crate::codec::Inbound;
@@ -38,7 +38,8 @@ pub(crate) enum HandlerError {
     /// Packet or payload over the AWS limit (v5 0x95).
     #[error("packet too large")]
     TooLarge,
-    /// QoS 2 PUBLISH (v5 0x9B): AWS IoT does not support QoS 2.
+    /// QoS 2 PUBLISH on an MQTT 5 connection (v5 0x9B, [MQTT-3.2.2-11]): AWS IoT does not
+    /// support QoS 2 (a 3.1.1 QoS 2 PUBLISH is ignored instead, see `publish::refuse_qos2`).
     #[error("QoS 2 is not supported")]
     QosNotSupported,
     /// Topic name invalid or over AWS limits (v5 0x90).
@@ -72,7 +73,7 @@ impl HandlerError {
             HandlerError::QosNotSupported => (
                 0x9B,
                 DisconnectReason::ClientError,
-                "QOS_NOT_SUPPORTED",
+                subscribe::QOS_NOT_SUPPORTED,
                 "QoS 2 is not supported",
             ),
             HandlerError::TopicInvalid => (

@@ -1,5 +1,5 @@
-//! PUBLISH from a client ([MQTT-3.3]) with AWS IoT's rules: QoS 2 refused, topic and payload
-//! limits, v5 topic aliases, authorization, retained messages (not on reserved topics), then
+//! PUBLISH from a client ([MQTT-3.3]) with AWS IoT's rules: QoS 2 refused (see
+//! [`refuse_qos2`]), topic and payload limits, v5 topic aliases, authorization, retained messages (not on reserved topics), then
 //! routing; a QoS 1 PUBACK is sent only after every durable write it implies reached the WAL.
 
 use super::HandlerError;
@@ -36,7 +36,7 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         (None, false) => Arc::from(p.topic.as_str()),
     };
     if p.qos == 2 {
-        return conn.publish_refused(&topic, p.retain, HandlerError::QosNotSupported);
+        return refuse_qos2(conn, &topic, p.retain);
     }
     if topic::validate_topic_name(&topic).is_err() {
         return conn.publish_refused(&topic, p.retain, HandlerError::TopicInvalid);
@@ -118,4 +118,35 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         conn.write(codec::puback(conn.version, id, 0))?;
     }
     Ok(())
+}
+
+/// Refuses a QoS 2 PUBLISH. AWS IoT:
+///
+/// > AWS IoT does not support publishing and subscribing with QoS 2. The AWS IoT message
+/// > broker does not send a PUBACK or SUBACK when QoS 2 is requested.
+/// > (AWS IoT Developer Guide, *MQTT*, "AWS IoT differences from MQTT specifications")
+///
+/// - **MQTT 3.1.1:** no PUBACK and no PUBREC (the QoS 2 flow of [MQTT-4.3.3] is not started),
+///   the message is not routed nor retained, and the connection **stays open**. 3.1.1 has no
+///   way to advertise a maximum QoS, so silently ignoring the packet is what AWS describes.
+/// - **MQTT 5:** the CONNACK advertised *Maximum QoS* 1, so a QoS 2 PUBLISH is a protocol
+///   violation the server must answer with DISCONNECT 0x9B *QoS not supported*
+///   ([MQTT-3.2.2-11]); the connection closes (disconnectReason `CLIENT_ERROR`).
+///
+/// Both log a `Publish-In` Failure (ERROR, reason
+/// [`QOS_NOT_SUPPORTED`](super::subscribe::QOS_NOT_SUPPORTED)) and count `PublishIn.ClientError`.
+fn refuse_qos2(conn: &mut Conn, topic: &str, retain: bool) -> Result<(), HandlerError> {
+    match conn.version {
+        codec::Version::V5 => conn.publish_refused(topic, retain, HandlerError::QosNotSupported),
+        codec::Version::V311 => {
+            let (_, _, reason, details) = HandlerError::QosNotSupported.describe();
+            conn.shared.metric(MetricName::PublishInClientError);
+            conn.shared
+                .logger
+                .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                    PublishIn::failure(id, topic, retain, reason, details)
+                });
+            Ok(())
+        }
+    }
 }

@@ -1,7 +1,8 @@
-//! SUBSCRIBE ([MQTT-3.8]) with AWS IoT's rules: at most 8 filters per packet and 50
-//! subscriptions per connection (the excess fails in the SUBACK), QoS 2 granted as QoS 1,
-//! shared subscriptions `$share/<group>/<filter>` for both versions, retained messages sent
-//! after the SUBACK per Retain Handling. One `Subscribe` event per filter.
+//! SUBSCRIBE ([MQTT-3.8]) with AWS IoT's rules: a SUBSCRIBE requesting QoS 2 on any filter is
+//! not acknowledged at all (see [`refuse_qos2`]), at most 8 filters per packet and 50
+//! subscriptions per connection (the excess fails in the SUBACK), shared subscriptions
+//! `$share/<group>/<filter>` for both versions, retained messages sent after the SUBACK per
+//! Retain Handling. One `Subscribe` event per filter.
 
 use super::HandlerError;
 use crate::codec::{self, SubscribeEntry, Version};
@@ -18,6 +19,10 @@ pub(crate) async fn handle(
     entries: Vec<SubscribeEntry>,
 ) -> Result<(), HandlerError> {
     let shared = conn.shared.clone();
+    if entries.iter().any(|e| e.qos == 2) {
+        refuse_qos2(conn, &entries);
+        return Ok(());
+    }
     let mut codes = Vec::with_capacity(entries.len());
     let mut retained = Vec::new();
     for (i, e) in entries.iter().enumerate() {
@@ -66,7 +71,7 @@ pub(crate) async fn handle(
             ));
             continue;
         }
-        let granted = e.qos.min(1);
+        let granted = e.qos;
         let opts = SubOpts {
             qos: granted,
             no_local: e.no_local,
@@ -140,4 +145,37 @@ pub(crate) async fn handle(
         }
     }
     Ok(())
+}
+
+/// The `reason` of the `Subscribe` / `Publish-In` Failure entries written for a QoS 2 request.
+/// AWS IoT has not published a reason code for this case; `QOS_NOT_SUPPORTED` is ours, named
+/// after the v5 reason code 0x9B *QoS not supported* ([MQTT-3.2.2-11]).
+pub(crate) const QOS_NOT_SUPPORTED: &str = "QOS_NOT_SUPPORTED";
+
+/// Refuses a SUBSCRIBE in which any filter requests QoS 2, as AWS IoT documents it:
+///
+/// > AWS IoT does not support publishing and subscribing with QoS 2. The AWS IoT message
+/// > broker does not send a PUBACK or SUBACK when QoS 2 is requested.
+/// > (AWS IoT Developer Guide, *MQTT*, "AWS IoT differences from MQTT specifications")
+///
+/// So, for both MQTT versions: **no SUBACK** is sent (a deliberate departure from
+/// [MQTT-3.8.4-1], which requires one, and from [MQTT-3.8.4-5], which would allow granting a
+/// lower QoS), **no** filter of the packet is subscribed, not even those asking for QoS 0/1,
+/// and the connection stays open (the client's later packets are served normally). Each
+/// filter of the packet gets a `Subscribe` Failure entry (ERROR, reason
+/// [`QOS_NOT_SUPPORTED`]) and counts `Subscribe.ClientError`.
+fn refuse_qos2(conn: &Conn, entries: &[SubscribeEntry]) {
+    for e in entries {
+        let details = if e.qos == 2 {
+            "QoS 2 is not supported; the SUBSCRIBE is not acknowledged"
+        } else {
+            "Another filter of this SUBSCRIBE requested QoS 2; the SUBSCRIBE is not acknowledged"
+        };
+        conn.shared.metric(MetricName::SubscribeClientError);
+        conn.shared
+            .logger
+            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                Subscribe::failure(id, &e.filter, false, QOS_NOT_SUPPORTED, details)
+            });
+    }
 }

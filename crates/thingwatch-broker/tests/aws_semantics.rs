@@ -1,0 +1,174 @@
+//! AWS IoT Core semantics that depart from (or choose within) the MQTT specs, tested with raw
+//! bytes for both versions: QoS 2 refusal, persistent sessions not carried over between
+//! versions, the per-SUBSCRIBE and per-connection subscription limits, UNSUBSCRIBE, QoS 1
+//! redelivery after a reconnect, and MQTT 5 message expiry.
+
+mod common;
+
+use common::*;
+use thingwatch_broker::BrokerConfig;
+use thingwatch_events::MetricName;
+
+fn failures<'a>(
+    ev: &'a [serde_json::Value],
+    ty: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    ev.iter()
+        .filter(move |e| e["eventType"] == ty && e["status"] == "Failure")
+}
+
+#[tokio::test]
+async fn qos2_subscribe_gets_no_suback_and_subscribes_nothing() {
+    for version in [4u8, 5] {
+        let v5 = version == 5;
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), BrokerConfig::default()).await;
+        let (mut s, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(version)).await;
+        s.send(&subscribe_packet(v5, 1, &[("a/b", 1), ("c/d", 2)]))
+            .await;
+        assert!(
+            s.ping().await.is_empty(),
+            "v{version}: nothing before PINGRESP"
+        );
+        assert_eq!(
+            s.next(Duration::from_millis(200)).await,
+            Read::Timeout,
+            "v{version}: no SUBACK"
+        );
+        assert_eq!(srv.broker.stats().subscriptions, 0, "v{version}");
+        let ev = srv.events_of("Subscribe");
+        let got: Vec<_> = ev
+            .iter()
+            .map(|e| {
+                (
+                    e["topicName"].as_str().unwrap(),
+                    e["status"].as_str().unwrap(),
+                    e["logLevel"].as_str().unwrap(),
+                    e["reason"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a/b", "Failure", "ERROR", "QOS_NOT_SUPPORTED"),
+                ("c/d", "Failure", "ERROR", "QOS_NOT_SUPPORTED"),
+            ],
+            "v{version}"
+        );
+        assert_eq!(srv.metric(MetricName::SubscribeClientError), 2);
+        assert_eq!(srv.metric(MetricName::SubscribeSuccess), 0);
+
+        // The connection still works: a QoS 1 SUBSCRIBE is acknowledged and delivers.
+        s.send(&subscribe_packet(v5, 2, &[("a/b", 1)])).await;
+        let want: &[u8] = if v5 { &[0, 2, 0, 1] } else { &[0, 2, 1] };
+        assert_eq!(
+            s.expect().await,
+            (0x90, want.to_vec()),
+            "v{version}: SUBACK"
+        );
+        let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(version)).await;
+        p.send(&publish_packet(v5, "a/b", b"hi", 0, false, None, &[]))
+            .await;
+        let d = s.delivery().await;
+        assert_eq!(
+            (d.topic.as_str(), d.payload.as_slice()),
+            ("a/b", &b"hi"[..])
+        );
+        srv.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn qos2_publish_v311_is_ignored_and_connection_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let (mut sub, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(4)).await;
+    sub.send(&subscribe_packet(false, 1, &[("q/#", 1)])).await;
+    assert_eq!(sub.expect().await.0, 0x90);
+    let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(4)).await;
+    p.send(&publish_packet(
+        false,
+        "q/x",
+        b"two",
+        2,
+        false,
+        Some(7),
+        &[],
+    ))
+    .await;
+    assert!(p.ping().await.is_empty(), "no PUBACK, no PUBREC");
+    assert_eq!(p.next(Duration::from_millis(200)).await, Read::Timeout);
+    // Still open: a QoS 1 PUBLISH is acknowledged and routed; the QoS 2 one never was.
+    p.send(&publish_packet(false, "q/x", b"one", 1, true, Some(8), &[]))
+        .await;
+    assert_eq!(p.expect().await, (0x40, vec![0, 8]), "PUBACK");
+    let d = sub.delivery().await;
+    assert_eq!(d.payload, b"one");
+    assert_eq!(sub.next(Duration::from_millis(200)).await, Read::Timeout);
+    assert_eq!(
+        srv.broker.stats().retained,
+        1,
+        "only the QoS 1 one retained"
+    );
+    let ev = srv.events();
+    let f: Vec<_> = failures(&ev, "Publish-In").collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (&f[0]["reason"], &f[0]["logLevel"], &f[0]["topicName"]),
+        (
+            &serde_json::json!("QOS_NOT_SUPPORTED"),
+            &serde_json::json!("ERROR"),
+            &serde_json::json!("q/x")
+        )
+    );
+    assert!(!ev.iter().any(|e| e["eventType"] == "Disconnect"));
+    assert_eq!(srv.metric(MetricName::PublishInClientError), 1);
+    assert_eq!(srv.metric(MetricName::PublishInSuccess), 1);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn qos2_publish_v5_is_disconnected_with_0x9b() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let (mut sub, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(5)).await;
+    sub.send(&subscribe_packet(true, 1, &[("q/#", 1)])).await;
+    assert_eq!(sub.expect().await.0, 0x90);
+    let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(5)).await;
+    p.send(&publish_packet(true, "q/x", b"two", 2, false, Some(7), &[]))
+        .await;
+    assert_eq!(
+        p.expect().await,
+        (0xE0, vec![0x9B]),
+        "DISCONNECT QoS not supported"
+    );
+    assert_eq!(p.next(Duration::from_secs(3)).await, Read::Closed);
+    assert_eq!(sub.next(Duration::from_millis(200)).await, Read::Timeout);
+    let ev = srv
+        .wait_events(|ev| ev.iter().any(|e| e["eventType"] == "Disconnect"))
+        .await;
+    let f: Vec<_> = failures(&ev, "Publish-In").collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["reason"], "QOS_NOT_SUPPORTED");
+    assert_eq!(f[0]["logLevel"], "ERROR");
+    let d: Vec<_> = ev
+        .iter()
+        .filter(|e| e["eventType"] == "Disconnect")
+        .collect();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (
+            &d[0]["clientId"],
+            &d[0]["disconnectReason"],
+            &d[0]["reason"]
+        ),
+        (
+            &serde_json::json!("pub"),
+            &serde_json::json!("CLIENT_ERROR"),
+            &serde_json::json!("QOS_NOT_SUPPORTED")
+        )
+    );
+    assert_eq!(srv.metric(MetricName::PublishInClientError), 1);
+    srv.stop().await;
+}
