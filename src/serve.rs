@@ -1,7 +1,7 @@
 //! `thingwatch serve`: opens the data directory, starts the log store, the logger (level gate
-//! + pipeline into the store), the MQTT broker and the HTTP API, prints where everything is,
-//! and shuts down gracefully on SIGINT/SIGTERM (stop accepting, wait for connections, flush
-//! the log pipeline, sync the store).
+//! and pipeline into the store), the MQTT broker and the HTTP API, prints where everything
+//! is, and shuts down gracefully on SIGINT/SIGTERM (stop accepting, wait for connections,
+//! flush the log pipeline, sync the store).
 
 use crate::datadir::{DataDir, require_loopback};
 use crate::settings::ServeSettings;
