@@ -32,6 +32,25 @@ pub enum Version {
     V5,
 }
 
+impl Version {
+    /// The CONNECT protocol level byte: 4 for 3.1.1, 5 for 5.0 ([MQTT-3.1.2.2]).
+    pub fn level(self) -> u8 {
+        match self {
+            Version::V311 => 4,
+            Version::V5 => 5,
+        }
+    }
+
+    /// The version of a protocol level byte (`None` for anything but 4 and 5).
+    pub fn from_level(level: u8) -> Option<Version> {
+        match level {
+            4 => Some(Version::V311),
+            5 => Some(Version::V5),
+            _ => None,
+        }
+    }
+}
+
 /// A decoding failure, carrying the v5 reason code it maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {

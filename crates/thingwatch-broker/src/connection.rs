@@ -372,6 +372,7 @@ fn finish(conn: Conn, close: Close) {
                         client_id: conn.client_id.to_string(),
                         expiry_secs: s.expiry_secs,
                         disconnected_at: Some(thingwatch_events::now_ms() / 1000),
+                        version: s.version.level(),
                     }]);
                 }
             }

@@ -152,7 +152,7 @@ impl Broker {
                 client_id.clone(),
                 shared.offline_log(&ls.client_id),
                 principal,
-                codec::Version::V311,
+                codec::Version::from_level(ls.version).unwrap_or(codec::Version::V311),
             );
             s.expiry_secs = ls.expiry_secs;
             let ago = std::time::Duration::from_secs(

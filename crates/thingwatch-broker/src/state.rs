@@ -98,6 +98,8 @@ pub(crate) struct Session {
     /// The last connection's log handle and principal (Queued events, receive checks).
     pub log: Arc<ClientLog>,
     pub principal: Principal,
+    /// The MQTT version the session was created with; fixed for its lifetime, because AWS IoT
+    /// does not carry persistent sessions over between versions (see `handlers::connect`).
     pub version: Version,
 }
 

@@ -37,11 +37,14 @@ pub enum Op {
     },
     /// Delete the retained message of a topic.
     DelRetained { topic: String },
-    /// Insert or replace a persistent session row.
+    /// Insert or replace a persistent session row. `version` is the MQTT protocol level the
+    /// session was created with (4 = 3.1.1, 5 = 5.0): AWS IoT does not carry persistent
+    /// sessions over between versions, so a resume checks it.
     PutSession {
         client_id: String,
         expiry_secs: u32,
         disconnected_at: Option<i64>,
+        version: u8,
     },
     /// Delete a session with its subscriptions and queued messages.
     DelSession { client_id: String },
@@ -80,6 +83,9 @@ pub struct LoadedSession {
     pub expiry_secs: u32,
     /// Disconnect time, epoch seconds (`None` if the process stopped while it was connected).
     pub disconnected_at: Option<i64>,
+    /// MQTT protocol level the session was created with (4 = 3.1.1, 5 = 5.0; rows written
+    /// before the column existed read as 4).
+    pub version: u8,
     /// `(filter, qos, flags)`.
     pub subs: Vec<(String, u8, u8)>,
     /// `(id, topic, payload, retain)`, oldest first.
@@ -102,9 +108,28 @@ pub struct Store {
     thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+/// Columns added after the first schema: `(table, column, declaration)`, added by
+/// [`migrate`] to databases created before them.
+const ADDED_COLUMNS: &[(&str, &str, &str)] =
+    &[("sessions", "version", "INTEGER NOT NULL DEFAULT 4")];
+
+/// Adds the [`ADDED_COLUMNS`] a database lacks.
+fn migrate(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<Result<_, _>>()?;
+        if !names.iter().any(|n| n == column) {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
+    Ok(())
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER);
+CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER, version INTEGER NOT NULL DEFAULT 4);
 CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY (client_id, filter));
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_client ON messages (client_id, id);
@@ -121,6 +146,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         let loaded = load(&conn)?;
         let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
             r.get(0)
@@ -180,16 +206,17 @@ fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
     loaded.retained = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    let mut st = conn.prepare("SELECT client_id, expiry_secs, disconnected_at FROM sessions")?;
-    let sessions: Vec<(String, u32, Option<i64>)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let mut st =
+        conn.prepare("SELECT client_id, expiry_secs, disconnected_at, version FROM sessions")?;
+    let sessions: Vec<(String, u32, Option<i64>, u8)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     let mut subs =
         conn.prepare("SELECT filter, qos, flags FROM subscriptions WHERE client_id = ?1")?;
     let mut msgs = conn.prepare(
         "SELECT id, topic, payload, retain FROM messages WHERE client_id = ?1 ORDER BY id",
     )?;
-    for (client_id, expiry_secs, disconnected_at) in sessions {
+    for (client_id, expiry_secs, disconnected_at, version) in sessions {
         let s = LoadedSession {
             subs: subs
                 .query_map([&client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -202,6 +229,7 @@ fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
             client_id,
             expiry_secs,
             disconnected_at,
+            version,
         };
         loaded.sessions.push(s);
     }
@@ -229,9 +257,10 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error>
             client_id,
             expiry_secs,
             disconnected_at,
+            version,
         } => {
-            tx.prepare_cached("INSERT OR REPLACE INTO sessions (client_id, expiry_secs, disconnected_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![client_id, expiry_secs, disconnected_at])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO sessions (client_id, expiry_secs, disconnected_at, version) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![client_id, expiry_secs, disconnected_at, version])?;
         }
         Op::DelSession { client_id } => {
             tx.prepare_cached("DELETE FROM sessions WHERE client_id = ?1")?
@@ -350,6 +379,7 @@ mod tests {
                         client_id: "c1".into(),
                         expiry_secs: 60,
                         disconnected_at: Some(5),
+                        version: 5,
                     },
                     Op::PutSub {
                         client_id: "c1".into(),
@@ -368,6 +398,7 @@ mod tests {
                         client_id: "c2".into(),
                         expiry_secs: 60,
                         disconnected_at: None,
+                        version: 4,
                     },
                     Op::DelSession {
                         client_id: "c2".into(),
@@ -381,11 +412,38 @@ mod tests {
         assert_eq!(loaded.sessions.len(), 1);
         let s = &loaded.sessions[0];
         assert_eq!(
-            (s.client_id.as_str(), s.expiry_secs, s.disconnected_at),
-            ("c1", 60, Some(5))
+            (
+                s.client_id.as_str(),
+                s.expiry_secs,
+                s.disconnected_at,
+                s.version
+            ),
+            ("c1", 60, Some(5), 5)
         );
         assert_eq!(s.subs, vec![("a/#".to_string(), 1, 0)]);
         assert_eq!(s.msgs.len(), 1);
         assert!(store.next_msg_id() > s.msgs[0].0);
+    }
+
+    #[test]
+    fn old_database_gains_the_version_column() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("broker.sqlite3")).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER);
+                 INSERT INTO sessions VALUES ('old', 60, 1);",
+            )
+            .unwrap();
+        }
+        let (_store, loaded) = Store::open(dir.path()).unwrap();
+        assert_eq!(loaded.sessions.len(), 1);
+        assert_eq!(
+            (
+                loaded.sessions[0].client_id.as_str(),
+                loaded.sessions[0].version
+            ),
+            ("old", 4)
+        );
     }
 }

@@ -172,3 +172,104 @@ async fn qos2_publish_v5_is_disconnected_with_0x9b() {
     assert_eq!(srv.metric(MetricName::PublishInClientError), 1);
     srv.stop().await;
 }
+
+/// Waits until `n` Disconnect entries of `client` are logged (the session is parked by then).
+async fn disconnected(srv: &Server, client: &str, n: usize) {
+    let ev = srv
+        .wait_events(|ev| {
+            ev.iter()
+                .filter(|e| e["eventType"] == "Disconnect" && e["clientId"] == client)
+                .count()
+                >= n
+        })
+        .await;
+    assert!(
+        ev.iter()
+            .filter(|e| e["eventType"] == "Disconnect" && e["clientId"] == client)
+            .count()
+            >= n,
+        "{client} disconnected {n} times"
+    );
+}
+
+/// Publishes a QoS 1 message with a fresh raw 3.1.1 client and waits for the PUBACK (the
+/// queued copy is durable by then).
+async fn publish_q1(srv: &Server, topic: &str, payload: &[u8]) {
+    let (mut p, _) = Raw::connected(srv.addr, "publisher", &ConnectOpts::new(4)).await;
+    p.send(&publish_packet(
+        false,
+        topic,
+        payload,
+        1,
+        false,
+        Some(1),
+        &[],
+    ))
+    .await;
+    assert_eq!(p.expect().await, (0x40, vec![0, 1]));
+}
+
+#[tokio::test]
+async fn persistent_sessions_do_not_carry_over_between_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    // A 3.1.1 persistent session with a subscription.
+    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    assert!(!present);
+    d.send(&subscribe_packet(false, 1, &[("q/#", 1)])).await;
+    assert_eq!(d.expect().await.0, 0x90);
+    d.send(&[0xE0, 0]).await;
+    disconnected(&srv, "dev", 1).await;
+    publish_q1(&srv, "q/1", b"m1").await;
+    // Same version: resumed, the queued message is delivered.
+    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    assert!(present, "same version resumes");
+    let m = d.delivery().await;
+    assert_eq!(m.payload, b"m1");
+    d.send(&puback_packet(m.pid.unwrap())).await;
+    d.send(&[0xE0, 0]).await;
+    disconnected(&srv, "dev", 2).await;
+    publish_q1(&srv, "q/2", b"m2").await;
+    assert_eq!(srv.broker.stats().subscriptions, 1);
+
+    // MQTT 5 with Clean Start 0: a new session; the 3.1.1 one and its queued message are gone.
+    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(5)).await;
+    assert!(!present, "3.1.1 session not resumed by MQTT 5");
+    assert!(d.ping().await.is_empty(), "queued message dropped");
+    assert_eq!(
+        srv.broker.stats().subscriptions,
+        0,
+        "old subscriptions dropped"
+    );
+    publish_q1(&srv, "q/3", b"m3").await;
+    assert_eq!(d.next(Duration::from_millis(200)).await, Read::Timeout);
+    // Give the v5 session a subscription and a queued message, then restart the broker.
+    d.send(&subscribe_packet(true, 1, &[("q/#", 1)])).await;
+    assert_eq!(d.expect().await.0, 0x90);
+    d.send(&[0xE0, 0]).await;
+    disconnected(&srv, "dev", 3).await;
+    publish_q1(&srv, "q/4", b"m4").await;
+    srv.stop().await;
+
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    assert_eq!(srv.broker.stats().subscriptions, 1, "v5 session restored");
+    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    assert!(!present, "restored MQTT 5 session not resumed by 3.1.1");
+    assert!(d.ping().await.is_empty());
+    assert_eq!(srv.broker.stats().subscriptions, 0);
+    d.send(&[0xE0, 0]).await;
+    disconnected(&srv, "dev", 1).await;
+    srv.stop().await;
+
+    // The discarded session is gone from the database too: the 3.1.1 session that replaced it
+    // resumes empty.
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    assert!(present);
+    assert!(
+        d.ping().await.is_empty(),
+        "m4 was dropped with the v5 session"
+    );
+    assert_eq!(srv.broker.stats().subscriptions, 0);
+    srv.stop().await;
+}

@@ -2,6 +2,14 @@
 //! [`crate::Authorizer`], keep-alive clamping (v5: *Server Keep Alive*), session expiry
 //! clamping, clean vs resumed sessions, and client-id takeover (the **old** connection is
 //! kicked). Produces the connection state or a refusing CONNACK.
+//!
+//! **Sessions do not carry over between MQTT versions.** AWS IoT: "Persistent sessions do not
+//! carry over between versions" (Developer Guide, *MQTT*, MQTT 5 support). A session records
+//! the version it was created with (persisted with it, see [`crate::store::Op::PutSession`]);
+//! a CONNECT with cleanSession=0 / Clean Start=0 whose version differs from the stored
+//! session's is treated as a clean start: the old session (subscriptions, queued and in-flight
+//! messages) is discarded and the CONNACK has Session Present = 0 ([MQTT-3.2.2-2],
+//! [MQTT-3.2.2-3] as for a session the server does not have).
 
 use crate::codec::{self, ConnackInfo, ConnectPacket, Version};
 use crate::connection::{Conn, Will};
@@ -186,7 +194,7 @@ pub(crate) fn handle(
                 {
                     let _ = k.send(Kick::Takeover);
                 }
-                if c.clean_start {
+                if c.clean_start || s.version != v {
                     shared.drop_session_state(&s);
                     None
                 } else {
@@ -216,7 +224,6 @@ pub(crate) fn handle(
             s.disconnected_at = None;
             s.log = log.clone();
             s.principal = principal.clone();
-            s.version = v;
             for o in s.inflight.values_mut() {
                 o.dup = true;
             }
@@ -225,6 +232,7 @@ pub(crate) fn handle(
                     client_id: client_id.to_string(),
                     expiry_secs,
                     disconnected_at: None,
+                    version: v.level(),
                 }]);
             }
         }
