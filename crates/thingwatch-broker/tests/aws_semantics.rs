@@ -273,3 +273,199 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
     assert_eq!(srv.broker.stats().subscriptions, 0);
     srv.stop().await;
 }
+
+/// `(topicName, status, reason)` of every `ty` entry.
+fn entries(ev: &[serde_json::Value], ty: &str) -> Vec<(String, String, String)> {
+    ev.iter()
+        .filter(|e| e["eventType"] == ty)
+        .map(|e| {
+            (
+                e["topicName"].as_str().unwrap_or_default().to_owned(),
+                e["status"].as_str().unwrap_or_default().to_owned(),
+                e["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn at_most_8_filters_per_subscribe() {
+    for version in [4u8, 5] {
+        let v5 = version == 5;
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), BrokerConfig::default()).await;
+        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let names: Vec<String> = (0..10).map(|i| format!("f/{i}")).collect();
+        let filters: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 1)).collect();
+        c.send(&subscribe_packet(v5, 9, &filters)).await;
+        let (first, body) = c.expect().await;
+        assert_eq!(first, 0x90);
+        let fail = if v5 { 0x97 } else { 0x80 };
+        let mut want = vec![0, 9];
+        if v5 {
+            want.push(0);
+        }
+        want.extend([1, 1, 1, 1, 1, 1, 1, 1, fail, fail]);
+        assert_eq!(body, want, "v{version} SUBACK");
+        let ev = srv.events();
+        let got = entries(&ev, "Subscribe");
+        let expected: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if i < 8 {
+                    (n.clone(), "Success".into(), String::new())
+                } else {
+                    (
+                        n.clone(),
+                        "Failure".into(),
+                        "SUBSCRIBE_LIMIT_EXCEEDED".into(),
+                    )
+                }
+            })
+            .collect();
+        assert_eq!(got, expected, "v{version}");
+        assert_eq!(srv.metric(MetricName::SubscribeSuccess), 8);
+        assert_eq!(srv.metric(MetricName::SubscribeClientError), 2);
+        assert_eq!(srv.broker.stats().subscriptions, 8);
+        srv.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn at_most_50_subscriptions_per_connection() {
+    for version in [4u8, 5] {
+        let v5 = version == 5;
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), BrokerConfig::default()).await;
+        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let fail = if v5 { 0x97 } else { 0x80 };
+        let mut codes = Vec::new();
+        for packet_no in 0..7u16 {
+            let names: Vec<String> = (0..8).map(|i| format!("s/{packet_no}/{i}")).collect();
+            let filters: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 0)).collect();
+            c.send(&subscribe_packet(v5, packet_no + 1, &filters)).await;
+            let (first, body) = c.expect().await;
+            assert_eq!(first, 0x90);
+            codes.extend_from_slice(&body[if v5 { 3 } else { 2 }..]);
+        }
+        let mut want = vec![0u8; 50];
+        want.extend([fail; 6]);
+        assert_eq!(codes, want, "v{version}: 50 granted, then refused");
+        // Re-subscribing an existing filter at the limit replaces it (no new subscription).
+        c.send(&subscribe_packet(v5, 100, &[("s/0/0", 1), ("new", 1)]))
+            .await;
+        let (_, body) = c.expect().await;
+        assert_eq!(&body[if v5 { 3 } else { 2 }..], &[1, fail], "v{version}");
+        let ev = srv.events();
+        let f: Vec<_> = entries(&ev, "Subscribe")
+            .into_iter()
+            .filter(|(_, s, _)| s == "Failure")
+            .collect();
+        assert_eq!(f.len(), 7);
+        assert!(f.iter().all(|(_, _, r)| r == "SUBSCRIPTION_LIMIT_EXCEEDED"));
+        assert_eq!(f[0].0, "s/6/2", "the 51st filter is the first refused");
+        assert_eq!(srv.metric(MetricName::SubscribeSuccess), 51);
+        assert_eq!(srv.metric(MetricName::SubscribeClientError), 7);
+        assert_eq!(srv.broker.stats().subscriptions, 50);
+        srv.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn unsubscribe_events_and_unsuback_codes() {
+    for version in [4u8, 5] {
+        let v5 = version == 5;
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), BrokerConfig::default()).await;
+        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        c.send(&subscribe_packet(v5, 1, &[("a/b", 0), ("k/+", 0)]))
+            .await;
+        assert_eq!(c.expect().await.0, 0x90);
+        c.send(&unsubscribe_packet(v5, 2, &["a/b", "x/y", "a/#/b"]))
+            .await;
+        let want: Vec<u8> = if v5 {
+            vec![0, 2, 0, 0x00, 0x11, 0x8F]
+        } else {
+            vec![0, 2]
+        };
+        assert_eq!(c.expect().await, (0xB0, want), "v{version} UNSUBACK");
+        let ev = srv.events();
+        assert_eq!(
+            entries(&ev, "Unsubscribe"),
+            vec![
+                ("a/b".into(), "Success".into(), String::new()),
+                ("x/y".into(), "Success".into(), String::new()),
+                (
+                    "a/#/b".into(),
+                    "Failure".into(),
+                    "INVALID_TOPIC_FILTER".into()
+                ),
+            ],
+            "v{version}"
+        );
+        let levels: Vec<_> = ev
+            .iter()
+            .filter(|e| e["eventType"] == "Unsubscribe")
+            .map(|e| e["logLevel"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(levels, ["INFO", "INFO", "ERROR"]);
+        assert_eq!(srv.metric(MetricName::UnsubscribeSuccess), 2);
+        assert_eq!(srv.metric(MetricName::UnsubscribeClientError), 1);
+        assert_eq!(srv.broker.stats().subscriptions, 1, "k/+ remains");
+        // a/b no longer delivers; k/+ still does.
+        let (mut p, _) = Raw::connected(srv.addr, "p", &ConnectOpts::new(version)).await;
+        p.send(&publish_packet(v5, "a/b", b"no", 0, false, None, &[]))
+            .await;
+        p.send(&publish_packet(v5, "k/1", b"yes", 0, false, None, &[]))
+            .await;
+        assert_eq!(c.delivery().await.payload, b"yes");
+        srv.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn unacknowledged_qos1_is_redelivered_after_reconnect() {
+    for version in [4u8, 5] {
+        let v5 = version == 5;
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start(dir.path(), BrokerConfig::default()).await;
+        let opts = ConnectOpts::persistent(version);
+        let (mut s, _) = Raw::connected(srv.addr, "s", &opts).await;
+        s.send(&subscribe_packet(v5, 1, &[("r/#", 1)])).await;
+        assert_eq!(s.expect().await.0, 0x90);
+        publish_q1(&srv, "r/1", b"first").await;
+        publish_q1(&srv, "r/2", b"second").await;
+        let a = s.delivery().await;
+        let b = s.delivery().await;
+        assert_eq!((a.payload.as_slice(), a.dup), (&b"first"[..], false));
+        assert_eq!((b.payload.as_slice(), b.dup), (&b"second"[..], false));
+        // Acknowledge only the first, then drop the connection without DISCONNECT.
+        s.send(&puback_packet(a.pid.unwrap())).await;
+        s.ping().await;
+        drop(s);
+        disconnected(&srv, "s", 1).await;
+        let (mut s, present) = Raw::connected(srv.addr, "s", &opts).await;
+        assert!(present, "v{version}");
+        let again = s.delivery().await;
+        assert_eq!(
+            (again.payload.as_slice(), again.dup, again.pid, again.qos),
+            (&b"second"[..], true, b.pid, 1),
+            "v{version}: the unacknowledged message, DUP set, same packet id"
+        );
+        assert!(
+            s.ping().await.is_empty(),
+            "v{version}: the acknowledged one is not resent"
+        );
+        s.send(&puback_packet(again.pid.unwrap())).await;
+        s.send(&[0xE0, 0]).await;
+        disconnected(&srv, "s", 2).await;
+        let (mut s, present) = Raw::connected(srv.addr, "s", &opts).await;
+        assert!(present);
+        assert!(
+            s.ping().await.is_empty(),
+            "v{version}: nothing left after PUBACK"
+        );
+        srv.stop().await;
+    }
+}
