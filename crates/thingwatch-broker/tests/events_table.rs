@@ -30,10 +30,17 @@ enum Action {
     OversizedPayload,
 }
 
+/// One row of [`TABLE`].
+type Row = (
+    Action,
+    &'static [&'static str],
+    &'static [(&'static str, u64)],
+);
+
 /// `(action, entries as "<eventType> <status> <logLevel> [client=] [topic=] [reason=]
 /// [disconnect=] [retain]", counter deltas)`. Order within a row does not matter (entries of
 /// different connections may interleave); the multiset must match exactly.
-const TABLE: &[(Action, &[&str], &[(&str, u64)])] = &[
+const TABLE: &[Row] = &[
     (
         Action::Connect,
         &["Connect Success INFO client=c"],
