@@ -13,8 +13,8 @@ use mqtt_protocol_core::mqtt::connection::{
 };
 pub use mqtt_protocol_core::mqtt::packet::Property;
 use mqtt_protocol_core::mqtt::packet::{
-    AssignedClientIdentifier, MaximumPacketSize, MaximumQos, ReceiveMaximum, RetainAvailable,
-    ServerKeepAlive, SessionExpiryInterval, SharedSubscriptionAvailable,
+    AssignedClientIdentifier, MaximumPacketSize, MaximumQos, MessageExpiryInterval, ReceiveMaximum,
+    RetainAvailable, ServerKeepAlive, SessionExpiryInterval, SharedSubscriptionAvailable,
     SubscriptionIdentifierAvailable, TopicAliasMaximum, WildcardSubscriptionAvailable,
 };
 use mqtt_protocol_core::mqtt::packet::{Qos, SubEntry, v3_1_1, v5_0};
@@ -142,7 +142,10 @@ pub struct WillPacket {
     pub retain: bool,
     /// v5 Will Delay Interval, seconds.
     pub delay_secs: u32,
-    /// v5 will properties to forward (payload format, content type, …).
+    /// v5 Message Expiry Interval of the will, seconds, as received.
+    pub message_expiry: Option<u32>,
+    /// v5 will properties to forward (payload format, content type, …; Will Delay Interval
+    /// and Message Expiry Interval removed).
     pub props: Vec<Property>,
 }
 
@@ -163,7 +166,10 @@ pub struct PublishPacket {
     pub packet_id: Option<u16>,
     /// v5 Topic Alias.
     pub topic_alias: Option<u16>,
-    /// v5 properties to forward (Topic Alias removed).
+    /// v5 Message Expiry Interval as received, seconds ([MQTT-3.3.2.3.3]); not clamped here.
+    pub message_expiry: Option<u32>,
+    /// v5 properties to forward (Topic Alias, Subscription Identifier and Message Expiry
+    /// Interval removed: the broker writes its own remaining interval on delivery).
     pub props: Vec<Property>,
 }
 
@@ -282,17 +288,28 @@ fn sub_entry(e: &SubEntry) -> SubscribeEntry {
     }
 }
 
-fn split_publish_props(props: &[Property]) -> (Option<u16>, Vec<Property>) {
+/// `(topic alias, message expiry interval, properties to forward)`.
+fn split_publish_props(props: &[Property]) -> (Option<u16>, Option<u32>, Vec<Property>) {
     let mut alias = None;
+    let mut expiry = None;
     let mut rest = Vec::new();
     for p in props {
         match p {
             Property::TopicAlias(a) => alias = Some(a.val()),
+            Property::MessageExpiryInterval(e) => expiry = Some(e.val()),
             Property::SubscriptionIdentifier(_) => {}
             other => rest.push(other.clone()),
         }
     }
-    (alias, rest)
+    (alias, expiry, rest)
+}
+
+/// A v5 *Message Expiry Interval* property of `secs` seconds (for a delivery: the remaining
+/// interval, [MQTT-3.3.2-6]).
+pub fn message_expiry_property(secs: u32) -> Option<Property> {
+    Some(Property::MessageExpiryInterval(
+        MessageExpiryInterval::new(secs).ok()?,
+    ))
 }
 
 /// Decodes one raw packet of an established connection (or its CONNECT).
@@ -320,6 +337,7 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                     qos: qos_u8(c.will_qos()),
                     retain: c.will_retain(),
                     delay_secs: 0,
+                    message_expiry: None,
                     props: Vec::new(),
                 }),
             })))
@@ -339,10 +357,12 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                 .unwrap_or(0);
             let will = c.will_flag().then(|| {
                 let mut delay_secs = 0;
+                let mut message_expiry = None;
                 let mut props = Vec::new();
                 for p in c.will_props() {
                     match p {
                         Property::WillDelayInterval(d) => delay_secs = d.val(),
+                        Property::MessageExpiryInterval(e) => message_expiry = Some(e.val()),
                         other => props.push(other.clone()),
                     }
                 }
@@ -352,6 +372,7 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                     qos: qos_u8(c.will_qos()),
                     retain: c.will_retain(),
                     delay_secs,
+                    message_expiry,
                     props,
                 }
             });
@@ -372,38 +393,44 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                 PacketData::Normal(v) => v.into_boxed_slice().into(),
             };
             let len = arc.len();
-            let (topic, payload, qos, retain, dup, packet_id, topic_alias, props, consumed) =
-                match version {
-                    Version::V311 => {
-                        let (p, n) = v3_1_1::Publish::parse(flags, arc).map_err(lib_err)?;
-                        (
-                            p.topic_name().to_owned(),
-                            p.payload().clone(),
-                            qos_u8(p.qos()),
-                            p.retain(),
-                            p.dup(),
-                            p.packet_id(),
-                            None,
-                            Vec::new(),
-                            n,
-                        )
-                    }
-                    Version::V5 => {
-                        let (p, n) = v5_0::Publish::parse(flags, arc).map_err(lib_err)?;
-                        let (alias, props) = split_publish_props(p.props());
-                        (
-                            p.topic_name().to_owned(),
-                            p.payload().clone(),
-                            qos_u8(p.qos()),
-                            p.retain(),
-                            p.dup(),
-                            p.packet_id(),
-                            alias,
-                            props,
-                            n,
-                        )
-                    }
-                };
+            let (
+                topic,
+                payload,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                (topic_alias, message_expiry, props),
+                consumed,
+            ) = match version {
+                Version::V311 => {
+                    let (p, n) = v3_1_1::Publish::parse(flags, arc).map_err(lib_err)?;
+                    (
+                        p.topic_name().to_owned(),
+                        p.payload().clone(),
+                        qos_u8(p.qos()),
+                        p.retain(),
+                        p.dup(),
+                        p.packet_id(),
+                        (None, None, Vec::new()),
+                        n,
+                    )
+                }
+                Version::V5 => {
+                    let (p, n) = v5_0::Publish::parse(flags, arc).map_err(lib_err)?;
+                    let props = split_publish_props(p.props());
+                    (
+                        p.topic_name().to_owned(),
+                        p.payload().clone(),
+                        qos_u8(p.qos()),
+                        p.retain(),
+                        p.dup(),
+                        p.packet_id(),
+                        props,
+                        n,
+                    )
+                }
+            };
             if consumed != len {
                 return Err(DecodeError::Malformed("trailing bytes in PUBLISH"));
             }
@@ -418,6 +445,7 @@ pub fn decode(version: Version, raw: RawPacket) -> Result<Inbound, DecodeError> 
                 dup,
                 packet_id,
                 topic_alias,
+                message_expiry,
                 props,
             }))
         }

@@ -27,6 +27,8 @@ use tokio::time::Instant;
 pub(crate) struct Will {
     pub msg: Arc<Message>,
     pub delay: Duration,
+    /// v5 Message Expiry Interval of the will, seconds: it starts when the will is published.
+    pub message_expiry: Option<u32>,
 }
 
 /// State of an established connection, shared by the handlers.
@@ -90,6 +92,13 @@ impl Conn {
                 break;
             }
             let Some(o) = s.queue.pop_front() else { break };
+            if o.msg.expired(std::time::Instant::now()) {
+                // Not delivered once its Message Expiry Interval passed ([MQTT-3.3.2-5]).
+                if let Some(db) = o.db_id {
+                    shared.store.submit(vec![Op::DelMsg { id: db }]);
+                }
+                continue;
+            }
             let id = (o.qos == 1).then(|| s.alloc_pkid());
             self.encode_delivery(&o, id, o.dup);
             if let Some(id) = id {
@@ -108,11 +117,22 @@ impl Conn {
         }
     }
 
+    /// Encodes one delivery. For a v5 subscriber of a message with an expiry, the Message
+    /// Expiry Interval sent is the **remaining** interval, in whole seconds rounded up
+    /// ([MQTT-3.3.2-6]); a redelivery of an in-flight message whose expiry passed meanwhile
+    /// still goes out (onward delivery had started, [MQTT-3.3.2-5]) with 1 s.
     fn encode_delivery(&mut self, o: &crate::state::Outgoing, id: Option<u16>, dup: bool) {
-        let props: &[codec::Property] = if self.version == Version::V5 {
-            &o.msg.props
-        } else {
-            &[]
+        let with_expiry;
+        let props: &[codec::Property] = match (self.version, o.msg.expiry) {
+            (Version::V311, _) => &[],
+            (Version::V5, None) => &o.msg.props,
+            (Version::V5, Some(e)) => {
+                let left = e.remaining_secs(std::time::Instant::now()).unwrap_or(1);
+                let mut p = o.msg.props.clone();
+                p.extend(codec::message_expiry_property(left));
+                with_expiry = p;
+                &with_expiry
+            }
         };
         // AWS does not support DUP on deliveries to 3.1.1 clients; v5 and 3.1.1 both get it
         // set on a redelivery of an unacknowledged message as the MQTT specs require.
@@ -380,7 +400,7 @@ fn finish(conn: Conn, close: Close) {
     }
     if let Some(will) = conn.will.filter(|_| close.send_will) {
         if will.delay.is_zero() {
-            publish_will(&shared, &will.msg);
+            publish_will(&shared, &will);
         } else {
             let client_id = conn.client_id.clone();
             let conn_id = conn.conn_id;
@@ -392,14 +412,21 @@ fn finish(conn: Conn, close: Close) {
                         s.lock().link.as_ref().is_some_and(|l| l.conn_id != conn_id)
                     });
                 if !reconnected {
-                    publish_will(&shared, &will.msg);
+                    publish_will(&shared, &will);
                 }
             });
         }
     }
 }
 
-fn publish_will(shared: &Shared, msg: &Arc<Message>) {
+fn publish_will(shared: &Shared, will: &Will) {
+    let msg = &match will.message_expiry {
+        Some(secs) => Arc::new(Message {
+            expiry: Some(crate::state::Expiry::after_secs(secs)),
+            ..Message::clone(&will.msg)
+        }),
+        None => will.msg.clone(),
+    };
     if msg.retain && !crate::topic::is_reserved(&msg.topic) {
         drop(shared.retain(msg));
     }

@@ -93,6 +93,9 @@ pub struct PublishRequest {
     pub retain: bool,
     /// The trace id of the caller's own `Publish-In` entry, so `Publish-Out` entries share it.
     pub trace_id: TraceId,
+    /// MQTT 5 Message Expiry Interval, seconds (clamped to AWS's 1…604,800 s); `None` = the
+    /// message never expires. (iot-data `Publish`: `messageExpiry`.)
+    pub message_expiry: Option<u32>,
 }
 
 /// The MQTT broker. Cheap to clone (an `Arc` inside).
@@ -127,7 +130,13 @@ impl Broker {
         });
         {
             let mut retained = shared.retained.write();
-            for (topic, payload, qos) in loaded.retained {
+            for (topic, payload, qos, expires_at) in loaded.retained {
+                let expiry = expires_at.map(state::Expiry::from_epoch_ms);
+                if let Some(None) = expiry {
+                    // Expired while the broker was down.
+                    shared.store.submit(vec![store::Op::DelRetained { topic }]);
+                    continue;
+                }
                 let topic: Arc<str> = Arc::from(topic);
                 let msg = Message {
                     topic: topic.clone(),
@@ -136,6 +145,7 @@ impl Broker {
                     retain: true,
                     props: Vec::new(),
                     trace: TraceId::new(),
+                    expiry: expiry.flatten(),
                 };
                 retained.insert(topic, Arc::new(msg));
             }
@@ -166,7 +176,12 @@ impl Broker {
                     s.subs.insert(filter, opts);
                 }
             }
-            for (id, topic, payload, retain) in ls.msgs {
+            for (id, topic, payload, retain, expires_at) in ls.msgs {
+                let expiry = expires_at.map(state::Expiry::from_epoch_ms);
+                if let Some(None) = expiry {
+                    shared.store.submit(vec![store::Op::DelMsg { id }]);
+                    continue;
+                }
                 let msg = Message {
                     topic: Arc::from(topic),
                     payload: codec::payload_from_vec(payload),
@@ -174,6 +189,7 @@ impl Broker {
                     retain,
                     props: Vec::new(),
                     trace: TraceId::new(),
+                    expiry: expiry.flatten(),
                 };
                 s.queue.push_back(Outgoing {
                     msg: Arc::new(msg),
@@ -227,6 +243,7 @@ impl Broker {
             retain: req.retain,
             props: Vec::new(),
             trace: req.trace_id,
+            expiry: req.message_expiry.map(state::Expiry::after_secs),
         });
         let mut tickets = Vec::new();
         if req.retain && !topic::is_reserved(&msg.topic) {

@@ -69,6 +69,20 @@ pub const MAX_SESSION_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// `PublishOut.Throttle` and, for an offline session, logged as a `Queued` Failure.
 pub const DEFAULT_MAX_QUEUED_PER_SESSION: usize = 1000;
 
+/// Smallest MQTT 5 *Message Expiry Interval*, seconds. AWS IoT supports message expiry with
+/// values 1…604,800 s and clamps what is outside (Developer Guide, *MQTT*, MQTT 5 support);
+/// a received 0 becomes 1.
+pub const MIN_MESSAGE_EXPIRY_SECS: u32 = 1;
+
+/// Largest MQTT 5 *Message Expiry Interval*, seconds (7 days); larger values are clamped to it.
+pub const MAX_MESSAGE_EXPIRY_SECS: u32 = 604_800;
+
+/// Clamps a received Message Expiry Interval to AWS's range
+/// [`MIN_MESSAGE_EXPIRY_SECS`]…[`MAX_MESSAGE_EXPIRY_SECS`].
+pub fn clamp_message_expiry(requested_secs: u32) -> u32 {
+    requested_secs.clamp(MIN_MESSAGE_EXPIRY_SECS, MAX_MESSAGE_EXPIRY_SECS)
+}
+
 /// Clamps a requested keep-alive to AWS's range: 0 or > 1200 → 1200; 1–29 → 30.
 pub fn clamp_keep_alive(requested: u16, min: u16, max: u16) -> u16 {
     if requested == 0 || requested > max {
@@ -83,6 +97,20 @@ pub fn clamp_keep_alive(requested: u16, min: u16, max: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_expiry_clamping_table() {
+        for (req, want) in [
+            (0, 1),
+            (1, 1),
+            (60, 60),
+            (604_800, 604_800),
+            (604_801, 604_800),
+            (u32::MAX, 604_800),
+        ] {
+            assert_eq!(clamp_message_expiry(req), want, "{req}");
+        }
+    }
 
     #[test]
     fn keep_alive_clamping_table() {

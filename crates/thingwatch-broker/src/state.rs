@@ -23,17 +23,69 @@ use thingwatch_events::{
 };
 use tokio::sync::{Notify, oneshot};
 
+/// When a message stops being deliverable: an MQTT 5 *Message Expiry Interval*
+/// ([MQTT-3.3.2.3.3]) clamped to AWS's 1…604,800 s ([`crate::limits::clamp_message_expiry`]),
+/// kept both as a monotonic deadline (for delivery) and in epoch milliseconds (for the store).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expiry {
+    pub at: Instant,
+    /// The same deadline, epoch milliseconds, as persisted.
+    pub epoch_ms: i64,
+}
+
+impl Expiry {
+    /// A message received now with a Message Expiry Interval of `requested_secs` (clamped).
+    pub fn after_secs(requested_secs: u32) -> Expiry {
+        let secs = crate::limits::clamp_message_expiry(requested_secs);
+        Expiry {
+            at: Instant::now() + std::time::Duration::from_secs(u64::from(secs)),
+            epoch_ms: thingwatch_events::now_ms() + i64::from(secs) * 1000,
+        }
+    }
+
+    /// A persisted deadline (epoch milliseconds); `None` if it already passed.
+    pub fn from_epoch_ms(epoch_ms: i64) -> Option<Expiry> {
+        let left_ms = epoch_ms.saturating_sub(thingwatch_events::now_ms());
+        (left_ms > 0).then(|| Expiry {
+            at: Instant::now() + std::time::Duration::from_millis(left_ms as u64),
+            epoch_ms,
+        })
+    }
+
+    /// Whole seconds left at `now`, rounded up (a message with 0.3 s left reports 1 s);
+    /// `None` once the deadline passed.
+    pub fn remaining_secs(&self, now: Instant) -> Option<u32> {
+        let left = self.at.checked_duration_since(now)?;
+        if left.is_zero() {
+            return None;
+        }
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Some(u32::try_from(secs).unwrap_or(u32::MAX))
+    }
+}
+
 /// One application message, shared by every delivery of it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Message {
     pub topic: Arc<str>,
     pub payload: ArcPayload,
     pub qos: u8,
     pub retain: bool,
-    /// v5 properties forwarded to v5 subscribers.
+    /// v5 properties forwarded to v5 subscribers (without Message Expiry Interval, which is
+    /// written per delivery from `expiry`).
     pub props: Vec<Property>,
     /// The Publish-In trace id, repeated on every Publish-Out.
     pub trace: TraceId,
+    /// MQTT 5 message expiry; `None` = never expires.
+    pub expiry: Option<Expiry>,
+}
+
+impl Message {
+    /// Whether the message's expiry passed at `now` (it must then not be delivered,
+    /// [MQTT-3.3.2-5]).
+    pub fn expired(&self, now: Instant) -> bool {
+        self.expiry.is_some_and(|e| e.remaining_secs(now).is_none())
+    }
 }
 
 /// A message on its way to one session.
@@ -281,6 +333,7 @@ impl Shared {
                 topic: msg.topic.to_string(),
                 payload: msg.payload.as_slice().to_vec(),
                 qos: msg.qos,
+                expires_at: msg.expiry.map(|e| e.epoch_ms),
             }
         };
         drop(retained);
@@ -383,6 +436,7 @@ impl Shared {
                 topic: out.msg.topic.to_string(),
                 payload: out.msg.payload.as_slice().to_vec(),
                 retain: out.retain,
+                expires_at: out.msg.expiry.map(|e| e.epoch_ms),
             }]));
         }
         if online {
@@ -400,14 +454,21 @@ impl Shared {
     }
 
     /// Retained messages a new subscription to `parsed` receives (AWS: exact-topic
-    /// subscriptions only unless configured; never shared subscriptions, [MQTT-3.8.4]).
+    /// subscriptions only unless configured; never shared subscriptions, [MQTT-3.8.4]);
+    /// expired ones are skipped ([MQTT-3.3.2-5]).
     pub fn retained_for(&self, parsed: ParsedFilter<'_>) -> Vec<Arc<Message>> {
         if parsed.share_group.is_some() {
             return Vec::new();
         }
         let retained = self.retained.read();
+        let now = Instant::now();
         if !crate::trie::has_wildcard(parsed.filter) {
-            return retained.get(parsed.filter).cloned().into_iter().collect();
+            return retained
+                .get(parsed.filter)
+                .filter(|m| !m.expired(now))
+                .cloned()
+                .into_iter()
+                .collect();
         }
         if !self.config.retained_on_wildcard {
             return Vec::new();
@@ -418,7 +479,7 @@ impl Shared {
         }
         retained
             .values()
-            .filter(|m| one.has_match(&m.topic))
+            .filter(|m| !m.expired(now) && one.has_match(&m.topic))
             .cloned()
             .collect()
     }

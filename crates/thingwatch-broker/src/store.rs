@@ -1,5 +1,5 @@
 //! Persistence of retained messages and persistent sessions (subscriptions, queued QoS 1
-//! messages, expiry) in `<data_dir>/broker.sqlite3`, SQLite via rusqlite in WAL mode with
+//! messages, session expiry, MQTT version) in `<data_dir>/broker.sqlite3`, SQLite via rusqlite in WAL mode with
 //! `synchronous=NORMAL` (a committed transaction is in the WAL, i.e. reached the OS: it
 //! survives `kill -9`; only an OS crash can lose the last commits).
 //!
@@ -7,6 +7,11 @@
 //! that applies everything queued so far in one transaction (group commit). A caller that must
 //! not acknowledge before the write is durable (PUBACK of a retained or queued message) waits
 //! on the ticket returned by [`Store::submit_durable`].
+//!
+//! Of a message's MQTT 5 properties only the Message Expiry deadline is persisted (column
+//! `expires_at`, epoch milliseconds); the others (content type, payload format, response topic,
+//! correlation data, user properties) are kept in memory only, so a retained or queued
+//! message reloaded after a restart is delivered without them (a known gap).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,11 +34,13 @@ pub enum StoreError {
 /// One write.
 #[derive(Debug)]
 pub enum Op {
-    /// Insert or replace the retained message of a topic.
+    /// Insert or replace the retained message of a topic. `expires_at`: the MQTT 5 message
+    /// expiry deadline, epoch milliseconds (`None` = never).
     PutRetained {
         topic: String,
         payload: Vec<u8>,
         qos: u8,
+        expires_at: Option<i64>,
     },
     /// Delete the retained message of a topic.
     DelRetained { topic: String },
@@ -57,13 +64,14 @@ pub enum Op {
     },
     /// Delete a subscription.
     DelSub { client_id: String, filter: String },
-    /// Store a QoS 1 message for a session.
+    /// Store a QoS 1 message for a session. `expires_at` as in [`Op::PutRetained`].
     PutMsg {
         id: i64,
         client_id: String,
         topic: String,
         payload: Vec<u8>,
         retain: bool,
+        expires_at: Option<i64>,
     },
     /// Delete a stored message (acknowledged).
     DelMsg { id: i64 },
@@ -81,22 +89,29 @@ pub struct LoadedSession {
     pub client_id: String,
     /// Expiry after disconnect, seconds.
     pub expiry_secs: u32,
-    /// Disconnect time, epoch seconds (`None` if the process stopped while it was connected).
+    /// Disconnect time, epoch milliseconds (`None` if the process stopped while it was connected).
     pub disconnected_at: Option<i64>,
     /// MQTT protocol level the session was created with (4 = 3.1.1, 5 = 5.0; rows written
     /// before the column existed read as 4).
     pub version: u8,
     /// `(filter, qos, flags)`.
     pub subs: Vec<(String, u8, u8)>,
-    /// `(id, topic, payload, retain)`, oldest first.
-    pub msgs: Vec<(i64, String, Vec<u8>, bool)>,
+    /// `(id, topic, payload, retain, expires_at)`, oldest first; `expires_at` is the MQTT 5
+    /// message expiry deadline in epoch milliseconds.
+    pub msgs: Vec<StoredMsg>,
 }
+
+/// A stored session message: `(id, topic, payload, retain, expires_at)` (epoch milliseconds).
+pub type StoredMsg = (i64, String, Vec<u8>, bool, Option<i64>);
+
+/// A stored retained message: `(topic, payload, qos, expires_at)` (epoch milliseconds).
+pub type StoredRetained = (String, Vec<u8>, u8, Option<i64>);
 
 /// Everything loaded at start.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// `(topic, payload, qos)`.
-    pub retained: Vec<(String, Vec<u8>, u8)>,
+    /// Retained messages.
+    pub retained: Vec<StoredRetained>,
     /// Persistent sessions.
     pub sessions: Vec<LoadedSession>,
 }
@@ -110,16 +125,20 @@ pub struct Store {
 
 /// Columns added after the first schema: `(table, column, declaration)`, added by
 /// [`migrate`] to databases created before them.
-const ADDED_COLUMNS: &[(&str, &str, &str)] =
-    &[("sessions", "version", "INTEGER NOT NULL DEFAULT 4")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("sessions", "version", "INTEGER NOT NULL DEFAULT 4"),
+    ("retained", "expires_at", "INTEGER"),
+    ("messages", "expires_at", "INTEGER"),
+];
 
 /// Adds the [`ADDED_COLUMNS`] a database lacks.
 fn migrate(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
     for (table, column, decl) in ADDED_COLUMNS {
-        let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
-        let names: Vec<String> = st
-            .query_map([], |r| r.get::<_, String>(1))?
-            .collect::<Result<_, _>>()?;
+        let names: Vec<String> = {
+            let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+            st.query_map([], |r| r.get::<_, String>(1))?
+                .collect::<Result<_, _>>()?
+        };
         if !names.iter().any(|n| n == column) {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
         }
@@ -128,10 +147,10 @@ fn migrate(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
 }
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER, version INTEGER NOT NULL DEFAULT 4);
 CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY (client_id, filter));
-CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL, expires_at INTEGER);
 CREATE INDEX IF NOT EXISTS messages_client ON messages (client_id, id);
 ";
 
@@ -202,9 +221,9 @@ impl Drop for Store {
 
 fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
     let mut loaded = Loaded::default();
-    let mut st = conn.prepare("SELECT topic, payload, qos FROM retained")?;
+    let mut st = conn.prepare("SELECT topic, payload, qos, expires_at FROM retained")?;
     loaded.retained = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     let mut st =
         conn.prepare("SELECT client_id, expiry_secs, disconnected_at, version FROM sessions")?;
@@ -214,7 +233,7 @@ fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
     let mut subs =
         conn.prepare("SELECT filter, qos, flags FROM subscriptions WHERE client_id = ?1")?;
     let mut msgs = conn.prepare(
-        "SELECT id, topic, payload, retain FROM messages WHERE client_id = ?1 ORDER BY id",
+        "SELECT id, topic, payload, retain, expires_at FROM messages WHERE client_id = ?1 ORDER BY id",
     )?;
     for (client_id, expiry_secs, disconnected_at, version) in sessions {
         let s = LoadedSession {
@@ -223,7 +242,7 @@ fn load(conn: &rusqlite::Connection) -> Result<Loaded, rusqlite::Error> {
                 .collect::<Result<_, _>>()?,
             msgs: msgs
                 .query_map([&client_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<Result<_, _>>()?,
             client_id,
@@ -243,11 +262,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error>
             topic,
             payload,
             qos,
+            expires_at,
         } => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO retained (topic, payload, qos, expires_at) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![topic, payload, qos])?;
+            .execute(params![topic, payload, qos, expires_at])?;
         }
         Op::DelRetained { topic } => {
             tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?
@@ -289,9 +309,10 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error>
             topic,
             payload,
             retain,
+            expires_at,
         } => {
-            tx.prepare_cached("INSERT OR REPLACE INTO messages (id, client_id, topic, payload, retain) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![id, client_id, topic, payload, retain])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO messages (id, client_id, topic, payload, retain, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                .execute(params![id, client_id, topic, payload, retain, expires_at])?;
         }
         Op::DelMsg { id } => {
             tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?
@@ -366,11 +387,13 @@ mod tests {
                         topic: "a/b".into(),
                         payload: b"r".to_vec(),
                         qos: 1,
+                        expires_at: Some(2_000_000_000),
                     },
                     Op::PutRetained {
                         topic: "gone".into(),
                         payload: b"x".to_vec(),
                         qos: 0,
+                        expires_at: None,
                     },
                     Op::DelRetained {
                         topic: "gone".into(),
@@ -393,6 +416,7 @@ mod tests {
                         topic: "a/b".into(),
                         payload: b"m".to_vec(),
                         retain: false,
+                        expires_at: Some(7),
                     },
                     Op::PutSession {
                         client_id: "c2".into(),
@@ -408,7 +432,10 @@ mod tests {
                 .unwrap();
         }
         let (store, loaded) = Store::open(dir.path()).unwrap();
-        assert_eq!(loaded.retained, vec![("a/b".to_string(), b"r".to_vec(), 1)]);
+        assert_eq!(
+            loaded.retained,
+            vec![("a/b".to_string(), b"r".to_vec(), 1, Some(2_000_000_000))]
+        );
         assert_eq!(loaded.sessions.len(), 1);
         let s = &loaded.sessions[0];
         assert_eq!(
@@ -422,17 +449,22 @@ mod tests {
         );
         assert_eq!(s.subs, vec![("a/#".to_string(), 1, 0)]);
         assert_eq!(s.msgs.len(), 1);
+        assert_eq!(s.msgs[0].4, Some(7));
         assert!(store.next_msg_id() > s.msgs[0].0);
     }
 
     #[test]
-    fn old_database_gains_the_version_column() {
+    fn old_database_gains_the_added_columns() {
         let dir = tempfile::tempdir().unwrap();
         {
             let conn = rusqlite::Connection::open(dir.path().join("broker.sqlite3")).unwrap();
             conn.execute_batch(
                 "CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER);
-                 INSERT INTO sessions VALUES ('old', 60, 1);",
+                 INSERT INTO sessions VALUES ('old', 60, 1);
+                 CREATE TABLE retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL);
+                 INSERT INTO retained VALUES ('t', x'01', 1);
+                 CREATE TABLE messages (id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, retain INTEGER NOT NULL);
+                 INSERT INTO messages VALUES (3, 'old', 't', x'02', 0);",
             )
             .unwrap();
         }
@@ -444,6 +476,11 @@ mod tests {
                 loaded.sessions[0].version
             ),
             ("old", 4)
+        );
+        assert_eq!(loaded.retained, vec![("t".to_string(), vec![1], 1, None)]);
+        assert_eq!(
+            loaded.sessions[0].msgs,
+            vec![(3, "t".to_string(), vec![2], false, None)]
         );
     }
 }

@@ -469,3 +469,147 @@ async fn unacknowledged_qos1_is_redelivered_after_reconnect() {
         srv.stop().await;
     }
 }
+
+/// v5 PUBLISH properties: Message Expiry Interval `secs`.
+fn expiry_prop(secs: u32) -> Vec<u8> {
+    let mut p = vec![0x02];
+    p.extend_from_slice(&secs.to_be_bytes());
+    p
+}
+
+/// `(topic, expiry)` of every delivery before the next PINGRESP.
+async fn drain(c: &mut Raw) -> Vec<(String, Option<u32>)> {
+    c.ping()
+        .await
+        .into_iter()
+        .map(|(f, b)| {
+            let d = parse_publish(c.v5, f, &b);
+            (d.topic, d.expiry)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let persistent = ConnectOpts::persistent(5);
+    let (mut s, _) = Raw::connected(srv.addr, "s", &persistent).await;
+    s.send(&subscribe_packet(true, 1, &[("e/#", 1)])).await;
+    assert_eq!(s.expect().await.0, 0x90);
+    // Live delivery: an interval over AWS's maximum is clamped to 604,800 s.
+    let (mut p, _) = Raw::connected(srv.addr, "p", &ConnectOpts::new(5)).await;
+    p.send(&publish_packet(
+        true,
+        "e/clamp",
+        b"c",
+        1,
+        false,
+        Some(1),
+        &expiry_prop(u32::MAX),
+    ))
+    .await;
+    assert_eq!(p.expect().await.0, 0x40);
+    let d = s.delivery().await;
+    assert_eq!((d.topic.as_str(), d.expiry), ("e/clamp", Some(604_800)));
+    s.send(&puback_packet(d.pid.unwrap())).await;
+    s.send(&[0xE0, 0]).await;
+    disconnected(&srv, "s", 1).await;
+
+    // Queued for the offline session, and retained.
+    for (i, (topic, retain, props)) in [
+        ("e/short", false, expiry_prop(1)),
+        ("e/long", false, expiry_prop(100)),
+        ("e/none", false, vec![]),
+        ("r/short", true, expiry_prop(1)),
+        ("r/long", true, expiry_prop(100)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pid = 10 + i as u16;
+        p.send(&publish_packet(
+            true,
+            topic,
+            b"m",
+            1,
+            retain,
+            Some(pid),
+            &props,
+        ))
+        .await;
+        assert_eq!(p.expect().await, (0x40, vec![0, pid as u8]));
+    }
+    // Let the 1 s messages expire.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (mut s, present) = Raw::connected(srv.addr, "s", &persistent).await;
+    assert!(present);
+    let got = drain(&mut s).await;
+    assert_eq!(
+        got.len(),
+        2,
+        "the expired message is not delivered: {got:?}"
+    );
+    assert_eq!(got[0].0, "e/long");
+    let left = got[0].1.unwrap();
+    assert!(
+        (95..100).contains(&left),
+        "remaining interval sent, got {left}"
+    );
+    assert_eq!(got[1], ("e/none".to_string(), None));
+    // Retained: the expired one is not sent on subscribe; the other carries what is left.
+    let (mut r, _) = Raw::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
+    r.send(&subscribe_packet(true, 1, &[("r/short", 1), ("r/long", 1)]))
+        .await;
+    assert_eq!(r.expect().await.0, 0x90);
+    let got = drain(&mut r).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "r/long");
+    assert!((95..100).contains(&got[0].1.unwrap()));
+    // A 3.1.1 subscriber gets the live message without properties (none exist in 3.1.1).
+    let (mut old, _) = Raw::connected(srv.addr, "old", &ConnectOpts::new(4)).await;
+    old.send(&subscribe_packet(false, 1, &[("r/long", 1)]))
+        .await;
+    assert_eq!(old.expect().await.0, 0x90);
+    let d = old.delivery().await;
+    assert_eq!(
+        (d.topic.as_str(), d.payload.as_slice()),
+        ("r/long", &b"m"[..])
+    );
+    // One more queued message with an expiry, then a restart: the deadline is persisted.
+    s.send(&[0xE0, 0]).await;
+    disconnected(&srv, "s", 2).await;
+    p.send(&publish_packet(
+        true,
+        "e/persist",
+        b"m",
+        1,
+        false,
+        Some(30),
+        &expiry_prop(100),
+    ))
+    .await;
+    assert_eq!(p.expect().await, (0x40, vec![0, 30]));
+    srv.stop().await;
+
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let (mut s, present) = Raw::connected(srv.addr, "s", &persistent).await;
+    assert!(present);
+    let got = drain(&mut s).await;
+    // e/long and e/none were delivered before (unacknowledged: redelivered) and e/persist.
+    let persist: Vec<_> = got.iter().filter(|(t, _)| t == "e/persist").collect();
+    assert_eq!(persist.len(), 1, "{got:?}");
+    assert!(
+        (90..=100).contains(&persist[0].1.unwrap()),
+        "expiry survives a restart: {got:?}"
+    );
+    assert!(!got.iter().any(|(t, _)| t == "e/short"));
+    let (mut r, _) = Raw::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
+    r.send(&subscribe_packet(true, 1, &[("r/short", 1), ("r/long", 1)]))
+        .await;
+    assert_eq!(r.expect().await.0, 0x90);
+    let got = drain(&mut r).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!((90..100).contains(&got[0].1.unwrap()), "{got:?}");
+    srv.stop().await;
+}

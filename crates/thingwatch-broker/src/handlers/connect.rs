@@ -271,7 +271,9 @@ pub(crate) fn handle(
             retain: w.retain,
             props: w.props,
             trace: TraceId::new(),
+            expiry: None,
         }),
+        message_expiry: w.message_expiry,
         delay: Duration::from_secs(u64::from(w.delay_secs.min(expiry_secs))),
     });
     Some(Conn {

@@ -6,7 +6,7 @@ use super::HandlerError;
 use crate::codec::{self, PublishPacket};
 use crate::connection::Conn;
 use crate::limits::{MAX_PAYLOAD_BYTES, TOPIC_ALIAS_MAX};
-use crate::state::Message;
+use crate::state::{Expiry, Message};
 use crate::topic;
 use std::sync::Arc;
 use thingwatch_events::{LogLevel, MetricName, PublishIn, TraceId};
@@ -103,6 +103,7 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         retain: p.retain,
         props: p.props,
         trace,
+        expiry: p.message_expiry.map(Expiry::after_secs),
     });
     let mut tickets = Vec::new();
     if p.retain {
