@@ -116,6 +116,9 @@ if [[ "$BUILD" == 1 ]]; then
             die "release build failed; use --mosquitto-only to benchmark Mosquitto alone"
     fi
 fi
+for tool in python3 jq timeout cargo git; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
 [[ -x "$BENCH_BIN" ]] || die "$BENCH_BIN missing (drop --no-build)"
 [[ "$MOSQUITTO_ONLY" == 1 || -x "$TW_BIN" ]] || die "$TW_BIN missing (drop --no-build, or --mosquitto-only)"
 
@@ -144,7 +147,7 @@ EOF
     "$MOSQUITTO" -c "$conf" >>"$WORK/mosquitto.log" 2>&1 &
     BROKER_PID=$!
     PIDS+=("$BROKER_PID")
-    wait_port "$BROKER_PORT" "$BROKER_PID" mosquitto || { tail -20 "$WORK/mosquitto.log" >&2; die "mosquitto did not start"; }
+    wait_port "$BROKER_PORT" "$BROKER_PID" mosquitto || { tail -20 "$WORK/mosquitto.log" >&2; return 1; }
 }
 
 start_thingwatch() { # start_thingwatch LEVEL
@@ -154,11 +157,11 @@ start_thingwatch() { # start_thingwatch LEVEL
     local http_port; http_port="$(free_port)"
     "$TW_BIN" serve --data-dir "$data" --mqtt-listen "127.0.0.1:$BROKER_PORT" \
         --http-listen "127.0.0.1:$http_port" --default-log-level "$level" \
-        >>"$WORK/thingwatch-$level.log" 2>&1 &
+        >"$WORK/thingwatch-$level.log" 2>&1 &
     BROKER_PID=$!
     PIDS+=("$BROKER_PID")
     wait_port "$BROKER_PORT" "$BROKER_PID" "thingwatch ($level)" ||
-        { tail -20 "$WORK/thingwatch-$level.log" >&2; die "thingwatch ($level) did not start"; }
+        { tail -20 "$WORK/thingwatch-$level.log" >&2; return 1; }
 }
 
 stop_broker() {
@@ -188,8 +191,8 @@ run_generator() { # run_generator LABEL MODE QOS
         printf '%s\n' "$line" >>"$RESULTS"
     else
         log "run failed (exit $rc): $label $mode qos$qos"
-        printf '{"tool":"thingwatch-bench","label":"%s","mode":"%s","qos":%s,"failed":true,"exit":%s}\n' \
-            "$label" "$mode" "$qos" "$rc" >>"$RESULTS"
+        jq -cn --arg l "$label" --arg m "$mode" --argjson q "$qos" --arg r "generator exit $rc: $(tail -1 "$WORK/gen.err")" \
+            '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,failed:true,reason:$r}' >>"$RESULTS"
     fi
 }
 
@@ -198,6 +201,19 @@ run_scenarios() { # run_scenarios LABEL
     for qos in $QOS_LEVELS; do
         run_generator "$1" throughput "$qos"
         [[ "$LATENCY_RATE" == 0 ]] || run_generator "$1" latency "$qos"
+    done
+}
+
+record_start_failure() { # record_start_failure LABEL LOGFILE: every scenario of LABEL failed
+    local label="$1" reason qos mode
+    reason="$(grep -v '^\s*$' "$2" 2>/dev/null | tail -1 | cut -c1-300 || true)"
+    log "$label did not start: $reason"
+    for qos in $QOS_LEVELS; do
+        for mode in throughput latency; do
+            [[ "$mode" == latency && "$LATENCY_RATE" == 0 ]] && continue
+            jq -cn --arg l "$label" --arg m "$mode" --argjson q "$qos" --arg r "$reason" \
+                '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,failed:true,reason:("broker did not start: "+$r)}' >>"$RESULTS"
+        done
     done
 }
 
@@ -210,11 +226,18 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$RUNS"); do
     for target in "${TARGETS[@]}"; do
         log "round $round/$RUNS: $target"
+        started=0
         case "$target" in
-            mosquitto) start_mosquitto ;;
-            thingwatch-*) start_thingwatch "${target#thingwatch-}" ;;
+            mosquitto) start_mosquitto && started=1 ;;
+            thingwatch-*) start_thingwatch "${target#thingwatch-}" && started=1 ;;
         esac
-        run_scenarios "$target"
+        if [[ "$started" == 1 ]]; then
+            run_scenarios "$target"
+        else
+            log_file="$WORK/mosquitto.log"
+            [[ "$target" == mosquitto ]] || log_file="$WORK/$target.log"
+            record_start_failure "$target" "$log_file"
+        fi
         stop_broker
     done
 done
@@ -341,6 +364,15 @@ w("How to read this: *delivered msg/s* counts PUBLISH packets received by the su
   "the generator, not the broker, is the bottleneck. *lost* = sent − received over whole runs. Latency runs publish at a fixed rate; "
   "the timestamp is taken just before the publish is handed to the client, so generator scheduling delay is included.")
 w("")
+
+failures = sorted({(r["label"], r.get("reason", "")) for r in rows if r.get("failed")} |
+                  {(r["label"], e) for r in rows if not r.get("failed") for e in r.get("errors", [])})
+if failures:
+    w("### Failures")
+    w("")
+    for label, reason in failures:
+        w(f"- {label}: {reason}")
+    w("")
 
 w("### Log store engine benchmark")
 w("")

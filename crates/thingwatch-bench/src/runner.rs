@@ -82,15 +82,34 @@ pub enum RunError {
 }
 
 /// State one publisher/subscriber pair shares.
-#[derive(Default)]
 struct Pair {
     /// Messages the subscriber received (whole run).
     received: AtomicU64,
     /// Messages the publisher handed to its client (whole run).
     sent: AtomicU64,
-    /// Signalled by the subscriber on every receipt; the publisher waits on it when its window
-    /// is shut.
+    /// Messages the subscriber received while `Shared::measuring` was set.
+    received_in_window: AtomicU64,
+    /// Messages the publisher handed to its client while `Shared::measuring` was set.
+    sent_in_window: AtomicU64,
+    /// `received` count at which the waiting publisher wants waking (`u64::MAX`: nobody
+    /// waiting). The publisher asks to be woken when half its window has drained, so a full
+    /// window costs one wake-up per `window / 2` deliveries rather than one per delivery.
+    wake_at: AtomicU64,
+    /// Signalled by the subscriber when `received` reaches `wake_at`.
     delivered: Notify,
+}
+
+impl Default for Pair {
+    fn default() -> Self {
+        Pair {
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            received_in_window: AtomicU64::new(0),
+            sent_in_window: AtomicU64::new(0),
+            wake_at: AtomicU64::new(u64::MAX),
+            delivered: Notify::new(),
+        }
+    }
 }
 
 /// State every task shares.
@@ -210,17 +229,15 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
             .ok()
     };
     let mut report = RunReport::new(cfg);
-    let (sent0, received0) = totals(&pairs);
     let cpu0 = cpu::self_cpu_time()?;
     let broker0 = broker_cpu(&mut report);
-    let t0 = Instant::now();
     shared.measuring.store(true, Ordering::Release);
+    let t0 = Instant::now();
 
     tokio::time::sleep(cfg.duration).await;
 
-    shared.measuring.store(false, Ordering::Release);
     let wall = t0.elapsed();
-    let (sent1, received1) = totals(&pairs);
+    shared.measuring.store(false, Ordering::Release);
     let cpu1 = cpu::self_cpu_time()?;
     let broker1 = broker_cpu(&mut report);
 
@@ -253,8 +270,14 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
     let wall_s = wall.as_secs_f64();
     let per_s = |n: u64| if wall_s > 0.0 { n as f64 / wall_s } else { 0.0 };
     report.wall_s = round3(wall_s);
-    report.sent = sent1 - sent0;
-    report.delivered = received1 - received0;
+    report.sent = pairs
+        .iter()
+        .map(|p| p.sent_in_window.load(Ordering::Acquire))
+        .sum();
+    report.delivered = pairs
+        .iter()
+        .map(|p| p.received_in_window.load(Ordering::Acquire))
+        .sum();
     report.sent_per_s = per_s(report.sent).round();
     report.delivered_per_s = per_s(report.delivered).round();
     report.lost = sent_all.saturating_sub(received_all);
@@ -415,9 +438,14 @@ async fn subscriber(
                         last_seq = Some(last_seq.map_or(seq, |last| last.max(seq)));
                         if ctx.shared.measuring.load(Ordering::Acquire) {
                             samples.push(now.saturating_sub(sent_ns));
+                            ctx.pair.received_in_window.fetch_add(1, Ordering::Relaxed);
                         }
-                        ctx.pair.received.fetch_add(1, Ordering::AcqRel);
-                        ctx.pair.delivered.notify_one();
+                        // SeqCst here and in the publisher's store-then-load of `wake_at` /
+                        // `received`, so at least one side sees the other's write.
+                        let received = ctx.pair.received.fetch_add(1, Ordering::SeqCst) + 1;
+                        if received >= ctx.pair.wake_at.load(Ordering::SeqCst) {
+                            ctx.pair.delivered.notify_one();
+                        }
                     }
                     _ => {
                         ctx.shared.malformed.fetch_add(1, Ordering::Relaxed);
@@ -548,10 +576,23 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
                 _ = t.tick() => {}
             }
         }
+        let mut asked_to_wake = false;
         loop {
             let received = ctx.pair.received.load(Ordering::Acquire);
             if seq.saturating_sub(received + written_off) < window {
+                if asked_to_wake {
+                    ctx.pair.wake_at.store(u64::MAX, Ordering::Relaxed);
+                }
                 break;
+            }
+            // Ask to be woken once half the window has drained, then re-check so a delivery
+            // between the check above and this store cannot be missed (a notification that
+            // arrives before we wait is kept as a permit by `Notify`).
+            let reopen_at = seq.saturating_sub(written_off).saturating_sub(window / 2);
+            ctx.pair.wake_at.store(reopen_at, Ordering::SeqCst);
+            asked_to_wake = true;
+            if ctx.pair.received.load(Ordering::SeqCst) >= reopen_at {
+                continue;
             }
             tokio::select! {
                 biased;
@@ -584,5 +625,8 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
         }
         seq += 1;
         ctx.pair.sent.store(seq, Ordering::Release);
+        if ctx.shared.measuring.load(Ordering::Acquire) {
+            ctx.pair.sent_in_window.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
