@@ -4,12 +4,13 @@
 //! Keyspaces (fjall partitions):
 //! - `meta` — catalog: `G`+group name → [`GroupRec`]; `S`+gid(4)+stream name → [`StreamRec`];
 //!   `C`+counter name → u64 counters.
-//! - `ev{gid}` — one per log group, the events: key `ts(8) seq(8)` → value
-//!   `sid(4) ingestion_time(8) message`. Key order is timestamp order across all streams of the
-//!   group, so FilterLogEvents is a single forward range scan that seeks to `startTime`.
-//! - `ix{gid}` — per-stream index of the same events: key `sid(4) ts(8) seq(8)` → empty. A
-//!   stream's events are one contiguous key range, read forwards or backwards by GetLogEvents;
-//!   each hit is a point read of `ts seq` in `ev{gid}`.
+//! - `ev{gid}` — one per log group, the event blocks (`crate::block`): key
+//!   `min_ts(8) first_seq(8)` → compressed block of that group's events. Key order is
+//!   timestamp order across all streams of the group, so FilterLogEvents is one forward range
+//!   scan that seeks to `startTime` minus the maximum block span, merging overlapping blocks.
+//! - `ix{gid}` — per-stream index of the blocks: key `sid(4) min_ts(8) first_seq(8)` → empty,
+//!   one entry per (stream, block). A stream's blocks are one contiguous key range, read
+//!   forwards or backwards by GetLogEvents.
 //!
 //! `ts` is the event timestamp (i64 ms) with its sign bit flipped so negative times sort first;
 //! `seq` is a store-wide unique, increasing u64 (`epoch << 40 | counter`, the epoch bumped at
@@ -19,8 +20,6 @@
 pub(crate) const EV_KEY_LEN: usize = 16;
 /// Length of an index key in `ix{gid}`.
 pub(crate) const IX_KEY_LEN: usize = 20;
-/// Bytes before the message in an event value.
-pub(crate) const EV_VALUE_HEADER: usize = 12;
 
 /// Order-preserving u64 encoding of an i64 timestamp.
 pub(crate) fn ts_enc(ts: i64) -> u64 {
@@ -109,25 +108,6 @@ impl Pos {
     pub fn event_id(self) -> String {
         format!("{:020}{:020}", self.ts, self.seq)
     }
-}
-
-/// Encodes an event value: `sid(4) ingestion(8) message`.
-pub(crate) fn ev_value(sid: u32, ingestion: i64, message: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(EV_VALUE_HEADER + message.len());
-    v.extend_from_slice(&sid.to_be_bytes());
-    v.extend_from_slice(&ingestion.to_be_bytes());
-    v.extend_from_slice(message.as_bytes());
-    v
-}
-
-/// Decodes an event value into (sid, ingestion, message bytes); `None` if malformed.
-pub(crate) fn parse_ev_value(v: &[u8]) -> Option<(u32, i64, &[u8])> {
-    if v.len() < EV_VALUE_HEADER {
-        return None;
-    }
-    let sid = u32::from_be_bytes(v[..4].try_into().ok()?);
-    let ing = i64::from_be_bytes(v[4..12].try_into().ok()?);
-    Some((sid, ing, &v[EV_VALUE_HEADER..]))
 }
 
 /// Catalog key of a group.
@@ -293,7 +273,5 @@ mod tests {
         s.stored_bytes = 1234;
         s.last_ts = 55;
         assert_eq!(StreamRec::decode(&s.encode()), Some(s));
-        let v = ev_value(5, -3, "héllo");
-        assert_eq!(parse_ev_value(&v), Some((5, -3, "héllo".as_bytes())));
     }
 }

@@ -17,12 +17,14 @@
 pub mod filter_pattern;
 pub mod limits;
 
+mod block;
 mod error;
 mod keys;
 mod store;
 mod token;
 mod types;
 
+pub use block::Codec;
 pub use error::StoreError;
-pub use store::LogStore;
+pub use store::{LogStore, Tuning, VALID_RETENTION_DAYS};
 pub use types::*;

@@ -22,10 +22,9 @@ use fjall::config::{BlockSizePolicy, CompressionPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::block::{self, Codec, NewEvent};
 use crate::error::{group_not_found, stream_not_found};
-use crate::keys::{
-    self, GroupRec, Pos, StreamRec, counter_key, ev_value, group_key, parse_ev_value, stream_key,
-};
+use crate::keys::{self, GroupRec, Pos, StreamRec, counter_key, group_key, stream_key};
 use crate::limits::{
     DEFAULT_FILTER_SCAN_BUDGET, EVENT_OVERHEAD_BYTES, MAX_AGE_MS, MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS, MAX_BATCH_SPAN_MS, MAX_DESCRIBE_LIMIT, MAX_EVENT_BYTES, MAX_EVENTS_PER_PAGE,
@@ -44,22 +43,18 @@ pub const VALID_RETENTION_DAYS: [u32; 22] = [
     3288, 3653,
 ];
 
-/// Engine tuning of the event keyspaces; [`Tuning::default`] is what the ADR measured best.
+/// Engine tuning; [`Tuning::default`] is what the ADR measured best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuning {
-    /// Data block size in bytes of the event and index keyspaces (bigger blocks compress
-    /// better and scan faster; point reads decompress more).
-    pub data_block_size: u32,
-    /// Compress data blocks with lz4 on every LSM level (fjall's default leaves L0/L1 raw).
-    pub lz4: bool,
+    /// Compression codec of new event blocks (existing blocks keep theirs).
+    pub codec: Codec,
 }
 
 impl Default for Tuning {
-    /// 32 KiB lz4 blocks (see docs/decisions/0002-log-store-engine.md).
+    /// See docs/decisions/0002-log-store-engine.md.
     fn default() -> Self {
         Tuning {
-            data_block_size: 32 * 1024,
-            lz4: true,
+            codec: Codec::Zstd(1),
         }
     }
 }
@@ -81,7 +76,8 @@ struct Inner {
     db: Database,
     meta: Keyspace,
     catalog: RwLock<Catalog>,
-    tuning: Tuning,
+    /// Block encoder (compression context), used under the catalog write lock.
+    cctx: Mutex<block::Encoder>,
     fsync_each_write: bool,
     scan_budget: AtomicUsize,
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -161,8 +157,8 @@ impl LogStore {
                 Some(b'G') => {
                     let name = String::from_utf8(k[1..].to_vec()).map_err(|_| corrupt("group"))?;
                     let rec = GroupRec::decode(&v).ok_or_else(|| corrupt("group"))?;
-                    let ev = db.keyspace(&ev_name(rec.gid), || ks_options(tuning))?;
-                    let ix = db.keyspace(&ix_name(rec.gid), || ks_options(tuning))?;
+                    let ev = db.keyspace(&ev_name(rec.gid), || ks_options(false))?;
+                    let ix = db.keyspace(&ix_name(rec.gid), || ks_options(true))?;
                     gid_to_name.insert(rec.gid, name.clone());
                     groups.insert(
                         name,
@@ -227,7 +223,7 @@ impl LogStore {
             db: db.clone(),
             meta,
             catalog: RwLock::new(catalog),
-            tuning,
+            cctx: Mutex::new(block::Encoder::new(tuning.codec)?),
             fsync_each_write: opts.fsync_interval_ms == 0,
             scan_budget: AtomicUsize::new(DEFAULT_FILTER_SCAN_BUDGET),
             stop: stop.clone(),
@@ -413,23 +409,64 @@ impl LogStore {
         batch.remove(&self.inner.meta, stream_key(g.rec.gid, stream));
         batch.commit()?;
         g.streams.remove(stream);
-        // Events of a stream no longer in the catalog are invisible (FilterLogEvents skips
-        // unknown stream ids), so removing them in chunks after the catalog commit is safe.
+        // Events of a stream no longer in the catalog are invisible (readers skip unknown
+        // stream ids), so rewriting its blocks after the catalog commit is safe; a crash
+        // mid-way only leaves invisible bytes behind.
         let (ev, ix) = (g.ev.clone(), g.ix.clone());
         drop(cat);
-        let prefix = rec.sid.to_be_bytes();
-        let mut batch = self.batch();
-        for kv in ix.prefix(prefix) {
-            let k = kv.key()?;
-            if let Some((_, pos)) = Pos::from_ix_key(&k) {
-                batch.remove(&ev, pos.ev_key());
+        let mut dec = block::Decoder::new()?;
+        let block_keys: Vec<Pos> = ix
+            .prefix(rec.sid.to_be_bytes())
+            .map(|kv| {
+                let k = kv.key()?;
+                Pos::from_ix_key(&k)
+                    .map(|(_, p)| p)
+                    .ok_or_else(|| StoreError::Storage("corrupt index key".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        for chunk in block_keys.chunks(256) {
+            // Hold the write lock per chunk so appends cannot interleave with a rewrite.
+            let _guard = self.inner.catalog.write();
+            let mut cctx = self.inner.cctx.lock();
+            let mut batch = self.batch();
+            for &bkey in chunk {
+                batch.remove(&ix, bkey.ix_key(rec.sid));
+                let Some(v) = ev.get(bkey.ev_key())? else {
+                    continue;
+                };
+                let h = block::header(&v)?;
+                dec.decode(bkey, &h)?;
+                let d = &dec;
+                let mut old_sids = Vec::new();
+                let mut keep = Vec::with_capacity(d.events.len());
+                for (pos, sid, r) in &d.events {
+                    if !old_sids.contains(sid) {
+                        old_sids.push(*sid);
+                    }
+                    if *sid != rec.sid {
+                        let message = std::str::from_utf8(&d.data[r.clone()])
+                            .map_err(|_| StoreError::Storage("corrupt event block".into()))?;
+                        keep.push(NewEvent {
+                            pos: *pos,
+                            sid: *sid,
+                            message,
+                        });
+                    }
+                }
+                batch.remove(&ev, bkey.ev_key());
+                for sid in &old_sids {
+                    batch.remove(&ix, bkey.ix_key(*sid));
+                }
+                if !keep.is_empty() {
+                    let (key, value, sids) = block::encode(&mut cctx, &keep, h.ingestion)?;
+                    batch.insert(&ev, key.ev_key(), value);
+                    for sid in sids {
+                        batch.insert(&ix, key.ix_key(sid), &[][..]);
+                    }
+                }
             }
-            batch.remove(&ix, k);
-            if batch.len() >= 20_000 {
-                std::mem::replace(&mut batch, self.batch()).commit()?;
-            }
+            batch.commit()?;
         }
-        batch.commit()?;
         Ok(())
     }
 
@@ -615,7 +652,6 @@ impl LogStore {
             b.durability(Some(PersistMode::Buffer))
         }
     }
-
     fn ingest(
         &self,
         events: &[AppendEvent<'_>],
@@ -632,12 +668,18 @@ impl LogStore {
             max: i64,
             bytes: u64,
         }
+        struct PerGroup<'a> {
+            ev: Keyspace,
+            ix: Keyspace,
+            events: Vec<NewEvent<'a>>,
+        }
         let inner = &*self.inner;
         let mut cat = inner.catalog.write();
         let mut batch = self.batch();
         let mut acc: HashMap<u32, Acc<'_>> = HashMap::new();
+        let mut groups: HashMap<u32, PerGroup<'_>> = HashMap::new();
         // Memo of the last resolved (group, stream): consecutive events usually share it.
-        let mut memo: Option<(&str, &str, u32, Keyspace, Keyspace)> = None;
+        let mut memo: Option<(&str, &str, u32, u32)> = None;
         for e in events {
             let hit = matches!(&memo, Some((g, s, ..)) if *g == e.log_group && *s == e.log_stream);
             if !hit {
@@ -668,9 +710,15 @@ impl LogStore {
                     }
                 };
                 let g = cat.groups.get(e.log_group).ok_or_else(group_not_found)?;
-                memo = Some((e.log_group, e.log_stream, sid, g.ev.clone(), g.ix.clone()));
+                let gid = g.rec.gid;
+                groups.entry(gid).or_insert_with(|| PerGroup {
+                    ev: g.ev.clone(),
+                    ix: g.ix.clone(),
+                    events: Vec::with_capacity(events.len()),
+                });
+                memo = Some((e.log_group, e.log_stream, gid, sid));
             }
-            let Some((_, _, sid, ev, ix)) = &memo else {
+            let Some((_, _, gid, sid)) = memo else {
                 continue;
             };
             let pos = Pos {
@@ -678,10 +726,15 @@ impl LogStore {
                 seq: cat.next_seq,
             };
             cat.next_seq += 1;
-            batch.insert(ev, pos.ev_key(), ev_value(*sid, now_ms, e.message));
-            batch.insert(ix, pos.ix_key(*sid), &[][..]);
+            if let Some(pg) = groups.get_mut(&gid) {
+                pg.events.push(NewEvent {
+                    pos,
+                    sid,
+                    message: e.message,
+                });
+            }
             let len = e.message.len() as u64;
-            let a = acc.entry(*sid).or_insert(Acc {
+            let a = acc.entry(sid).or_insert(Acc {
                 group: e.log_group,
                 stream: e.log_stream,
                 min: e.timestamp,
@@ -691,6 +744,17 @@ impl LogStore {
             a.min = a.min.min(e.timestamp);
             a.max = a.max.max(e.timestamp);
             a.bytes += len;
+        }
+        let mut cctx = inner.cctx.lock();
+        for pg in groups.values_mut() {
+            pg.events.sort_unstable_by_key(|e| e.pos);
+            for run in block::split(&pg.events) {
+                let (key, value, sids) = block::encode(&mut cctx, run, now_ms)?;
+                batch.insert(&pg.ev, key.ev_key(), value);
+                for sid in sids {
+                    batch.insert(&pg.ix, key.ix_key(sid), &[][..]);
+                }
+            }
         }
         for a in acc.values() {
             let Some(g) = cat.groups.get_mut(a.group) else {
@@ -752,64 +816,113 @@ impl LogStore {
             None => q.start_from_head,
         };
         let snap = self.inner.db.snapshot();
-        let mut positions: Vec<Pos> = Vec::new();
+        // (position, ingestion, message)
+        let mut hits: Vec<(Pos, i64, String)> = Vec::new();
         if lo < hi {
-            let range = snap.range(&ix, lo.ix_key(sid)..hi.ix_key(sid));
-            let take = |kv: fjall::Guard, out: &mut Vec<Pos>| -> Result<bool, StoreError> {
+            let from = Pos {
+                ts: lo.ts.saturating_sub(block::MAX_BLOCK_SPAN_MS),
+                seq: 0,
+            };
+            let to = Pos {
+                ts: hi.ts,
+                seq: u64::MAX,
+            };
+            let range = snap.range(&ix, from.ix_key(sid)..=to.ix_key(sid));
+            let mut dec = block::Decoder::new()?;
+            let mut open =
+                |bkey: Pos, hits: &mut Vec<(Pos, i64, String)>| -> Result<(), StoreError> {
+                    let Some(v) = snap.get(&ev, bkey.ev_key())? else {
+                        return Ok(()); // block removed concurrently
+                    };
+                    let h = block::header(&v)?;
+                    dec.decode(bkey, &h)?;
+                    for (pos, s, r) in &dec.events {
+                        let (pos, s) = (*pos, *s);
+                        if s == sid && pos >= lo && pos < hi {
+                            let msg = String::from_utf8_lossy(&dec.data[r.clone()]).into_owned();
+                            hits.push((pos, h.ingestion, msg));
+                        }
+                    }
+                    Ok(())
+                };
+            let block_pos = |kv: fjall::Guard| -> Result<Pos, StoreError> {
                 let k = kv.key()?;
-                let (_, pos) = Pos::from_ix_key(&k)
-                    .ok_or_else(|| StoreError::Storage("corrupt index key".into()))?;
-                out.push(pos);
-                Ok(out.len() < limit)
+                Pos::from_ix_key(&k)
+                    .map(|(_, p)| p)
+                    .ok_or_else(|| StoreError::Storage("corrupt index key".into()))
             };
             if forward {
                 for kv in range {
-                    if !take(kv, &mut positions)? {
-                        break;
+                    let bkey = block_pos(kv)?;
+                    // Blocks come by min_ts; once `limit` hits precede this block, stop.
+                    if hits.len() >= limit {
+                        hits.sort_unstable_by_key(|h| h.0);
+                        hits.truncate(limit);
+                        if hits.last().is_some_and(|h| h.0.ts < bkey.ts) {
+                            break;
+                        }
                     }
+                    open(bkey, &mut hits)?;
                 }
+                hits.sort_unstable_by_key(|h| h.0);
+                hits.truncate(limit);
             } else {
                 for kv in range.rev() {
-                    if !take(kv, &mut positions)? {
-                        break;
+                    let bkey = block_pos(kv)?;
+                    // This and older blocks hold events at most min_ts + span.
+                    if hits.len() >= limit {
+                        hits.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
+                        hits.truncate(limit);
+                        let newest_possible = bkey.ts.saturating_add(block::MAX_BLOCK_SPAN_MS);
+                        if hits.last().is_some_and(|h| h.0.ts > newest_possible) {
+                            break;
+                        }
                     }
+                    open(bkey, &mut hits)?;
                 }
-                positions.reverse();
+                hits.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
+                hits.truncate(limit);
+                hits.reverse();
             }
         }
-        let mut events = Vec::with_capacity(positions.len());
+        // Keep at most ~1 MB: a prefix going forward, a suffix going backward.
         let mut bytes = 0usize;
-        let mut kept: &[Pos] = &positions;
-        for (i, pos) in positions.iter().enumerate() {
-            let Some(v) = snap.get(&ev, pos.ev_key())? else {
-                continue; // deleted concurrently
-            };
-            let (_, ingestion_time, msg) =
-                parse_ev_value(&v).ok_or_else(|| StoreError::Storage("corrupt event".into()))?;
-            bytes += msg.len() + EVENT_OVERHEAD_BYTES;
-            if bytes > MAX_RESPONSE_BYTES && !events.is_empty() {
-                kept = &positions[..i];
-                break;
-            }
-            events.push(OutputLogEvent {
-                timestamp: pos.time(),
-                message: String::from_utf8_lossy(msg).into_owned(),
-                ingestion_time,
-            });
+        let keep = if forward {
+            hits.iter()
+                .take_while(|h| {
+                    bytes += h.2.len() + EVENT_OVERHEAD_BYTES;
+                    bytes <= MAX_RESPONSE_BYTES
+                })
+                .count()
+                .max(hits.len().min(1))
+        } else {
+            hits.iter()
+                .rev()
+                .take_while(|h| {
+                    bytes += h.2.len() + EVENT_OVERHEAD_BYTES;
+                    bytes <= MAX_RESPONSE_BYTES
+                })
+                .count()
+                .max(hits.len().min(1))
+        };
+        if forward {
+            hits.truncate(keep);
+        } else {
+            hits.drain(..hits.len() - keep);
         }
-        let (f, b) = match (kept.first(), kept.last()) {
-            (Some(first), Some(last)) => (*last, *first),
+        let (f, b) = match (hits.first(), hits.last()) {
+            (Some(first), Some(last)) => (last.0, first.0),
             _ => match (tok, q.next_token.as_deref()) {
                 (Some((Dir::Forward, p)), Some(t)) => {
                     return Ok(GetEventsPage {
-                        events,
+                        events: Vec::new(),
                         next_forward_token: t.to_string(),
                         next_backward_token: token::get_encode(Dir::Backward, sid, p.succ()),
                     });
                 }
                 (Some((Dir::Backward, p)), Some(t)) => {
                     return Ok(GetEventsPage {
-                        events,
+                        events: Vec::new(),
                         next_forward_token: token::get_encode(Dir::Forward, sid, p.pred()),
                         next_backward_token: t.to_string(),
                     });
@@ -817,6 +930,14 @@ impl LogStore {
                 _ => (lo.pred(), lo),
             },
         };
+        let events = hits
+            .into_iter()
+            .map(|(pos, ingestion_time, message)| OutputLogEvent {
+                timestamp: pos.time(),
+                message,
+                ingestion_time,
+            })
+            .collect();
         Ok(GetEventsPage {
             events,
             next_forward_token: token::get_encode(Dir::Forward, sid, f),
@@ -866,47 +987,145 @@ impl LogStore {
         if let Some(t) = q.next_token.as_deref() {
             lo = lo.max(token::filter_decode(gid, t)?.succ());
         }
-        let mut events = Vec::new();
+        let mut out: Vec<FilteredLogEvent> = Vec::new();
         if names.is_empty() || lo > hi {
             return Ok(FilterPage {
-                events,
+                events: out,
                 next_token: None,
             });
         }
         let snap = self.inner.db.snapshot();
-        let mut iter = snap.range(&ev, lo.ev_key()..=hi.ev_key());
-        let mut scanned = 0usize;
+        let from = Pos {
+            ts: lo.ts.saturating_sub(block::MAX_BLOCK_SPAN_MS),
+            seq: 0,
+        };
+        let to = Pos {
+            ts: hi.ts,
+            seq: u64::MAX,
+        };
+        // Matches from opened blocks not yet emitted; a match is final once the next block
+        // starts after it (blocks come in min_ts order).
+        let mut pending: Vec<(Pos, FilteredLogEvent)> = Vec::new();
         let mut bytes = 0usize;
-        let mut stopped_at: Option<Pos> = None;
+        let mut scanned = 0usize;
+        let mut last_emitted: Option<Pos> = None;
+        // Emits pending matches before `bound`; returns false when the page is full.
+        let emit = |pending: &mut Vec<(Pos, FilteredLogEvent)>,
+                    out: &mut Vec<FilteredLogEvent>,
+                    bytes: &mut usize,
+                    last: &mut Option<Pos>,
+                    bound: Pos|
+         -> bool {
+            pending.sort_unstable_by_key(|p| std::cmp::Reverse(p.0));
+            while let Some((pos, _)) = pending.last() {
+                if *pos >= bound {
+                    break;
+                }
+                if out.len() >= limit || *bytes >= MAX_RESPONSE_BYTES {
+                    return false;
+                }
+                let Some((pos, e)) = pending.pop() else { break };
+                *bytes += e.message.len() + EVENT_OVERHEAD_BYTES;
+                out.push(e);
+                *last = Some(pos);
+            }
+            out.len() < limit && *bytes < MAX_RESPONSE_BYTES
+        };
+        let mut iter = snap.range(&ev, from.ev_key()..=to.ev_key());
+        let mut stop: Option<Pos> = None;
+        let mut dec = block::Decoder::new()?;
+        let anchor = q.pattern.as_ref().and_then(|p| p.anchor());
+        let mut candidate: Vec<bool> = Vec::new();
         for kv in iter.by_ref() {
             let (k, v) = kv.into_inner()?;
-            let pos =
+            let bkey =
                 Pos::from_ev_key(&k).ok_or_else(|| StoreError::Storage("corrupt key".into()))?;
-            let (sid, ingestion_time, msg) =
-                parse_ev_value(&v).ok_or_else(|| StoreError::Storage("corrupt event".into()))?;
-            scanned += 1;
-            if let Some(name) = names.get(&sid)
-                && q.pattern.as_ref().is_none_or(|p| p.matches_bytes(msg))
-            {
-                bytes += msg.len() + EVENT_OVERHEAD_BYTES;
-                events.push(FilteredLogEvent {
-                    log_stream_name: name.clone(),
-                    timestamp: pos.time(),
-                    message: String::from_utf8_lossy(msg).into_owned(),
-                    ingestion_time,
-                    event_id: pos.event_id(),
-                });
-            }
-            if events.len() >= limit || bytes >= MAX_RESPONSE_BYTES || scanned >= budget {
-                stopped_at = Some(pos);
+            let bound = Pos {
+                ts: bkey.ts,
+                seq: 0,
+            };
+            if !emit(&mut pending, &mut out, &mut bytes, &mut last_emitted, bound) {
+                stop = last_emitted;
                 break;
             }
+            if scanned >= budget && bkey.ts > lo.ts {
+                // Everything before this block's start is done.
+                stop = Some(bound.pred());
+                break;
+            }
+            let h = block::header(&v)?;
+            if !h.has_stream(|s| names.contains_key(&s)) {
+                continue;
+            }
+            scanned += h.count;
+            dec.decode(bkey, &h)?;
+            if let Some((finder, escapes)) = anchor {
+                mark_candidates(&dec, finder, escapes, &mut candidate);
+            }
+            for (i, (pos, sid, r)) in dec.events.iter().enumerate() {
+                let pos = *pos;
+                if anchor.is_some() && !candidate.get(i).copied().unwrap_or(false) {
+                    continue;
+                }
+                if pos < lo || pos > hi {
+                    continue;
+                }
+                let Some(name) = names.get(sid) else {
+                    continue;
+                };
+                let msg = &dec.data[r.clone()];
+                if q.pattern.as_ref().is_none_or(|p| p.matches_bytes(msg)) {
+                    pending.push((
+                        pos,
+                        FilteredLogEvent {
+                            log_stream_name: name.clone(),
+                            timestamp: pos.time(),
+                            message: String::from_utf8_lossy(msg).into_owned(),
+                            ingestion_time: h.ingestion,
+                            event_id: pos.event_id(),
+                        },
+                    ));
+                }
+            }
         }
-        let next_token = match stopped_at {
-            Some(pos) if iter.next().is_some() => Some(token::filter_encode(gid, pos)),
-            _ => None,
+        let next_token = match stop {
+            Some(pos) => Some(token::filter_encode(gid, pos)),
+            None => {
+                if emit(
+                    &mut pending,
+                    &mut out,
+                    &mut bytes,
+                    &mut last_emitted,
+                    POS_MAX,
+                ) {
+                    None
+                } else {
+                    last_emitted.map(|p| token::filter_encode(gid, p))
+                }
+            }
         };
-        Ok(FilterPage { events, next_token })
+        Ok(FilterPage {
+            events: out,
+            next_token,
+        })
+    }
+
+    /// Writes all in-memory tables (memtables) out as compressed on-disk tables and waits,
+    /// so [`LogStore::disk_space`] reflects the compressed size (benchmarks; optional before
+    /// shutdown — recovery replays the journal otherwise). Errors: `Storage`.
+    pub fn flush_memtables(&self) -> Result<(), StoreError> {
+        let handles: Vec<Keyspace> = {
+            let cat = self.inner.catalog.read();
+            cat.groups
+                .values()
+                .flat_map(|g| [g.ev.clone(), g.ix.clone()])
+                .chain(std::iter::once(self.inner.meta.clone()))
+                .collect()
+        };
+        for ks in handles {
+            ks.rotate_memtable_and_wait()?;
+        }
+        Ok(())
     }
 
     /// Flushes and fsyncs the journal (graceful shutdown). Errors: `Storage`.
@@ -916,13 +1135,49 @@ impl LogStore {
     }
 }
 
-fn ks_options(t: Tuning) -> KeyspaceCreateOptions {
-    let mut o = KeyspaceCreateOptions::default()
-        .data_block_size_policy(BlockSizePolicy::all(t.data_block_size));
-    if t.lz4 {
-        o = o.data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4));
+/// Marks the events of a decoded block whose message contains `finder`'s needle (and, if
+/// `escapes`, those containing a backslash): one pass over the block's message bytes, like
+/// grep, instead of one search per message.
+fn mark_candidates(
+    dec: &block::Decoder,
+    finder: &memchr::memmem::Finder<'_>,
+    escapes: bool,
+    out: &mut Vec<bool>,
+) {
+    out.clear();
+    out.resize(dec.events.len(), false);
+    let Some(start) = dec.events.first().map(|e| e.2.start) else {
+        return;
+    };
+    let end = dec.events.last().map_or(start, |e| e.2.end);
+    let region = dec.data.get(start..end).unwrap_or(&[]);
+    let mut mark = |offset: usize| {
+        let at = start + offset;
+        // Messages are laid out in event order: binary search the one holding `at`.
+        let i = dec.events.partition_point(|e| e.2.end <= at);
+        if let Some(slot) = out.get_mut(i) {
+            *slot = true;
+        }
+    };
+    for off in finder.find_iter(region) {
+        mark(off);
     }
-    o
+    if escapes {
+        for off in memchr::memchr_iter(b'\\', region) {
+            mark(off);
+        }
+    }
+}
+
+/// Event blocks are compressed already; the stream index is keys only (lz4 helps).
+fn ks_options(compress: bool) -> KeyspaceCreateOptions {
+    let o =
+        KeyspaceCreateOptions::default().data_block_size_policy(BlockSizePolicy::all(32 * 1024));
+    if compress {
+        o.data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+    } else {
+        o.data_block_compression_policy(CompressionPolicy::disabled())
+    }
 }
 
 impl Inner {
@@ -937,9 +1192,8 @@ impl Inner {
         let next = gid
             .checked_add(1)
             .ok_or_else(|| StoreError::Storage("log group ids exhausted".into()))?;
-        let tuning = self.tuning;
-        let ev = self.db.keyspace(&ev_name(gid), || ks_options(tuning))?;
-        let ix = self.db.keyspace(&ix_name(gid), || ks_options(tuning))?;
+        let ev = self.db.keyspace(&ev_name(gid), || ks_options(false))?;
+        let ix = self.db.keyspace(&ix_name(gid), || ks_options(true))?;
         let rec = GroupRec {
             gid,
             creation_time: now_ms,

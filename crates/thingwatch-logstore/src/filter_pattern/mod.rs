@@ -74,6 +74,26 @@ impl FilterPattern {
         }
     }
 
+    /// A literal every matching message contains, for block-level pre-filtering: the scan
+    /// searches a whole block for it at once and only evaluates messages containing it. The
+    /// flag says the literal may be absent from a matching message that contains `\`
+    /// escapes (JSON patterns), so such messages must be evaluated too.
+    pub fn anchor(&self) -> Option<(&Finder<'static>, bool)> {
+        match &self.ast {
+            Pattern::All => None,
+            Pattern::Terms(t) => t
+                .required
+                .iter()
+                .max_by_key(|t| t.text.len())
+                .map(|t| (&t.finder, false)),
+            Pattern::Json(j) => match &j.precheck {
+                Req::Contains(f) => Some((&**f, true)),
+                Req::All(v) => longest_literal(v).map(|f| (f, true)),
+                _ => None,
+            },
+        }
+    }
+
     /// The parsed form (for diagnostics and tests).
     pub fn ast(&self) -> &Pattern {
         &self.ast
@@ -321,6 +341,15 @@ impl Req {
             r => r,
         }
     }
+}
+
+fn longest_literal(v: &[Req]) -> Option<&Finder<'static>> {
+    v.iter()
+        .filter_map(|r| match r {
+            Req::Contains(f) => Some(&**f),
+            _ => None,
+        })
+        .max_by_key(|f| f.needle().len())
 }
 
 impl JsonPattern {
