@@ -212,6 +212,94 @@ pub fn encode<E: IotLogEvent>(
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Encodes one entry in the legacy V1 plain-text form (written to `AWSIotLogs` while V2
+/// logging is not configured), appending to `out`.
+///
+/// AWS has not documented the V1 line layout; Thingwatch's is one line of
+/// `KEY:value` fields after the timestamp, in the V2 attribute order:
+/// `2017-08-10 15:37:23.476 TRACEID:<uuid> PRINCIPALID:<id> [INFO] EVENT:Publish-In
+/// STATUS:Success PROTOCOL:MQTT TOPICNAME:dt/a CLIENTID:sensor-1 SOURCEIP:127.0.0.1
+/// SOURCEPORT:5000` (keys upper-cased; string values written as-is, newlines replaced by
+/// spaces).
+pub fn encode_plain_text_into<E: IotLogEvent>(
+    out: &mut Vec<u8>,
+    event: &E,
+    level: LogLevel,
+    trace_id: TraceId,
+    epoch_ms: i64,
+) {
+    use std::io::Write;
+    // The event's attributes in their serialisation order.
+    let attrs: Vec<(String, serde_json::Value)> = serde_json::to_string(event)
+        .ok()
+        .and_then(|json| serde_json::from_str::<OrderedPairs>(&json).ok())
+        .map(|p| p.0)
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.replace(['\n', '\r'], " "),
+        other => other.to_string(),
+    };
+    let principal = attrs
+        .iter()
+        .find(|(k, _)| k == "principalId")
+        .map(|(_, v)| text(v))
+        .unwrap_or_else(|| "N/A".to_string());
+    let mut line = format_timestamp(epoch_ms);
+    let _ = write!(
+        out,
+        "{line} TRACEID:{trace_id} PRINCIPALID:{principal} [{}] EVENT:{} STATUS:{:?}",
+        level.as_str(),
+        E::EVENT_TYPE.as_str(),
+        event.status()
+    );
+    for (k, v) in &attrs {
+        if k == "principalId" {
+            continue;
+        }
+        line.clear();
+        line.push_str(&k.to_ascii_uppercase());
+        let _ = write!(out, " {line}:{}", text(v));
+    }
+}
+
+/// A JSON object's members in document order.
+struct OrderedPairs(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OrderedPairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedPairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    pairs.push(entry);
+                }
+                Ok(OrderedPairs(pairs))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Encodes one entry in the legacy V1 plain-text form (see [`encode_plain_text_into`]).
+pub fn encode_plain_text<E: IotLogEvent>(
+    event: &E,
+    level: LogLevel,
+    trace_id: TraceId,
+    epoch_ms: i64,
+) -> String {
+    let mut out = Vec::with_capacity(256);
+    encode_plain_text_into(&mut out, event, level, trace_id, epoch_ms);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// A serializer that forwards an event's map entries into the enclosing entry map, so the
 /// event's attributes follow the header at the same nesting level.
 struct FlattenInto<'m, M>(&'m mut M);

@@ -24,8 +24,14 @@ pub use broker::{
     ClientIdentity, Connect, Disconnect, DisconnectReason, Protocol, PublishIn, PublishOut, Queued,
     Subscribe, Unsubscribe,
 };
-pub use config::{DEFAULT_LOG_GROUP, EventConfiguration, LoggingOptions, ResolvedConfig};
-pub use event::{EventType, Failure, IotLogEvent, Status, encode, format_timestamp};
+pub use config::{
+    DEFAULT_LOG_GROUP, EventConfiguration, GroupMembership, LEGACY_LOG_GROUP, LegacyOptions,
+    LogFormat, LogTarget, LogTargetConfiguration, LogTargetType, LoggingConfig, LoggingOptions,
+    NoGroups, ResolvedConfig, is_valid_source_ip_target,
+};
+pub use event::{
+    EventType, Failure, IotLogEvent, Status, encode, encode_plain_text, format_timestamp,
+};
 pub use level::{LevelSetting, LogLevel, ParseLevelError};
 pub use logger::{ClientLog, Logger, LoggerSettings, log_stream_name, now_ms};
 pub use metrics::{Dimension, MetricName, Metrics};

@@ -8,8 +8,10 @@
 //! bump the epoch, so connected clients see them on their next entry.
 
 use crate::broker::ClientIdentity;
-use crate::config::{LoggingOptions, ResolvedConfig};
-use crate::event::{EventType, IotLogEvent, encode_into};
+use crate::config::{
+    GroupMembership, LogFormat, LoggingConfig, LoggingOptions, NoGroups, ResolvedConfig,
+};
+use crate::event::{EventType, IotLogEvent, encode_into, encode_plain_text_into};
 use crate::level::LogLevel;
 use crate::metrics::Metrics;
 use crate::pipeline::{LogPipeline, LogRecord, LogSink, PipelineConfig, PipelineStats};
@@ -50,6 +52,7 @@ struct Inner {
     account_id: String,
     node_id: String,
     resolved: ArcSwap<ResolvedConfig>,
+    groups: std::sync::RwLock<Arc<dyn GroupMembership>>,
     epoch: AtomicU64,
     max_rank: AtomicU8,
     stream: ArcSwap<(i64, Arc<str>)>,
@@ -99,15 +102,16 @@ impl std::fmt::Debug for ClientLog {
 const STALE: u64 = u64::MAX;
 
 impl Logger {
-    /// Starts a logger writing into `sink` with the given initial V2 options (`None` = not
-    /// configured: nothing is written until [`Logger::set_options`]).
+    /// Starts a logger writing into `sink` with the given initial configuration
+    /// (`LoggingConfig::default()` or `None` options = not configured: nothing is written
+    /// until [`Logger::set_config`]).
     pub fn start(
         settings: LoggerSettings,
-        options: Option<LoggingOptions>,
+        config: impl Into<LoggingConfig>,
         sink: Box<dyn LogSink>,
     ) -> Logger {
         let metrics = Arc::new(Metrics::new());
-        let resolved = ResolvedConfig::new(options);
+        let resolved = ResolvedConfig::new(config.into());
         let max_rank = resolved.max_rank();
         let pipeline = LogPipeline::start(settings.pipeline, sink, metrics.clone());
         let now = now_ms();
@@ -117,6 +121,7 @@ impl Logger {
                 account_id: settings.account_id,
                 node_id: settings.node_id,
                 resolved: ArcSwap::from_pointee(resolved),
+                groups: std::sync::RwLock::new(Arc::new(NoGroups)),
                 epoch: AtomicU64::new(0),
                 max_rank: AtomicU8::new(max_rank),
                 stream: ArcSwap::from_pointee((now.div_euclid(MS_PER_DAY), stream)),
@@ -126,19 +131,40 @@ impl Logger {
         }
     }
 
-    /// Replaces the V2 logging options (the internal API the `SetV2LoggingOptions` control
-    /// plane calls). Takes effect for connected clients on their next entry.
-    pub fn set_options(&self, options: Option<LoggingOptions>) {
-        let resolved = ResolvedConfig::new(options);
+    /// Replaces the whole logging configuration (the internal API the logging control plane
+    /// calls). Takes effect for connected clients on their next entry.
+    pub fn set_config(&self, config: LoggingConfig) {
+        let resolved = ResolvedConfig::new(config);
         let max_rank = resolved.max_rank();
         self.inner.resolved.store(Arc::new(resolved));
         self.inner.max_rank.store(max_rank, Ordering::Release);
         self.inner.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// The current logging configuration.
+    pub fn config(&self) -> LoggingConfig {
+        self.inner.resolved.load().config().clone()
+    }
+
+    /// Replaces only the V2 options, keeping log targets and legacy options.
+    pub fn set_options(&self, options: Option<LoggingOptions>) {
+        let mut config = self.config();
+        config.v2 = options;
+        self.set_config(config);
+    }
+
     /// The current V2 logging options (`None` = not configured).
     pub fn options(&self) -> Option<LoggingOptions> {
         self.inner.resolved.load().options().cloned()
+    }
+
+    /// Installs the thing registry's group membership (for THING_GROUP targets) and
+    /// revalidates every connection.
+    pub fn set_group_membership(&self, groups: Arc<dyn GroupMembership>) {
+        if let Ok(mut g) = self.inner.groups.write() {
+            *g = groups;
+        }
+        self.invalidate();
     }
 
     /// Forces every connection to re-resolve its levels (e.g. after a thing-group change).
@@ -177,9 +203,13 @@ impl Logger {
     #[cold]
     fn revalidate(&self, client: &ClientLog, epoch: u64) {
         let resolved = self.inner.resolved.load();
+        let groups = match self.inner.groups.read() {
+            Ok(g) => g.clone(),
+            Err(_) => Arc::new(NoGroups),
+        };
+        let levels = resolved.levels_for(&client.identity, groups.as_ref());
         for t in EventType::ALL {
-            let level = resolved.level_for(&client.identity, t);
-            client.levels[t.index()].store(level as u8, Ordering::Relaxed);
+            client.levels[t.index()].store(levels[t.index()] as u8, Ordering::Relaxed);
         }
         client.epoch.store(epoch, Ordering::Release);
     }
@@ -205,25 +235,26 @@ impl Logger {
 
     /// Encodes and enqueues an admitted entry at `epoch_ms`.
     fn write<E: IotLogEvent>(&self, event: &E, level: LogLevel, trace_id: TraceId, epoch_ms: i64) {
+        let resolved = self.inner.resolved.load();
         let mut buf = Vec::with_capacity(320);
-        encode_into(
-            &mut buf,
-            event,
-            level,
-            trace_id,
-            &self.inner.account_id,
-            epoch_ms,
-        );
+        match resolved.format() {
+            LogFormat::Json => encode_into(
+                &mut buf,
+                event,
+                level,
+                trace_id,
+                &self.inner.account_id,
+                epoch_ms,
+            ),
+            LogFormat::PlainText => {
+                encode_plain_text_into(&mut buf, event, level, trace_id, epoch_ms)
+            }
+        }
         let message = match String::from_utf8(buf) {
             Ok(s) => s,
-            Err(_) => return, // serde_json only writes UTF-8
+            Err(_) => return, // both encoders only write UTF-8
         };
-        let log_group = self
-            .inner
-            .resolved
-            .load()
-            .destination(E::EVENT_TYPE)
-            .clone();
+        let log_group = resolved.destination(E::EVENT_TYPE).clone();
         let log_stream = self.stream_for(epoch_ms);
         self.inner.pipeline.push(LogRecord {
             log_group,

@@ -299,3 +299,87 @@ fn log_stream_is_one_per_node_per_utc_day() {
     assert_eq!(&*r[0].log_stream, log_stream_name(r[0].timestamp, "node-1"));
     let _ = Arc::strong_count(&r[0].log_group);
 }
+
+#[test]
+fn legacy_plain_text_entries() {
+    let c = doc_client();
+    let line = encode_plain_text(
+        &PublishIn::success(&c, "dt/a", true),
+        LogLevel::Info,
+        trace(),
+        T0,
+    );
+    assert_eq!(
+        line,
+        "2017-08-10 15:37:23.476 TRACEID:20b23f3f-d7f1-feae-169f-82263394fbdb PRINCIPALID:145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167 [INFO] EVENT:Publish-In STATUS:Success PROTOCOL:MQTT TOPICNAME:dt/a CLIENTID:abf27092886e49a8a5c1922749736453 SOURCEIP:205.251.233.181 SOURCEPORT:13490 RETAIN:True"
+    );
+}
+
+#[test]
+fn legacy_mode_writes_plain_text_to_the_v1_group_and_v2_takes_over() {
+    let sink = MemorySink::new();
+    let logger = Logger::start(
+        LoggerSettings {
+            account_id: ACCOUNT.into(),
+            node_id: "n".into(),
+            pipeline: PipelineConfig::default(),
+        },
+        LoggingConfig {
+            legacy: Some(LegacyOptions {
+                role_arn: "arn:aws:iam::123456789012:role/R".into(),
+                log_level: LevelSetting::Info,
+            }),
+            ..Default::default()
+        },
+        Box::new(sink.clone()),
+    );
+    let client = logger.client(doc_client());
+    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.set_options(Some(LoggingOptions {
+        default_log_level: LevelSetting::Info,
+        ..Default::default()
+    }));
+    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.flush();
+    let r = sink.records();
+    assert_eq!(r.len(), 2);
+    assert_eq!(&*r[0].log_group, LEGACY_LOG_GROUP);
+    assert!(
+        r[0].message.contains(" EVENT:Connect STATUS:Success "),
+        "{}",
+        r[0].message
+    );
+    assert_eq!(&*r[1].log_group, DEFAULT_LOG_GROUP);
+    assert!(r[1].message.starts_with('{'));
+}
+
+struct OneGroup;
+impl GroupMembership for OneGroup {
+    fn for_each_group_chain(&self, thing: &str, visit: &mut dyn FnMut(&[Arc<str>])) {
+        if thing == "phone-1" {
+            visit(&[Arc::from("Phones"), Arc::from("MobilePhones")]);
+        }
+    }
+}
+
+#[test]
+fn thing_group_targets_apply_to_connected_clients_when_membership_changes() {
+    let (logger, _sink) = logger(Some(LevelSetting::Error));
+    let mut id = doc_client();
+    id.client_id = "phone-1".into();
+    id.thing_name = Some("phone-1".into());
+    let client = logger.client(id);
+    let mut config = logger.config();
+    config.targets.push(LogTargetConfiguration {
+        target: LogTarget {
+            target_type: LogTargetType::ThingGroup,
+            target_name: Some("MobilePhones".into()),
+        },
+        level: LevelSetting::Debug,
+    });
+    logger.set_config(config);
+    // No registry yet: the thing is in no group.
+    assert!(!logger.enabled(&client, EventType::PublishIn, LogLevel::Debug));
+    logger.set_group_membership(Arc::new(OneGroup));
+    assert!(logger.enabled(&client, EventType::PublishIn, LogLevel::Debug));
+}

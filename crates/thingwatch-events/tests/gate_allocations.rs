@@ -37,10 +37,7 @@ fn dropped_events_allocate_nothing() {
             node_id: "n".into(),
             pipeline: PipelineConfig::default(),
         },
-        Some(LoggingOptions {
-            default_log_level: LevelSetting::Error,
-            ..Default::default()
-        }),
+        LoggingConfig::with_default_level(LevelSetting::Error),
         Box::new(sink.clone()),
     );
     let client = logger.client(ClientIdentity {
