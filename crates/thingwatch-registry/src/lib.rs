@@ -1,0 +1,37 @@
+//! Thingwatch's AWS IoT thing registry — things, static thing groups (a hierarchy via
+//! parents), thing↔group membership — and the account's persisted logging configuration
+//! (V2 options with event configurations, resource-specific log targets, legacy V1 options).
+//!
+//! State lives in one SQLite database, `registry.db` in the data directory (WAL,
+//! `synchronous=NORMAL`: a change that returned `Ok` survives `kill -9`). An in-memory
+//! [`MembershipIndex`] answers the level gate's [`thingwatch_events::GroupMembership`] queries
+//! without touching the database. After every committed change the [`thingwatch_events::Logger`]
+//! is told: `set_config` for configuration changes, `invalidate` for membership and hierarchy
+//! changes, so connected clients pick up new levels on their next entry.
+//!
+//! **API Boundary:** this crate knows AWS semantics (existence, uniqueness, versions, limits,
+//! idempotency) but not the wire: the `iot` service in `thingwatch-api` validates name
+//! patterns and lengths, parses enums and maps [`RegistryError`] to HTTP.
+//!
+//! Sources: AWS IoT API Reference (operation pages named on each method), Developer Guide
+//! *Static thing groups* and *Configure AWS IoT logging*, botocore's `iot` model
+//! (`../shared/reference/aws-wire.md`), `../shared/reference/aws-iot-logging.md`.
+
+mod error;
+mod groups;
+mod membership;
+mod registry;
+mod store;
+mod things;
+mod token;
+mod types;
+
+pub use error::RegistryError;
+pub use membership::MembershipIndex;
+pub use registry::{Registry, check_logging_role};
+pub use store::DB_FILE;
+pub use types::{
+    DEFAULT_MAX_LOG_TARGETS, GroupNameAndArn, ListThingsQuery, MAX_DIRECT_CHILD_GROUPS,
+    MAX_GROUPS_PER_THING, MAX_HIERARCHY_DEPTH, MAX_RESULTS_LIMIT, MAX_THING_ATTRIBUTES, Page,
+    RegistrySettings, ThingGroupInfo, ThingGroupProperties, ThingInfo,
+};

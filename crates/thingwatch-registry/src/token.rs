@@ -1,0 +1,87 @@
+//! Opaque pagination tokens: URL-safe base64 of `<operation tag>\n<last key returned>`.
+//!
+//! Pages continue strictly after the last key of the previous page, so items created or
+//! deleted between calls never make a page repeat or skip an item that existed throughout.
+
+use crate::error::RegistryError;
+use crate::types::MAX_RESULTS_LIMIT;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Encodes the key of the last item of a page for operation `tag`.
+pub(crate) fn encode(tag: &str, last_key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}\n{last_key}"))
+}
+
+/// Decodes a `nextToken` of operation `tag` into the last key it carries. `None` → start.
+/// Errors: `InvalidRequest` for anything this module did not produce for `tag`.
+pub(crate) fn decode(tag: &str, token: Option<&str>) -> Result<Option<String>, RegistryError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let invalid = || RegistryError::InvalidRequest(format!("The nextToken {token} is not valid."));
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    match text.split_once('\n') {
+        Some((t, key)) if t == tag => Ok(Some(key.to_string())),
+        _ => Err(invalid()),
+    }
+}
+
+/// Checks `maxResults` (1..=250). Errors: `InvalidRequest`.
+pub(crate) fn check_max_results(max_results: usize) -> Result<(), RegistryError> {
+    if (1..=MAX_RESULTS_LIMIT).contains(&max_results) {
+        Ok(())
+    } else {
+        Err(RegistryError::InvalidRequest(format!(
+            "maxResults must be between 1 and {MAX_RESULTS_LIMIT}, got {max_results}."
+        )))
+    }
+}
+
+/// Cuts `rows` (fetched with `LIMIT max_results + 1`) to one page; the token carries the
+/// key of the page's last item when more rows exist.
+pub(crate) fn page<T>(
+    tag: &str,
+    mut rows: Vec<T>,
+    max_results: usize,
+    key: impl Fn(&T) -> String,
+) -> crate::Page<T> {
+    let more = rows.len() > max_results;
+    rows.truncate(max_results);
+    let next_token = if more {
+        rows.last().map(|last| encode(tag, &key(last)))
+    } else {
+        None
+    };
+    crate::Page {
+        items: rows,
+        next_token,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let t = encode("things", "phone-1");
+        assert_eq!(decode("things", Some(&t)), Ok(Some("phone-1".to_string())));
+        assert_eq!(decode("things", None), Ok(None));
+        for bad in ["", "!!!", &encode("groups", "phone-1"), "bm90IGEgdG9rZW4"] {
+            assert!(
+                matches!(decode("things", Some(bad)), Err(RegistryError::InvalidRequest(m)) if m.contains("nextToken")),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn max_results_bounds() {
+        assert!(check_max_results(0).is_err());
+        assert!(check_max_results(1).is_ok());
+        assert!(check_max_results(250).is_ok());
+        assert!(check_max_results(251).is_err());
+    }
+}
