@@ -138,6 +138,10 @@ impl Shared {
 
 /// Runs one benchmark as configured and reports what was measured.
 ///
+/// Phases: connect and subscribe N subscribers; connect N publishers; publish for warm-up,
+/// then measure for the configured duration; stop publishing; drain for at most
+/// [`DRAIN_TIMEOUT`]; disconnect everything.
+///
 /// Errors during the run (a connection dropped, a publish refused) do not abort it: they are
 /// listed in [`RunReport::errors`], which marks the run invalid.
 ///
@@ -161,85 +165,30 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
     let _stop_guard = stop_all.clone().drop_guard();
 
     // Subscribers first, so no message is published before its subscription exists.
-    let mut subscribers = Vec::with_capacity(cfg.pairs);
-    let mut ready = Vec::with_capacity(cfg.pairs);
-    for (index, pair) in pairs.iter().enumerate() {
-        let (tx, rx) = oneshot::channel();
-        ready.push(("subscriber", index, rx));
-        subscribers.push(tokio::spawn(subscriber(
-            SubscriberCtx {
-                index,
-                topic: topic(&run_id, index),
-                cfg: cfg.clone(),
-                shared: shared.clone(),
-                pair: pair.clone(),
-                stop: stop_all.clone(),
-            },
-            connect(cfg, format!("twb-{run_id}-s{index}")),
-            tx,
-        )));
-    }
-    wait_ready(ready).await?;
-
-    let mut drivers = Vec::with_capacity(cfg.pairs);
-    let mut clients = Vec::with_capacity(cfg.pairs);
-    let mut ready = Vec::with_capacity(cfg.pairs);
-    for index in 0..cfg.pairs {
-        let (tx, rx) = oneshot::channel();
-        ready.push(("publisher", index, rx));
-        let (client, eventloop) = connect(cfg, format!("twb-{run_id}-p{index}"));
-        drivers.push(tokio::spawn(drive_publisher(
-            index,
-            client.clone(),
-            eventloop,
-            tx,
-            shared.clone(),
-            stop_all.clone(),
-        )));
-        clients.push(client);
-    }
-    wait_ready(ready).await?;
-
+    let subscribers = start_subscribers(cfg, &run_id, &shared, &pairs, &stop_all).await?;
+    let (drivers, clients) = start_publishers(cfg, &run_id, &shared, &stop_all).await?;
     let start = tokio::time::Instant::now();
     let publishers: Vec<JoinHandle<()>> = clients
         .into_iter()
         .zip(&pairs)
         .enumerate()
         .map(|(index, (client, pair))| {
-            tokio::spawn(publish_loop(
-                PublisherCtx {
-                    index,
-                    topic: topic(&run_id, index),
-                    cfg: cfg.clone(),
-                    shared: shared.clone(),
-                    pair: pair.clone(),
-                    stop: stop_publishing.clone(),
-                    start,
-                },
-                client,
-            ))
+            let ctx = PublisherCtx {
+                index,
+                topic: topic(&run_id, index),
+                cfg: cfg.clone(),
+                shared: shared.clone(),
+                pair: pair.clone(),
+                stop: stop_publishing.clone(),
+                start,
+            };
+            tokio::spawn(publish_loop(ctx, client))
         })
         .collect();
 
     tokio::time::sleep(cfg.warmup).await;
-    let broker_cpu = |report: &mut RunReport| -> Option<Duration> {
-        let pid = cfg.broker_pid?;
-        cpu::process_cpu_time(pid)
-            .map_err(|e| report.errors.push(format!("broker CPU: {e}")))
-            .ok()
-    };
     let mut report = RunReport::new(cfg);
-    let cpu0 = cpu::self_cpu_time()?;
-    let broker0 = broker_cpu(&mut report);
-    shared.measuring.store(true, Ordering::Release);
-    let t0 = Instant::now();
-
-    tokio::time::sleep(cfg.duration).await;
-
-    let wall = t0.elapsed();
-    shared.measuring.store(false, Ordering::Release);
-    let cpu1 = cpu::self_cpu_time()?;
-    let broker1 = broker_cpu(&mut report);
+    let window = measure(cfg, &shared, &mut report).await?;
 
     // Stop publishing, let what is in flight arrive, then stop everything.
     stop_publishing.cancel();
@@ -265,43 +214,143 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
             shared.error(format!("publisher driver task: {e}"));
         }
     }
-    let (sent_all, received_all) = totals(&pairs);
+    fill_report(&mut report, &window, &shared, &pairs, &mut samples);
+    Ok(report)
+}
 
-    let wall_s = wall.as_secs_f64();
-    let per_s = |n: u64| if wall_s > 0.0 { n as f64 / wall_s } else { 0.0 };
+/// What [`measure`] observed: wall time and CPU times over the measurement window.
+struct Window {
+    wall: Duration,
+    generator_cpu: Duration,
+    broker_cpu: Option<Duration>,
+}
+
+/// The measurement window: sets `measuring` for `cfg.duration` and reads wall and CPU clocks at
+/// both ends. A failure to read the broker's CPU is recorded in `report.errors`.
+async fn measure(
+    cfg: &BenchConfig,
+    shared: &Shared,
+    report: &mut RunReport,
+) -> Result<Window, RunError> {
+    let broker_cpu = |report: &mut RunReport| -> Option<Duration> {
+        let pid = cfg.broker_pid?;
+        cpu::process_cpu_time(pid)
+            .map_err(|e| report.errors.push(format!("broker CPU: {e}")))
+            .ok()
+    };
+    let cpu0 = cpu::self_cpu_time()?;
+    let broker0 = broker_cpu(report);
+    shared.measuring.store(true, Ordering::Release);
+    let t0 = Instant::now();
+
+    tokio::time::sleep(cfg.duration).await;
+
+    let wall = t0.elapsed();
+    shared.measuring.store(false, Ordering::Release);
+    let cpu1 = cpu::self_cpu_time()?;
+    let broker1 = broker_cpu(report);
+    Ok(Window {
+        wall,
+        generator_cpu: cpu1.saturating_sub(cpu0),
+        broker_cpu: broker0.zip(broker1).map(|(b0, b1)| b1.saturating_sub(b0)),
+    })
+}
+
+/// Fills the measured fields of `report` once every task has finished.
+fn fill_report(
+    report: &mut RunReport,
+    window: &Window,
+    shared: &Shared,
+    pairs: &[Arc<Pair>],
+    samples: &mut [u64],
+) {
+    let wall_s = window.wall.as_secs_f64().max(f64::MIN_POSITIVE);
+    let sum = |f: fn(&Pair) -> &AtomicU64| -> u64 {
+        pairs.iter().map(|p| f(p).load(Ordering::Acquire)).sum()
+    };
+    let (sent_all, received_all) = totals(pairs);
     report.wall_s = round3(wall_s);
-    report.sent = pairs
-        .iter()
-        .map(|p| p.sent_in_window.load(Ordering::Acquire))
-        .sum();
-    report.delivered = pairs
-        .iter()
-        .map(|p| p.received_in_window.load(Ordering::Acquire))
-        .sum();
-    report.sent_per_s = per_s(report.sent).round();
-    report.delivered_per_s = per_s(report.delivered).round();
+    report.sent = sum(|p| &p.sent_in_window);
+    report.delivered = sum(|p| &p.received_in_window);
+    report.sent_per_s = (report.sent as f64 / wall_s).round();
+    report.delivered_per_s = (report.delivered as f64 / wall_s).round();
     report.lost = sent_all.saturating_sub(received_all);
     report.out_of_order = shared.out_of_order.load(Ordering::Acquire);
     report.malformed = shared.malformed.load(Ordering::Acquire);
     report.stalls = shared.stalls.load(Ordering::Acquire);
-    report.latency = LatencySummary::from_nanos(&mut samples);
-    let gen_cpu = cpu1.saturating_sub(cpu0).as_secs_f64();
-    report.generator_cpu_s = round3(gen_cpu);
-    report.generator_cpu_cores = round3(gen_cpu / wall_s.max(f64::MIN_POSITIVE));
+    report.latency = LatencySummary::from_nanos(samples);
     let delivered = report.delivered;
     let per_msg =
         |cpu_s: f64| (delivered > 0).then(|| (cpu_s * 1e7 / delivered as f64).round() / 10.0);
+    let gen_cpu = window.generator_cpu.as_secs_f64();
+    report.generator_cpu_s = round3(gen_cpu);
+    report.generator_cpu_cores = round3(gen_cpu / wall_s);
     report.generator_cpu_us_per_msg = per_msg(gen_cpu);
-    if let (Some(b0), Some(b1)) = (broker0, broker1) {
-        let b = b1.saturating_sub(b0).as_secs_f64();
+    if let Some(b) = window.broker_cpu.map(|b| b.as_secs_f64()) {
         report.broker_cpu_s = Some(round3(b));
-        report.broker_cpu_cores = Some(round3(b / wall_s.max(f64::MIN_POSITIVE)));
+        report.broker_cpu_cores = Some(round3(b / wall_s));
         report.broker_cpu_us_per_msg = per_msg(b);
     }
     if let Ok(mut errors) = shared.errors.lock() {
         report.errors.append(&mut errors);
     }
-    Ok(report)
+}
+
+/// Spawns one subscriber task per pair and waits until each has its SUBACK.
+async fn start_subscribers(
+    cfg: &BenchConfig,
+    run_id: &str,
+    shared: &Arc<Shared>,
+    pairs: &[Arc<Pair>],
+    stop: &CancellationToken,
+) -> Result<Vec<JoinHandle<Vec<u64>>>, RunError> {
+    let mut tasks = Vec::with_capacity(pairs.len());
+    let mut ready = Vec::with_capacity(pairs.len());
+    for (index, pair) in pairs.iter().enumerate() {
+        let (tx, rx) = oneshot::channel();
+        ready.push(("subscriber", index, rx));
+        let ctx = SubscriberCtx {
+            index,
+            topic: topic(run_id, index),
+            cfg: cfg.clone(),
+            shared: shared.clone(),
+            pair: pair.clone(),
+            stop: stop.clone(),
+        };
+        let client = connect(cfg, format!("twb-{run_id}-s{index}"));
+        tasks.push(tokio::spawn(subscriber(ctx, client, tx)));
+    }
+    wait_ready(ready).await?;
+    Ok(tasks)
+}
+
+/// Spawns one event-loop driver per publisher and waits until each is connected; returns the
+/// drivers and the clients to publish through.
+async fn start_publishers(
+    cfg: &BenchConfig,
+    run_id: &str,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+) -> Result<(Vec<JoinHandle<()>>, Vec<AsyncClient>), RunError> {
+    let mut drivers = Vec::with_capacity(cfg.pairs);
+    let mut clients = Vec::with_capacity(cfg.pairs);
+    let mut ready = Vec::with_capacity(cfg.pairs);
+    for index in 0..cfg.pairs {
+        let (tx, rx) = oneshot::channel();
+        ready.push(("publisher", index, rx));
+        let (client, eventloop) = connect(cfg, format!("twb-{run_id}-p{index}"));
+        drivers.push(tokio::spawn(drive_publisher(
+            index,
+            client.clone(),
+            eventloop,
+            tx,
+            shared.clone(),
+            stop.clone(),
+        )));
+        clients.push(client);
+    }
+    wait_ready(ready).await?;
+    Ok((drivers, clients))
 }
 
 fn round3(x: f64) -> f64 {
