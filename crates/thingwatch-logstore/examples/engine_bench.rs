@@ -251,7 +251,13 @@ fn bench_store(label: &str, tuning: Tuning, events: &[Ev], batch: usize, raw: u6
         let _ = Command::new("du").arg("-ab").arg(&dir).status();
     }
     store.set_filter_scan_budget(usize::MAX);
+    let scan_only = std::env::var("BENCH_SCAN").ok();
     for s in std::iter::once(None).chain(scans().into_iter().map(Some)) {
+        if let Some(o) = &scan_only
+            && !s.as_ref().is_some_and(|s| s.name.contains(o.as_str()))
+        {
+            continue;
+        }
         let (name, pattern) = match &s {
             None => ("full scan, no pattern (limit 10000 pages)", None),
             Some(s) => (s.name, Some(s.pattern)),

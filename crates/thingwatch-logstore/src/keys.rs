@@ -106,7 +106,15 @@ impl Pos {
     }
     /// The AWS-style decimal event id: 20 digits of timestamp key + 20 digits of seq.
     pub fn event_id(self) -> String {
-        format!("{:020}{:020}", self.ts, self.seq)
+        let mut digits = [b'0'; 40];
+        let (a, b) = digits.split_at_mut(20);
+        for (slot, mut v) in [(a, self.ts), (b, self.seq)] {
+            for d in slot.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        digits.iter().map(|&d| d as char).collect()
     }
 }
 
@@ -259,6 +267,12 @@ mod tests {
             }
         );
         assert_eq!(Pos::from_ev_key(b"short"), None);
+        let id = Pos {
+            ts: 42,
+            seq: u64::MAX,
+        }
+        .event_id();
+        assert_eq!(id, format!("{:020}{:020}", 42, u64::MAX));
     }
 
     #[test]

@@ -839,7 +839,7 @@ impl LogStore {
                     for (pos, s, r) in &dec.events {
                         let (pos, s) = (*pos, *s);
                         if s == sid && pos >= lo && pos < hi {
-                            let msg = String::from_utf8_lossy(&dec.data[r.clone()]).into_owned();
+                            let msg = utf8_string(&dec.data[r.clone()]);
                             hits.push((pos, h.ingestion, msg));
                         }
                     }
@@ -1034,7 +1034,13 @@ impl LogStore {
         let mut iter = snap.range(&ev, from.ev_key()..=to.ev_key());
         let mut stop: Option<Pos> = None;
         let mut dec = block::Decoder::new()?;
-        let anchor = q.pattern.as_ref().and_then(|p| p.anchor());
+        let (anchors, escapes) = q
+            .pattern
+            .as_ref()
+            .map_or((Vec::new(), false), |p| p.anchors());
+        // Index into `anchors` of the literal used for block search, chosen on the first
+        // block as the one with the fewest occurrences.
+        let mut chosen: Option<usize> = None;
         let mut candidate: Vec<bool> = Vec::new();
         for kv in iter.by_ref() {
             let (k, v) = kv.into_inner()?;
@@ -1059,12 +1065,15 @@ impl LogStore {
             }
             scanned += h.count;
             dec.decode(bkey, &h)?;
-            if let Some((finder, escapes)) = anchor {
-                mark_candidates(&dec, finder, escapes, &mut candidate);
+            if !anchors.is_empty() {
+                let pick = *chosen.get_or_insert_with(|| rarest(&dec, &anchors));
+                if let Some(finder) = anchors.get(pick) {
+                    mark_candidates(&dec, finder, escapes, &mut candidate);
+                }
             }
             for (i, (pos, sid, r)) in dec.events.iter().enumerate() {
                 let pos = *pos;
-                if anchor.is_some() && !candidate.get(i).copied().unwrap_or(false) {
+                if !anchors.is_empty() && !candidate.get(i).copied().unwrap_or(false) {
                     continue;
                 }
                 if pos < lo || pos > hi {
@@ -1080,7 +1089,7 @@ impl LogStore {
                         FilteredLogEvent {
                             log_stream_name: name.clone(),
                             timestamp: pos.time(),
-                            message: String::from_utf8_lossy(msg).into_owned(),
+                            message: utf8_string(msg),
                             ingestion_time: h.ingestion,
                             event_id: pos.event_id(),
                         },
@@ -1091,13 +1100,14 @@ impl LogStore {
         let next_token = match stop {
             Some(pos) => Some(token::filter_encode(gid, pos)),
             None => {
-                if emit(
+                let done = emit(
                     &mut pending,
                     &mut out,
                     &mut bytes,
                     &mut last_emitted,
                     POS_MAX,
-                ) {
+                );
+                if done || pending.is_empty() {
                     None
                 } else {
                     last_emitted.map(|p| token::filter_encode(gid, p))
@@ -1133,6 +1143,25 @@ impl LogStore {
         self.inner.db.persist(PersistMode::SyncAll)?;
         Ok(())
     }
+}
+
+/// Messages were stored from `&str`, so this is valid UTF-8; the lossy path only guards
+/// against on-disk corruption (the fast validating path is much quicker than the lossy one).
+fn utf8_string(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// The index of the literal with the fewest occurrences in a decoded block.
+fn rarest(dec: &block::Decoder, anchors: &[&memchr::memmem::Finder<'_>]) -> usize {
+    let start = dec.events.first().map_or(0, |e| e.2.start);
+    let end = dec.events.last().map_or(start, |e| e.2.end);
+    let region = dec.data.get(start..end).unwrap_or(&[]);
+    (0..anchors.len())
+        .min_by_key(|&i| anchors[i].find_iter(region).count())
+        .unwrap_or(0)
 }
 
 /// Marks the events of a decoded block whose message contains `finder`'s needle (and, if

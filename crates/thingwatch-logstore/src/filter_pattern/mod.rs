@@ -74,22 +74,27 @@ impl FilterPattern {
         }
     }
 
-    /// A literal every matching message contains, for block-level pre-filtering: the scan
-    /// searches a whole block for it at once and only evaluates messages containing it. The
-    /// flag says the literal may be absent from a matching message that contains `\`
-    /// escapes (JSON patterns), so such messages must be evaluated too.
-    pub fn anchor(&self) -> Option<(&Finder<'static>, bool)> {
+    /// Literals every matching message contains, for block-level pre-filtering: the scan
+    /// searches a whole block for one of them at once (picking the rarest it sees) and only
+    /// evaluates messages containing it. The flag says a literal may be absent from a matching
+    /// message that contains `\` escapes (JSON patterns), so such messages must be evaluated
+    /// too. Empty when the pattern has no such literal.
+    pub fn anchors(&self) -> (Vec<&Finder<'static>>, bool) {
         match &self.ast {
-            Pattern::All => None,
-            Pattern::Terms(t) => t
-                .required
-                .iter()
-                .max_by_key(|t| t.text.len())
-                .map(|t| (&t.finder, false)),
+            Pattern::All => (Vec::new(), false),
+            Pattern::Terms(t) => (t.required.iter().map(|t| &t.finder).collect(), false),
             Pattern::Json(j) => match &j.precheck {
-                Req::Contains(f) => Some((&**f, true)),
-                Req::All(v) => longest_literal(v).map(|f| (f, true)),
-                _ => None,
+                Req::Contains(f) => (vec![&**f], true),
+                Req::All(v) => (
+                    v.iter()
+                        .filter_map(|r| match r {
+                            Req::Contains(f) => Some(&**f),
+                            _ => None,
+                        })
+                        .collect(),
+                    true,
+                ),
+                _ => (Vec::new(), true),
             },
         }
     }
@@ -341,15 +346,6 @@ impl Req {
             r => r,
         }
     }
-}
-
-fn longest_literal(v: &[Req]) -> Option<&Finder<'static>> {
-    v.iter()
-        .filter_map(|r| match r {
-            Req::Contains(f) => Some(&**f),
-            _ => None,
-        })
-        .max_by_key(|f| f.needle().len())
 }
 
 impl JsonPattern {
