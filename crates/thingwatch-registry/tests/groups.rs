@@ -43,10 +43,18 @@ fn create_and_describe_a_three_level_hierarchy() {
     let f = fixture();
     let r = &f.registry;
     let root = r
-        .create_thing_group("Phones", None, props(Some("all phones"), &[("k", "v")], false), 1_000)
+        .create_thing_group(
+            "Phones",
+            None,
+            props(Some("all phones"), &[("k", "v")], false),
+            1_000,
+        )
         .unwrap();
     assert_eq!(root.version, 1);
-    assert_eq!(root.arn, format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/Phones"));
+    assert_eq!(
+        root.arn,
+        format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/Phones")
+    );
     assert!(uuid::Uuid::parse_str(&root.id).is_ok());
     assert_eq!(root.parent_group_name, None);
     assert!(root.root_to_parent.is_empty());
@@ -131,7 +139,10 @@ fn hierarchy_depth_is_limited_to_seven_levels() {
     }
     let deepest = format!("L{MAX_HIERARCHY_DEPTH}");
     assert_eq!(
-        r.describe_thing_group(&deepest).unwrap().root_to_parent.len(),
+        r.describe_thing_group(&deepest)
+            .unwrap()
+            .root_to_parent
+            .len(),
         MAX_HIERARCHY_DEPTH - 1
     );
     let err = r
@@ -160,8 +171,13 @@ fn direct_children_are_limited() {
 fn update_merges_replaces_and_versions() {
     let f = fixture();
     let r = &f.registry;
-    r.create_thing_group("g", None, props(Some("d1"), &[("a", "1"), ("b", "2")], false), 1)
-        .unwrap();
+    r.create_thing_group(
+        "g",
+        None,
+        props(Some("d1"), &[("a", "1"), ("b", "2")], false),
+        1,
+    )
+    .unwrap();
     assert_eq!(
         r.update_thing_group("g", props(None, &[("b", ""), ("c", "3")], true), Some(1))
             .unwrap(),
@@ -218,11 +234,21 @@ fn delete_rules() {
         r.describe_thing_group("C"),
         Err(RegistryError::ResourceNotFound(m)) if m == "Thing group C cannot be found."
     ));
-    assert!(r.list_thing_groups_for_thing("t", None, 10).unwrap().items.is_empty());
+    assert!(
+        r.list_thing_groups_for_thing("t", None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert!(chains(r, "t").is_empty());
     // Now childless, P can go.
     r.delete_thing_group("P", None).unwrap();
-    assert!(r.list_thing_groups(None, None, true, None, 10).unwrap().items.is_empty());
+    assert!(
+        r.list_thing_groups(None, None, true, None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 /// A{A1{A1a}, A2}, B
@@ -240,7 +266,11 @@ fn list_thing_groups_parent_recursive_and_prefix() {
     let r = &f.registry;
     tree(r);
     let list = |parent: Option<&str>, prefix: Option<&str>, recursive: bool| {
-        names(r.list_thing_groups(parent, prefix, recursive, None, 250).unwrap().items)
+        names(
+            r.list_thing_groups(parent, prefix, recursive, None, 250)
+                .unwrap()
+                .items,
+        )
     };
     assert_eq!(list(None, None, true), ["A", "A1", "A1a", "A2", "B"]);
     assert_eq!(list(None, None, false), ["A", "B"]);
@@ -274,10 +304,15 @@ fn list_thing_groups_pagination_covers_everything_once() {
     for i in 0..30 {
         group(r, &format!("A1-child-{i:02}"), Some("A1"));
     }
-    let expected = names(r.list_thing_groups(Some("A"), None, true, None, 250).unwrap().items);
+    let expected = names(
+        r.list_thing_groups(Some("A"), None, true, None, 250)
+            .unwrap()
+            .items,
+    );
     assert_eq!(expected.len(), 33);
     for size in [1, 4, 32, 33] {
-        let (items, _) = all_pages(|t| r.list_thing_groups(Some("A"), None, true, t, size).unwrap());
+        let (items, _) =
+            all_pages(|t| r.list_thing_groups(Some("A"), None, true, t, size).unwrap());
         assert_eq!(names(items), expected, "page size {size}");
     }
 }
@@ -308,7 +343,10 @@ fn add_and_remove_membership_errors() {
     r.remove_thing_from_thing_group("t", "A").unwrap();
     r.add_thing_to_thing_group("t", "A1").unwrap();
     r.add_thing_to_thing_group("t", "A1").unwrap();
-    assert_eq!(names(r.list_thing_groups_for_thing("t", None, 10).unwrap().items), ["A1"]);
+    assert_eq!(
+        names(r.list_thing_groups_for_thing("t", None, 10).unwrap().items),
+        ["A1"]
+    );
 }
 
 #[test]
@@ -320,7 +358,10 @@ fn a_thing_is_never_in_two_groups_of_one_hierarchy() {
     r.add_thing_to_thing_group("t", "A1").unwrap();
     for same_hierarchy in ["A", "A2", "A1a"] {
         let err = r.add_thing_to_thing_group("t", same_hierarchy).unwrap_err();
-        assert!(matches!(err, RegistryError::InvalidRequest(_)), "{same_hierarchy}: {err:?}");
+        assert!(
+            matches!(err, RegistryError::InvalidRequest(_)),
+            "{same_hierarchy}: {err:?}"
+        );
     }
     r.add_thing_to_thing_group("t", "B").unwrap();
     assert_eq!(
@@ -342,7 +383,8 @@ fn a_thing_is_in_at_most_ten_groups() {
         group(r, &format!("root-{i:02}"), None);
     }
     for i in 0..MAX_GROUPS_PER_THING {
-        r.add_thing_to_thing_group("t", &format!("root-{i:02}")).unwrap();
+        r.add_thing_to_thing_group("t", &format!("root-{i:02}"))
+            .unwrap();
     }
     let err = r
         .add_thing_to_thing_group("t", &format!("root-{MAX_GROUPS_PER_THING:02}"))
@@ -357,12 +399,20 @@ fn list_things_in_thing_group_direct_and_recursive() {
     let f = fixture();
     let r = &f.registry;
     tree(r);
-    for (thing, g) in [("t-a", "A"), ("t-a1", "A1"), ("t-a1a", "A1a"), ("t-a2", "A2"), ("t-b", "B")] {
+    for (thing, g) in [
+        ("t-a", "A"),
+        ("t-a1", "A1"),
+        ("t-a1a", "A1a"),
+        ("t-a2", "A2"),
+        ("t-b", "B"),
+    ] {
         r.create_thing(thing, attrs(&[]), 1).unwrap();
         r.add_thing_to_thing_group(thing, g).unwrap();
     }
     let list = |g: &str, recursive: bool| {
-        r.list_things_in_thing_group(g, recursive, None, 250).unwrap().items
+        r.list_things_in_thing_group(g, recursive, None, 250)
+            .unwrap()
+            .items
     };
     assert_eq!(list("A", false), ["t-a"]);
     assert_eq!(list("A", true), ["t-a", "t-a1", "t-a1a", "t-a2"]);
@@ -387,12 +437,12 @@ fn list_things_in_thing_group_pagination() {
     for i in 0..40 {
         let thing = format!("dev-{i:03}");
         r.create_thing(&thing, attrs(&[]), 1).unwrap();
-        r.add_thing_to_thing_group(&thing, ["A", "A1", "A1a", "A2"][i % 4]).unwrap();
+        r.add_thing_to_thing_group(&thing, ["A", "A1", "A1a", "A2"][i % 4])
+            .unwrap();
         expected.push(thing);
     }
     for size in [1, 7, 40, 250] {
-        let (items, _) =
-            all_pages(|t| r.list_things_in_thing_group("A", true, t, size).unwrap());
+        let (items, _) = all_pages(|t| r.list_things_in_thing_group("A", true, t, size).unwrap());
         assert_eq!(items, expected, "page size {size}");
     }
     let (direct, _) = all_pages(|t| r.list_things_in_thing_group("A1", false, t, 3).unwrap());

@@ -19,7 +19,11 @@ fn create_then_describe_returns_version_1_arn_and_uuid() {
         format!("arn:aws:iot:{REGION}:{ACCOUNT}:thing/phone-1")
     );
     assert_eq!(created.version, 1);
-    assert!(uuid::Uuid::parse_str(&created.thing_id).is_ok(), "{}", created.thing_id);
+    assert!(
+        uuid::Uuid::parse_str(&created.thing_id).is_ok(),
+        "{}",
+        created.thing_id
+    );
     assert_eq!(created.thing_type_name, None);
     let described = f.registry.describe_thing("phone-1").unwrap();
     assert_eq!(described, created);
@@ -53,7 +57,10 @@ fn create_is_idempotent_with_the_same_attributes_only() {
         other => panic!("expected ResourceAlreadyExists, got {other:?}"),
     }
     assert_eq!(
-        f.registry.create_thing("t", attrs(&[]), 4).unwrap_err().aws_code(),
+        f.registry
+            .create_thing("t", attrs(&[]), 4)
+            .unwrap_err()
+            .aws_code(),
         "ResourceAlreadyExistsException"
     );
 }
@@ -73,7 +80,8 @@ fn describe_unknown_thing_is_resource_not_found() {
 fn update_merges_replaces_and_bumps_the_version() {
     let f = fixture();
     let r = &f.registry;
-    r.create_thing("t", attrs(&[("a", "1"), ("b", "2")]), 1).unwrap();
+    r.create_thing("t", attrs(&[("a", "1"), ("b", "2")]), 1)
+        .unwrap();
 
     r.update_thing("t", Some(attrs(&[("b", ""), ("c", "3")])), true, Some(1))
         .unwrap();
@@ -159,17 +167,24 @@ fn delete_is_silent_for_missing_things_and_checks_the_version() {
 fn delete_removes_memberships() {
     let f = fixture();
     let r = &f.registry;
-    r.create_thing_group("g", None, Default::default(), 1).unwrap();
+    r.create_thing_group("g", None, Default::default(), 1)
+        .unwrap();
     r.create_thing("t", attrs(&[]), 1).unwrap();
     r.add_thing_to_thing_group("t", "g").unwrap();
     r.delete_thing("t", None).unwrap();
-    assert!(r
-        .list_things_in_thing_group("g", false, None, 10)
-        .unwrap()
-        .items
-        .is_empty());
+    assert!(
+        r.list_things_in_thing_group("g", false, None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
     r.create_thing("t", attrs(&[]), 2).unwrap();
-    assert!(r.list_thing_groups_for_thing("t", None, 10).unwrap().items.is_empty());
+    assert!(
+        r.list_thing_groups_for_thing("t", None, 10)
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 fn query(max_results: usize) -> ListThingsQuery {
@@ -185,7 +200,9 @@ fn list_things_pages_through_everything_once_in_name_order() {
     let r = &f.registry;
     let mut expected: Vec<String> = (0..23).map(|i| format!("thing-{i:02}")).collect();
     // Insert in a scrambled order.
-    for i in [7, 3, 19, 0, 22, 11, 5, 1, 2, 4, 6, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 20, 21] {
+    for i in [
+        7, 3, 19, 0, 22, 11, 5, 1, 2, 4, 6, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 20, 21,
+    ] {
         r.create_thing(&expected[i], attrs(&[]), 1).unwrap();
     }
     expected.sort();
@@ -207,7 +224,8 @@ fn list_things_filters_by_attribute() {
     let r = &f.registry;
     r.create_thing("a", attrs(&[("color", "red")]), 1).unwrap();
     r.create_thing("b", attrs(&[("color", "blue")]), 1).unwrap();
-    r.create_thing("c", attrs(&[("color", "red"), ("size", "l")]), 1).unwrap();
+    r.create_thing("c", attrs(&[("color", "red"), ("size", "l")]), 1)
+        .unwrap();
     r.create_thing("d", attrs(&[("size", "red")]), 1).unwrap();
     let names = |q: ListThingsQuery| -> Vec<String> {
         r.list_things(&q)
@@ -229,7 +247,10 @@ fn list_things_filters_by_attribute() {
     q.thing_type_name = Some("LightBulb".into());
     assert!(names(q).is_empty());
     let listed = r.list_things(&query(10)).unwrap();
-    assert_eq!(listed.items[2].attributes, attrs(&[("color", "red"), ("size", "l")]));
+    assert_eq!(
+        listed.items[2].attributes,
+        attrs(&[("color", "red"), ("size", "l")])
+    );
 }
 
 #[test]
@@ -256,8 +277,10 @@ fn list_things_rejects_bad_input() {
         );
     }
     // A token from another list operation is refused too.
-    r.create_thing_group("g1", None, Default::default(), 1).unwrap();
-    r.create_thing_group("g2", None, Default::default(), 1).unwrap();
+    r.create_thing_group("g1", None, Default::default(), 1)
+        .unwrap();
+    r.create_thing_group("g2", None, Default::default(), 1)
+        .unwrap();
     let token = r
         .list_thing_groups(None, None, true, None, 1)
         .unwrap()

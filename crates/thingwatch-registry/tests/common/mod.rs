@@ -33,7 +33,12 @@ pub fn settings(max_log_targets: usize) -> RegistrySettings {
     }
 }
 
-pub fn open_with(dir: &Path, logger: Logger, initial: LoggingConfig, max_log_targets: usize) -> Registry {
+pub fn open_with(
+    dir: &Path,
+    logger: Logger,
+    initial: LoggingConfig,
+    max_log_targets: usize,
+) -> Registry {
     Registry::open(dir, settings(max_log_targets), logger, initial).expect("open registry")
 }
 
