@@ -92,6 +92,8 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// `InternalFailureException`: unexpected internal failure.
     InternalFailure,
+    /// `InternalException` (IoT logging operations model their 500 with this name).
+    Internal,
     // ---- IoT rest-json codes (statuses from the iot model)
     /// `InvalidRequestException` (IoT, 400).
     InvalidRequest,
@@ -130,6 +132,7 @@ impl ErrorCode {
             Self::Validation => "ValidationException",
             Self::ServiceUnavailable => "ServiceUnavailableException",
             Self::InternalFailure => "InternalFailureException",
+            Self::Internal => "InternalException",
             Self::InvalidRequest => "InvalidRequestException",
             Self::Unauthorized => "UnauthorizedException",
             Self::Conflict => "ConflictException",
@@ -143,7 +146,7 @@ impl ErrorCode {
     /// Client or server fault.
     pub fn fault(self) -> Fault {
         match self {
-            Self::ServiceUnavailable | Self::InternalFailure => Fault::Server,
+            Self::ServiceUnavailable | Self::InternalFailure | Self::Internal => Fault::Server,
             _ => Fault::Client,
         }
     }
@@ -155,7 +158,9 @@ impl ErrorCode {
             Self::ResourceNotFound => "ResourceNotFound",
             Self::InvalidParameter => "InvalidParameterValue",
             Self::LimitExceeded => "LimitExceeded",
-            Self::InternalFailure | Self::ServiceUnavailable => "InternalServiceError",
+            Self::InternalFailure | Self::Internal | Self::ServiceUnavailable => {
+                "InternalServiceError"
+            }
             Self::Validation => "ValidationError",
             other => other.as_str(),
         }
@@ -198,7 +203,7 @@ impl ErrorCode {
                 Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
                 Self::UnsupportedDocumentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-                Self::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
+                Self::InternalFailure | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             },
         }
@@ -215,7 +220,8 @@ impl ErrorCode {
     }
 }
 
-/// An AWS error ready to render: a code and the client-facing message.
+/// An AWS error ready to render: a code, the client-facing message and any extra modeled
+/// members of the error shape.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", code.as_str())]
 pub struct ApiError {
@@ -223,6 +229,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// The message shown to the client (never an internal cause).
     pub message: String,
+    /// Extra string members of the error body beside `message`, e.g. IoT's
+    /// `ResourceAlreadyExistsException {message, resourceId, resourceArn}` (botocore parses
+    /// them into the error response when the code matches a modeled shape).
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -231,7 +241,15 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds the string member `name` (e.g. `resourceId`) to the rendered error body.
+    #[must_use]
+    pub fn with_field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, value.into()));
+        self
     }
 
     /// A server-side failure. `cause` is logged (with `tracing::error!`) and NOT sent; the
@@ -262,7 +280,7 @@ impl ApiError {
     /// Renders this error in `protocol`'s format, with `x-amzn-RequestId: request_id`.
     pub fn render(&self, protocol: Protocol, request_id: &str) -> Response {
         let status = self.code.http_status(protocol);
-        let (content_type, body) = match protocol {
+        let (content_type, mut body) = match protocol {
             Protocol::RestJson => (
                 "application/json",
                 serde_json::json!({ "message": self.message }),
@@ -276,6 +294,11 @@ impl ApiError {
                 serde_json::json!({ "__type": self.code.as_str(), "message": self.message }),
             ),
         };
+        if let Some(obj) = body.as_object_mut() {
+            for (name, value) in &self.fields {
+                obj.insert((*name).to_owned(), serde_json::Value::String(value.clone()));
+            }
+        }
         let mut resp = Response::new(Body::from(body.to_string()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();

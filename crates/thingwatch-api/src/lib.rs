@@ -4,7 +4,8 @@
 //! Requests are dispatched by the service in the SigV4 credential scope (`iot`, `iotdata`,
 //! `iot-jobs-data`, `logs`, `monitoring`, `cloudtrail`), then by route or `X-Amz-Target`.
 //! Every request is SigV4-verified ([`sigv4`]); errors use each protocol's AWS error format
-//! ([`error`]). This crate implements the layer and the CloudWatch Logs API ([`logs`]);
+//! ([`error`]). This crate implements the layer, the CloudWatch Logs API ([`logs`]) and the AWS IoT
+//! control plane ([`iot`]);
 //! other services plug in through [`ServiceHandler`] / [`ApiState::with_service`].
 //!
 //! Module map:
@@ -14,18 +15,22 @@
 //! - [`server`] — [`ApiState`], [`router`], [`serve`], the dispatcher and the service
 //!   extension point.
 //! - [`logs`] — CloudWatch Logs JSON 1.1 operations over `thingwatch_logstore::LogStore`.
+//! - [`iot`] — the AWS IoT control plane (rest-json): logging configuration, thing registry,
+//!   DescribeEndpoint, over `thingwatch_registry::Registry` ([`IotService`]).
 //!
 //! **API Boundary:** only this crate knows AWS wire shapes and SigV4; the log store knows
 //! nothing of HTTP.
 
 pub mod credentials;
 pub mod error;
+pub mod iot;
 pub mod logs;
 pub mod server;
 pub mod sigv4;
 
 pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Protocol};
+pub use iot::{Endpoints, IotService, IotSettings};
 pub use server::{
     ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestContext, ServiceHandler,
     router, serve,
