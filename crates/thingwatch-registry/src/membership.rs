@@ -11,12 +11,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use thingwatch_events::GroupMembership;
 
+/// A group's chain: group names from the root of its hierarchy down to the group itself.
+type Chain = Arc<[Arc<str>]>;
+
 #[derive(Debug, Default)]
 struct IndexState {
     /// Group name → its chain, root first, ending with the group itself.
-    chains: HashMap<Arc<str>, Arc<[Arc<str>]>>,
-    /// Thing name → the groups it is in directly (each also a key of `chains`).
-    groups_of: HashMap<Box<str>, Vec<Arc<str>>>,
+    chains: HashMap<Arc<str>, Chain>,
+    /// Thing name → the chain of each group it is in directly. A group's chain never
+    /// changes after creation (AWS has no way to re-parent a group, and only childless groups
+    /// can be deleted), so the chains are shared with `chains` rather than looked up.
+    groups_of: HashMap<Box<str>, Vec<Chain>>,
 }
 
 /// Thing-group hierarchy and membership, behind a read-write lock. `Send + Sync`.
@@ -36,7 +41,7 @@ impl MembershipIndex {
             .iter()
             .map(|(g, p)| (g.as_str(), p.as_deref()))
             .collect();
-        let mut chains: HashMap<Arc<str>, Arc<[Arc<str>]>> = HashMap::with_capacity(groups.len());
+        let mut chains: HashMap<Arc<str>, Chain> = HashMap::with_capacity(groups.len());
         for (name, _) in &groups {
             let mut chain: Vec<Arc<str>> = Vec::new();
             let mut cur = Some(name.as_str());
@@ -57,16 +62,12 @@ impl MembershipIndex {
             groups_of: HashMap::new(),
         };
         for (thing, group) in members {
-            if let Some(key) = state
-                .chains
-                .get_key_value(group.as_str())
-                .map(|(k, _)| k.clone())
-            {
+            if let Some(chain) = state.chains.get(group.as_str()).cloned() {
                 state
                     .groups_of
                     .entry(thing.into_boxed_str())
                     .or_default()
-                    .push(key);
+                    .push(chain);
             }
         }
         MembershipIndex {
@@ -75,7 +76,7 @@ impl MembershipIndex {
     }
 
     /// The chain of `group` (root first, ending with `group`), if the group exists.
-    pub fn chain(&self, group: &str) -> Option<Arc<[Arc<str>]>> {
+    pub fn chain(&self, group: &str) -> Option<Chain> {
         self.state.read().chains.get(group).cloned()
     }
 
@@ -85,7 +86,7 @@ impl MembershipIndex {
             .read()
             .groups_of
             .get(thing)
-            .cloned()
+            .map(|chains| chains.iter().filter_map(|c| c.last().cloned()).collect())
             .unwrap_or_default()
     }
 
@@ -107,7 +108,7 @@ impl MembershipIndex {
         s.chains.remove(name);
         for thing in members {
             if let Some(groups) = s.groups_of.get_mut(thing.as_str()) {
-                groups.retain(|g| &**g != name);
+                groups.retain(|c| !is_chain_of(c, name));
                 if groups.is_empty() {
                     s.groups_of.remove(thing.as_str());
                 }
@@ -118,12 +119,12 @@ impl MembershipIndex {
     /// Records that `thing` is in `group` directly.
     pub(crate) fn add_member(&self, thing: &str, group: &str) {
         let mut s = self.state.write();
-        let Some(key) = s.chains.get_key_value(group).map(|(k, _)| k.clone()) else {
+        let Some(chain) = s.chains.get(group).cloned() else {
             return;
         };
         let groups = s.groups_of.entry(Box::from(thing)).or_default();
-        if !groups.iter().any(|g| **g == *group) {
-            groups.push(key);
+        if !groups.iter().any(|c| is_chain_of(c, group)) {
+            groups.push(chain);
         }
     }
 
@@ -131,7 +132,7 @@ impl MembershipIndex {
     pub(crate) fn remove_member(&self, thing: &str, group: &str) {
         let mut s = self.state.write();
         if let Some(groups) = s.groups_of.get_mut(thing) {
-            groups.retain(|g| &**g != group);
+            groups.retain(|c| !is_chain_of(c, group));
             if groups.is_empty() {
                 s.groups_of.remove(thing);
             }
@@ -151,12 +152,15 @@ impl GroupMembership for MembershipIndex {
         let Some(groups) = s.groups_of.get(thing_name) else {
             return;
         };
-        for g in groups {
-            if let Some(chain) = s.chains.get(g) {
-                visit(chain);
-            }
+        for chain in groups {
+            visit(chain);
         }
     }
+}
+
+/// Whether `chain` is the chain of `group` (ends with it).
+fn is_chain_of(chain: &[Arc<str>], group: &str) -> bool {
+    chain.last().is_some_and(|g| &**g == group)
 }
 
 #[cfg(test)]
