@@ -11,7 +11,8 @@
 //!
 //! Module map:
 //! - [`filter_pattern`] — CloudWatch filter-pattern parser and matcher.
-//! - `store` — [`LogStore`] and the key layout (`keys`), pagination tokens (`token`).
+//! - `store` — [`LogStore`]; `keys` — binary key layout and catalog records; `block` —
+//!   compressed event blocks (the storage unit of events); `token` — pagination tokens.
 //! - [`limits`] — PutLogEvents batch limits and query limits, each with its AWS source.
 
 pub mod filter_pattern;

@@ -253,6 +253,15 @@ pub(crate) fn test(t: &Test, f: &Found<'_>) -> bool {
             };
             hit != *negate
         }
+        (Test::Regex { re, negate }, f) => {
+            let hit = match f {
+                Found::Str(s) => re.is_match(s.as_bytes()),
+                Found::Num(n) => re.is_match(num_text(*n).as_bytes()),
+                Found::Bool(b) => re.is_match(if *b { b"true" } else { b"false" }),
+                Found::Null | Found::Missing | Found::Composite => false,
+            };
+            hit != *negate
+        }
         (Test::Num { op, value, text }, f) => match f {
             Found::Num(n) => match op {
                 CmpOp::Eq => n == value,

@@ -11,8 +11,9 @@
 //! Supported now: unstructured terms (AND), quoted phrases, `?term` (OR), `-term` (exclusion);
 //! JSON patterns `{ … }` with `$.a.b` / `$.a[0].b` selectors, `=`/`!=` on strings with `*`
 //! wildcards, numeric `= != < > <= >=`, `&&` (binds tighter), `||`, parentheses, `IS NULL`,
-//! `NOT EXISTS`, `IS TRUE`, `IS FALSE`. Not yet: space-delimited `[…]` patterns and `%regex%`
-//! values, which are rejected with a [`PatternError`] saying so (the AST has room for them).
+//! `NOT EXISTS`, `IS TRUE`, `IS FALSE`; `%regex%` as a whole pattern or as a JSON `=`/`!=`
+//! value (at most [`MAX_REGEXES`], no parentheses, as AWS documents). Not yet: space-delimited
+//! `[…]` patterns, rejected with a [`PatternError`] saying so (the AST has room for them).
 //!
 //! Matching is case-sensitive. A JSON pattern never matches a non-JSON message; a selector that
 //! hits an object or array matches neither `=` nor `!=`.
@@ -24,6 +25,43 @@ mod parser;
 mod tests;
 
 use memchr::memmem::Finder;
+
+/// At most this many `%regex%` per filter pattern (filter-pattern syntax guide, "Using regex
+/// to match terms in unstructured log events").
+pub const MAX_REGEXES: usize = 2;
+
+/// A compiled `%regex%` of a filter pattern, matched as "contains a match" (unanchored unless
+/// the regex uses `^`/`$`).
+#[derive(Debug, Clone)]
+pub struct RegexValue(regex::bytes::Regex);
+
+impl PartialEq for RegexValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl RegexValue {
+    /// Compiles the body of `%…%`. AWS allows no parentheses in filter-pattern regexes.
+    pub(crate) fn new(body: &str) -> Result<RegexValue, PatternError> {
+        if body.contains(['(', ')']) {
+            return Err(PatternError::new(format!(
+                "regular expression %{body}% must not contain parentheses"
+            )));
+        }
+        if body.is_empty() {
+            return Err(PatternError::new("empty regular expression %%"));
+        }
+        regex::bytes::Regex::new(body)
+            .map(RegexValue)
+            .map_err(|e| PatternError::new(format!("invalid regular expression %{body}%: {e}")))
+    }
+
+    /// Whether `hay` contains a match.
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        self.0.is_match(hay)
+    }
+}
 
 /// A filter-pattern syntax error, shown to users as an `InvalidParameterException`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +108,7 @@ impl FilterPattern {
         match &self.ast {
             Pattern::All => true,
             Pattern::Terms(t) => t.matches(message),
+            Pattern::Regex(r) => r.is_match(message),
             Pattern::Json(j) => j.matches(message),
         }
     }
@@ -81,7 +120,7 @@ impl FilterPattern {
     /// too. Empty when the pattern has no such literal.
     pub fn anchors(&self) -> (Vec<&Finder<'static>>, bool) {
         match &self.ast {
-            Pattern::All => (Vec::new(), false),
+            Pattern::All | Pattern::Regex(_) => (Vec::new(), false),
             Pattern::Terms(t) => (t.required.iter().map(|t| &t.finder).collect(), false),
             Pattern::Json(j) => match &j.precheck {
                 Req::Contains(f) => (vec![&**f], true),
@@ -112,6 +151,8 @@ pub enum Pattern {
     All,
     /// Unstructured term pattern.
     Terms(TermPattern),
+    /// A whole-pattern `%regex%`: events containing a match.
+    Regex(RegexValue),
     /// JSON pattern `{ … }`.
     Json(JsonPattern),
 }
@@ -260,6 +301,13 @@ pub enum Test {
         value: f64,
         /// The literal as written (without a leading `+`).
         text: String,
+    },
+    /// `= %regex%` / `!= %regex%` on a string value (the value contains a match).
+    Regex {
+        /// The regex.
+        re: RegexValue,
+        /// `!=`.
+        negate: bool,
     },
     /// `IS NULL`
     IsNull,

@@ -13,7 +13,8 @@
 
 use super::lexer::{Tok, lex, quoted};
 use super::{
-    CmpOp, Glob, JsonExpr, JsonPattern, Pattern, PatternError, Step, Term, TermPattern, Test,
+    CmpOp, Glob, JsonExpr, JsonPattern, MAX_REGEXES, Pattern, PatternError, RegexValue, Step, Term,
+    TermPattern, Test,
 };
 
 /// Parses a whole filter pattern.
@@ -27,9 +28,16 @@ pub(crate) fn parse(src: &str) -> Result<Pattern, PatternError> {
         b'[' => Err(PatternError::new(
             "space-delimited filter patterns ([...]) are not supported yet",
         )),
-        b'%' => Err(PatternError::new(
-            "regular expressions (%...%) are not supported yet",
-        )),
+        b'%' => {
+            let body = trimmed
+                .strip_prefix('%')
+                .and_then(|r| r.strip_suffix('%'))
+                .filter(|b| !b.contains('%'))
+                .ok_or_else(|| {
+                    PatternError::new("a regular expression pattern must be a single %...%")
+                })?;
+            RegexValue::new(body).map(Pattern::Regex)
+        }
         _ => parse_terms(trimmed).map(Pattern::Terms),
     }
 }
@@ -99,6 +107,7 @@ struct Parser {
     at: usize,
     end: usize,
     selectors: Vec<Vec<Step>>,
+    regexes: usize,
 }
 
 fn parse_json(src: &str) -> Result<JsonPattern, PatternError> {
@@ -108,6 +117,7 @@ fn parse_json(src: &str) -> Result<JsonPattern, PatternError> {
         at: 0,
         end: src.len(),
         selectors: Vec::new(),
+        regexes: 0,
     };
     p.expect(&Tok::LBrace, "'{'")?;
     let expr = p.or()?;
@@ -257,10 +267,22 @@ impl Parser {
         let (text, quoted) = match self.next() {
             Some(Tok::Quoted(s)) => (s, true),
             Some(Tok::Bare(s)) => (s, false),
-            Some(Tok::Regex(_)) => {
-                return Err(PatternError::new(format!(
-                    "regular expression values (%...%) at position {pos} are not supported yet"
-                )));
+            Some(Tok::Regex(body)) => {
+                self.regexes += 1;
+                if self.regexes > MAX_REGEXES {
+                    return Err(PatternError::new(format!(
+                        "at most {MAX_REGEXES} regular expressions are allowed in a filter pattern"
+                    )));
+                }
+                return match op {
+                    CmpOp::Eq | CmpOp::Ne => Ok(Test::Regex {
+                        re: RegexValue::new(&body)?,
+                        negate: op == CmpOp::Ne,
+                    }),
+                    _ => Err(PatternError::new(format!(
+                        "a regular expression at position {pos} can only be compared with = or !="
+                    ))),
+                };
             }
             _ => {
                 if self.at > 0 && self.toks.get(self.at - 1).is_some() {

@@ -219,8 +219,15 @@ fn parse_errors_are_reported() {
         ("ERROR ?", "must be followed by a term"),
         ("\"\"", "empty quoted term"),
         ("[ip, user]", "not supported yet"),
-        ("%ERR.*%", "not supported yet"),
-        ("{ $.a = %x% }", "not supported yet"),
+        ("%ERR(OR)%", "must not contain parentheses"),
+        ("%ERR% x", "single %...%"),
+        ("%%", "empty regular expression"),
+        ("%[%", "invalid regular expression"),
+        ("{ $.a > %x% }", "only be compared with = or !="),
+        (
+            "{ $.a = %x% || $.b = %y% || $.c = %z% }",
+            "at most 2 regular expressions",
+        ),
     ];
     for (pattern, want) in table {
         match parse(pattern) {
@@ -270,4 +277,34 @@ fn precheck_does_not_change_results_with_escapes() {
     let p =
         parse(r#"{ $.eventType = "Publish-In" && $.key = v }"#).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.matches(msg));
+}
+
+#[test]
+fn regex_patterns() {
+    let events = ["ERROR 401 AUTHORIZED", "WARN code=500", "INFO ok"];
+    let table: &[(&str, &[usize])] = &[
+        ("%AUTHORIZED%", &[1]),
+        ("%[0-9]{3}%", &[1, 2]),
+        ("%^WARN%", &[2]),
+        ("%ok$%", &[3]),
+        ("%=5[0-9]+%", &[2]),
+    ];
+    for (pattern, want) in table {
+        assert_eq!(hits(pattern, &events), *want, "pattern {pattern}");
+    }
+    let json_table: &[(&str, bool)] = &[
+        (r#"{ $.eventType = %^Update% }"#, true),
+        (r#"{ $.eventType = %Trail$% && $.latency = %^55% }"#, true),
+        (r#"{ $.eventType != %^Update% }"#, false),
+        (r#"{ $.eventType = %^Create% }"#, false),
+        (r#"{ $.user = %.% }"#, false),
+        (r#"{ $.missing != %x% }"#, false),
+    ];
+    for (pattern, want) in json_table {
+        assert_eq!(
+            hits(pattern, &[JSON_EVENT]) == [1],
+            *want,
+            "pattern {pattern}"
+        );
+    }
 }
