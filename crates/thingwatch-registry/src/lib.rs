@@ -35,3 +35,10 @@ pub use types::{
     MAX_GROUPS_PER_THING, MAX_HIERARCHY_DEPTH, MAX_RESULTS_LIMIT, MAX_THING_ATTRIBUTES, Page,
     RegistrySettings, ThingGroupInfo, ThingGroupProperties, ThingInfo,
 };
+
+// `Registry` is shared across tasks and threads (the contract with `thingwatch-api`).
+const _: fn() = || {
+    fn assert_shared<T: Clone + Send + Sync + 'static>() {}
+    assert_shared::<Registry>();
+    assert_shared::<std::sync::Arc<MembershipIndex>>();
+};

@@ -472,3 +472,33 @@ fn membership_chains_for_a_three_deep_hierarchy_and_unrelated_groups() {
     r.remove_thing_from_thing_group("multi", "B").unwrap();
     assert_eq!(chains(r, "multi"), vec![vec!["A", "A2"], vec!["Fleet"]]);
 }
+
+#[test]
+fn concurrent_membership_changes_from_many_threads_all_land() {
+    let f = fixture();
+    let r = f.registry.clone();
+    tree(&r);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let thing = format!("th-{t}-{i:02}");
+                    r.create_thing(&thing, attrs(&[]), 1).unwrap();
+                    r.add_thing_to_thing_group(&thing, if i % 2 == 0 { "A1a" } else { "B" })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (in_a, _) = all_pages(|t| r.list_things_in_thing_group("A", true, t, 50).unwrap());
+    let (in_b, _) = all_pages(|t| r.list_things_in_thing_group("B", false, t, 50).unwrap());
+    assert_eq!(in_a.len(), 4 * 13);
+    assert_eq!(in_b.len(), 4 * 12);
+    for thing in &in_a {
+        assert_eq!(chains(&r, thing), vec![vec!["A", "A1", "A1a"]]);
+    }
+}
