@@ -1017,15 +1017,17 @@ impl LogStore {
                     bound: Pos|
          -> bool {
             pending.sort_unstable_by_key(|p| std::cmp::Reverse(p.0));
-            while let Some((pos, _)) = pending.last() {
+            while let Some((pos, e)) = pending.last() {
                 if *pos >= bound {
                     break;
                 }
-                if out.len() >= limit || *bytes >= MAX_RESPONSE_BYTES {
+                let size = e.message.len() + EVENT_OVERHEAD_BYTES;
+                // At most `limit` events and 1 MB (but always at least one event).
+                if out.len() >= limit || (!out.is_empty() && *bytes + size > MAX_RESPONSE_BYTES) {
                     return false;
                 }
                 let Some((pos, e)) = pending.pop() else { break };
-                *bytes += e.message.len() + EVENT_OVERHEAD_BYTES;
+                *bytes += size;
                 out.push(e);
                 *last = Some(pos);
             }

@@ -837,3 +837,43 @@ fn append_creates_groups_and_streams() {
         [("b", "2"), ("a", "1")]
     );
 }
+
+#[test]
+fn pages_stay_within_one_megabyte() {
+    let (_d, s) = open();
+    s.create_log_group("g", NOW).unwrap();
+    s.create_log_stream("g", "s", NOW).unwrap();
+    let big = "y".repeat(200_000);
+    for i in 0..4 {
+        let batch: Vec<InputLogEvent> = (0..4).map(|j| ev(NOW + i * 4 + j, &big)).collect();
+        s.put_log_events("g", "s", &batch, NOW).unwrap();
+    }
+    let mut q = FilterQuery {
+        limit: 10_000,
+        ..Default::default()
+    };
+    let mut total = 0;
+    loop {
+        let p = s.filter_log_events("g", &q).unwrap();
+        let bytes: usize = p.events.iter().map(|e| e.message.len() + 26).sum();
+        assert!(bytes <= 1_048_576 && !p.events.is_empty(), "{bytes}");
+        total += p.events.len();
+        match p.next_token {
+            Some(t) => q.next_token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(total, 16);
+    let p = s
+        .get_log_events(
+            "g",
+            "s",
+            &GetEventsQuery {
+                start_from_head: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(p.events.len(), 5);
+    assert_eq!(p.events[0].timestamp, NOW);
+}
