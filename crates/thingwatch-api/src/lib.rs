@@ -4,9 +4,9 @@
 //! Requests are dispatched by the service in the SigV4 credential scope (`iot`, `iotdata`,
 //! `iot-jobs-data`, `logs`, `monitoring`, `cloudtrail`), then by route or `X-Amz-Target`.
 //! Every request is SigV4-verified ([`sigv4`]); errors use each protocol's AWS error format
-//! ([`error`]). This crate implements the layer, the CloudWatch Logs API ([`logs`]) and the AWS IoT
-//! control plane ([`iot`]);
-//! other services plug in through [`ServiceHandler`] / [`ApiState::with_service`].
+//! ([`error`]). This crate implements the layer, the CloudWatch Logs API ([`logs`]) and the
+//! AWS IoT control plane ([`iot`], registered with [`ApiState::with_service`]); other services
+//! plug in the same way through [`ServiceHandler`].
 //!
 //! Module map:
 //! - [`credentials`] — [`Principal`], [`CredentialProvider`], [`StaticCredentials`].

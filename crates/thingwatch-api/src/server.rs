@@ -2,9 +2,11 @@
 //! and the dispatcher that reads the body (bounded), verifies SigV4 and hands the request
 //! to the [`ServiceHandler`] registered for the credential-scope service.
 //!
-//! **Extension point:** later services (iot, iotdata, iot-jobs-data, monitoring,
-//! cloudtrail) register a [`ServiceHandler`] under their SigV4 signing name with
-//! [`ApiState::with_service`]. Until then, requests for them are answered with
+//! **Extension point:** services other than `logs` register a [`ServiceHandler`] under their
+//! SigV4 signing name with [`ApiState::with_service`] — the AWS IoT control plane is
+//! `with_service("iot", Arc::new(IotService::new(registry, settings)))`
+//! ([`crate::iot::IotService`]); iotdata, iot-jobs-data, monitoring and cloudtrail follow.
+//! Until a service is registered, requests for it are answered with
 //! `UnknownOperationException` in that service's protocol (rest-json 404, JSON 400) —
 //! a client error, so SDKs do not retry.
 //!

@@ -261,16 +261,30 @@ async fn v2_logging_options_round_trip_and_reach_the_logger() {
     assert_eq!(v2.default_log_level, LevelSetting::Warn);
     assert_eq!(v2.role_arn.as_deref(), Some(ROLE));
 
-    // Members left out keep their stored values.
+    // roleArn / defaultLogLevel left out keep their stored values.
     s.ok(
         "POST",
         "/v2LoggingOptions",
-        Some(json!({"disableAllLogs": true})),
+        Some(json!({"disableAllLogs": true, "eventConfigurations": [{"eventType": "Subscribe", "logLevel": "DEBUG"}]})),
     )
     .await;
     assert_eq!(
         s.ok("GET", "/v2LoggingOptions", None).await,
-        json!({"roleArn": ROLE, "defaultLogLevel": "WARN", "disableAllLogs": true})
+        json!({"roleArn": ROLE, "defaultLogLevel": "WARN", "disableAllLogs": true,
+            "eventConfigurations": [{"eventType": "Subscribe", "logLevel": "DEBUG"}]})
+    );
+    assert!(s.logger.config().v2.unwrap().disable_all_logs);
+    // disableAllLogs / eventConfigurations left out take AWS's documented defaults
+    // (false, no overrides).
+    s.ok(
+        "POST",
+        "/v2LoggingOptions",
+        Some(json!({"defaultLogLevel": "WARN"})),
+    )
+    .await;
+    assert_eq!(
+        s.ok("GET", "/v2LoggingOptions", None).await,
+        json!({"roleArn": ROLE, "defaultLogLevel": "WARN", "disableAllLogs": false})
     );
 
     // Event-based logging (the CLI's exact body).

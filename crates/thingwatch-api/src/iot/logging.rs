@@ -3,9 +3,11 @@
 //! the legacy SetLoggingOptions / GetLoggingOptions.
 //!
 //! Shapes: aws-wire.md §2 and Appendix A. Choices where AWS is silent:
-//! * SetV2LoggingOptions **merges**: members the caller sends replace the stored ones, members
-//!   it leaves out keep their stored value (`eventConfigurations`, when sent, replaces the
-//!   whole list). A first call that leaves `defaultLogLevel` out stores `DISABLED`.
+//! * SetV2LoggingOptions replaces the V2 options. Members left out take AWS's documented
+//!   defaults where AWS documents one — `disableAllLogs` "default is false", no
+//!   `eventConfigurations` = no event-level overrides — and otherwise keep their stored value:
+//!   `roleArn` and `defaultLogLevel` (so `--disable-all-logs` alone does not drop the role);
+//!   a first call without `defaultLogLevel` stores `DISABLED`.
 //! * GetV2LoggingOptions `?verbose=true` lists one `eventConfigurations` entry per event type
 //!   Thingwatch emits ([`EventType::ALL`]), each with the level that applies to it at
 //!   account level (its own `logLevel`, else `defaultLogLevel`) and its destination log group
@@ -235,8 +237,8 @@ impl IotService {
                     .default_log_level
                     .as_deref()
                     .map_or(current.default_log_level, level),
-                disable_all_logs: body.disable_all_logs.unwrap_or(current.disable_all_logs),
-                event_configurations: events.unwrap_or(current.event_configurations),
+                disable_all_logs: body.disable_all_logs.unwrap_or(false),
+                event_configurations: events.unwrap_or_default(),
             };
             registry.set_v2_logging_options(options)
         })
