@@ -3,7 +3,8 @@
 #   1. format and lint gates,
 #   2. every crate's tests (real MQTT clients, SigV4-signed HTTP, kill -9 durability),
 #   3. the README quickstart, step by step, with mosquitto clients and the AWS CLI against
-#      the release binary.
+#      the release binary,
+#   4. the logging-configuration scenario (AWS IoT API + levels) the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,4 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 cargo build --release --workspace
 cargo test --release --workspace
 bash scripts/quickstart.sh
+bash scripts/logging-config.sh

@@ -8,15 +8,13 @@
 //! | `credentials` | root credentials, AWS shared-credentials format (`[default]` profile), mode 0600; only when generated |
 //! | `config` | AWS CLI config file with the `[default]` region, for `AWS_CONFIG_FILE` |
 //! | `node-id` | this server's node ID (part of log stream names) |
-//! | `logging-options.json` | the account's V2 logging configuration (`GetV2LoggingOptions` shape, or `null` when not configured) |
+//! | `registry/` | SQLite: things, thing groups, memberships and the account's logging configuration |
 //! | `logs/` | the embedded log store |
 //! | `broker/` | broker state: retained messages, persistent sessions |
 
-use crate::settings::{GivenCredentials, InitialLogging};
+use crate::settings::GivenCredentials;
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use thingwatch_events::{EventConfiguration, LevelSetting, LoggingOptions};
 
 /// Root credentials in effect.
 #[derive(Clone, Debug)]
@@ -72,8 +70,9 @@ impl DataDir {
         self.root.join("broker")
     }
 
-    fn logging_options_path(&self) -> PathBuf {
-        self.root.join("logging-options.json")
+    /// `registry/`: things, thing groups and the logging configuration.
+    pub fn registry_dir(&self) -> PathBuf {
+        self.root.join("registry")
     }
 
     /// The node ID, generated (`tw-` + 8 hex digits) and persisted on first use.
@@ -140,96 +139,6 @@ impl DataDir {
             source: path.display().to_string(),
             in_credentials_file: true,
         })
-    }
-
-    /// The persisted V2 logging options; on a fresh data directory, `initial` is written
-    /// first (as if `SetV2LoggingOptions` had been called).
-    pub fn logging_options(&self, initial: InitialLogging) -> Result<Option<LoggingOptions>> {
-        let path = self.logging_options_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let stored: Option<StoredOptions> = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("parsing {}", path.display()))?;
-                Ok(stored.map(StoredOptions::into_options))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let options = match initial {
-                    InitialLogging::Level(level) => Some(LoggingOptions {
-                        default_log_level: level,
-                        ..Default::default()
-                    }),
-                    InitialLogging::Unconfigured => None,
-                };
-                self.save_logging_options(options.as_ref())?;
-                Ok(options)
-            }
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    }
-
-    /// Persists the V2 logging options atomically (write to a temporary file, fsync, rename).
-    pub fn save_logging_options(&self, options: Option<&LoggingOptions>) -> Result<()> {
-        let stored = options.map(StoredOptions::from_options);
-        let bytes = serde_json::to_vec_pretty(&stored)?;
-        write_atomic(&self.logging_options_path(), &bytes, false)
-    }
-}
-
-/// On-disk shape of the V2 logging options: the `GetV2LoggingOptions` response members.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredOptions {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role_arn: Option<String>,
-    default_log_level: LevelSetting,
-    disable_all_logs: bool,
-    #[serde(default)]
-    event_configurations: Vec<StoredEventConfiguration>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredEventConfiguration {
-    event_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    log_level: Option<LevelSetting>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    log_destination: Option<String>,
-}
-
-impl StoredOptions {
-    fn from_options(o: &LoggingOptions) -> StoredOptions {
-        StoredOptions {
-            role_arn: o.role_arn.clone(),
-            default_log_level: o.default_log_level,
-            disable_all_logs: o.disable_all_logs,
-            event_configurations: o
-                .event_configurations
-                .iter()
-                .map(|e| StoredEventConfiguration {
-                    event_type: e.event_type.clone(),
-                    log_level: e.log_level,
-                    log_destination: e.log_destination.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    fn into_options(self) -> LoggingOptions {
-        LoggingOptions {
-            role_arn: self.role_arn,
-            default_log_level: self.default_log_level,
-            disable_all_logs: self.disable_all_logs,
-            event_configurations: self
-                .event_configurations
-                .into_iter()
-                .map(|e| EventConfiguration {
-                    event_type: e.event_type,
-                    log_level: e.log_level,
-                    log_destination: e.log_destination,
-                })
-                .collect(),
-        }
     }
 }
 
@@ -360,38 +269,6 @@ mod tests {
             std::fs::read_to_string(dd.aws_config_path())
                 .unwrap()
                 .contains("region = us-east-1")
-        );
-        std::fs::remove_dir_all(&root).ok();
-    }
-
-    #[test]
-    fn fresh_directory_gets_the_initial_logging_configuration_once() {
-        let root = tmp("logging");
-        let dd = DataDir::open(&root).unwrap();
-        let o = dd
-            .logging_options(InitialLogging::Level(LevelSetting::Info))
-            .unwrap()
-            .unwrap();
-        assert_eq!(o.default_log_level, LevelSetting::Info);
-        // A later start with another flag keeps what is stored.
-        let o = dd
-            .logging_options(InitialLogging::Level(LevelSetting::Debug))
-            .unwrap()
-            .unwrap();
-        assert_eq!(o.default_log_level, LevelSetting::Info);
-        dd.save_logging_options(None).unwrap();
-        assert_eq!(
-            dd.logging_options(InitialLogging::Level(LevelSetting::Debug))
-                .unwrap(),
-            None
-        );
-        std::fs::remove_dir_all(&root).ok();
-
-        let root = tmp("unconfigured");
-        let dd = DataDir::open(&root).unwrap();
-        assert_eq!(
-            dd.logging_options(InitialLogging::Unconfigured).unwrap(),
-            None
         );
         std::fs::remove_dir_all(&root).ok();
     }

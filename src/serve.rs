@@ -4,12 +4,15 @@
 //! flush the log pipeline, sync the store).
 
 use crate::datadir::{DataDir, require_loopback};
-use crate::settings::ServeSettings;
+use crate::settings::{InitialLogging, ServeSettings};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::sync::Arc;
-use thingwatch_events::{LogRecord, LogSink, Logger, LoggerSettings, PipelineConfig, SinkError};
+use thingwatch_events::{
+    LogRecord, LogSink, Logger, LoggerSettings, LoggingConfig, PipelineConfig, SinkError,
+};
 use thingwatch_logstore::{AppendEvent, LogStore, StoreOptions};
+use thingwatch_registry::{Registry, RegistrySettings};
 
 /// The log pipeline's sink into the embedded log store: one durable `append` per batch.
 struct StoreSink {
@@ -40,7 +43,6 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     let data = DataDir::open(&settings.data_dir)?;
     let credentials = data.root_credentials(settings.credentials.as_ref(), &settings.region)?;
     let node_id = data.node_id()?;
-    let options = data.logging_options(settings.initial_logging)?;
 
     let store =
         LogStore::open(&data.log_store_dir(), StoreOptions::default()).with_context(|| {
@@ -55,11 +57,29 @@ pub fn run(settings: ServeSettings) -> Result<()> {
             node_id,
             pipeline: PipelineConfig::default(),
         },
-        options,
+        LoggingConfig::default(),
         Box::new(StoreSink {
             store: store.clone(),
         }),
     );
+    // The registry holds the logging configuration; a fresh data directory gets the one
+    // `--default-log-level` asks for. Opening it pushes the stored configuration into the
+    // logger and installs the thing-group membership the level gate resolves against.
+    let initial = match settings.initial_logging {
+        InitialLogging::Level(level) => LoggingConfig::with_default_level(level),
+        InitialLogging::Unconfigured => LoggingConfig::default(),
+    };
+    let registry = Registry::open(
+        &data.registry_dir(),
+        RegistrySettings {
+            account_id: settings.account_id.clone(),
+            region: settings.region.clone(),
+            max_log_targets: settings.max_log_targets,
+        },
+        logger.clone(),
+        initial,
+    )
+    .with_context(|| format!("opening the registry in {}", data.registry_dir().display()))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,6 +92,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         credentials,
         store.clone(),
         logger.clone(),
+        registry,
     ));
     logger.shutdown();
     store.sync().context("syncing the log store")?;
@@ -84,6 +105,7 @@ async fn serve(
     credentials: crate::datadir::RootCredentials,
     store: LogStore,
     logger: Logger,
+    registry: Registry,
 ) -> Result<()> {
     let broker = thingwatch_broker::Broker::open(
         &data.broker_dir(),
@@ -102,6 +124,21 @@ async fn serve(
     let mqtt_addr = mqtt.local_addr()?;
     let http_addr = http.local_addr()?;
 
+    // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port
+    // (as AWS answers), `host:port` otherwise.
+    let data_endpoint = if mqtt_addr.port() == 1883 {
+        mqtt_addr.ip().to_string()
+    } else {
+        mqtt_addr.to_string()
+    };
+    let iot = thingwatch_api::IotService::new(
+        registry,
+        thingwatch_api::IotSettings {
+            account_id: settings.account_id.clone(),
+            region: settings.region.clone(),
+            endpoints: thingwatch_api::Endpoints::data_only(data_endpoint),
+        },
+    );
     let api_state = thingwatch_api::ApiState::new(
         Arc::new(thingwatch_api::StaticCredentials::root(
             credentials.access_key_id.clone(),
@@ -111,7 +148,8 @@ async fn serve(
         settings.account_id.clone(),
         settings.region.clone(),
         store,
-    );
+    )
+    .with_service("iot", Arc::new(iot));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

@@ -22,6 +22,9 @@ pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4580";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 /// Default AWS Region.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// Default limit of resource-specific log targets: the 10 AWS IoT documented (Developer
+/// Guide, *Configure AWS IoT logging*, 2019–2020 editions: "up to 10 logging targets").
+pub const DEFAULT_MAX_LOG_TARGETS: usize = 10;
 
 /// Flags of `thingwatch serve`.
 #[derive(Args, Debug, Default, Clone)]
@@ -48,6 +51,10 @@ pub struct ServeArgs {
     /// DEBUG, INFO, WARN, ERROR, DISABLED, or UNCONFIGURED for none (default INFO).
     #[arg(long)]
     pub default_log_level: Option<String>,
+    /// Most resource-specific log targets (SetV2LoggingLevel) the account may have
+    /// (default 10; more is LimitExceededException).
+    #[arg(long)]
+    pub max_log_targets: Option<usize>,
 }
 
 /// The TOML config file. Every key is optional; unknown keys are an error.
@@ -66,6 +73,8 @@ pub struct ConfigFile {
     pub region: Option<String>,
     /// Same as `--default-log-level`.
     pub default_log_level: Option<String>,
+    /// Same as `--max-log-targets`.
+    pub max_log_targets: Option<usize>,
     /// Root access key ID (the environment variable wins).
     pub access_key_id: Option<String>,
     /// Root secret access key (the environment variable wins).
@@ -109,6 +118,8 @@ pub struct ServeSettings {
     pub initial_logging: InitialLogging,
     /// Explicit root credentials, if any.
     pub credentials: Option<GivenCredentials>,
+    /// Most log targets (default [`DEFAULT_MAX_LOG_TARGETS`]).
+    pub max_log_targets: usize,
 }
 
 fn parse_initial_logging(s: &str) -> Result<InitialLogging> {
@@ -192,6 +203,13 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         validate_credentials(c)?;
     }
 
+    let max_log_targets = args
+        .max_log_targets
+        .or(file.max_log_targets)
+        .unwrap_or(DEFAULT_MAX_LOG_TARGETS);
+    if max_log_targets == 0 || max_log_targets > 10_000 {
+        bail!("--max-log-targets must be between 1 and 10000, got {max_log_targets}");
+    }
     Ok(ServeSettings {
         data_dir: args
             .data_dir
@@ -210,6 +228,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         region,
         initial_logging,
         credentials,
+        max_log_targets,
     })
 }
 
@@ -247,6 +266,7 @@ mod tests {
         assert_eq!(s.region, "us-east-1");
         assert_eq!(s.initial_logging, InitialLogging::Level(LevelSetting::Info));
         assert!(s.credentials.is_none());
+        assert_eq!(s.max_log_targets, 10);
     }
 
     #[test]

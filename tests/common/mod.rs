@@ -56,12 +56,12 @@ impl Server {
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args([
-                "--mqtt-listen",
-                "127.0.0.1:0",
-                "--http-listen",
-                "127.0.0.1:0",
-            ])
+            .args(if extra.contains(&"--mqtt-listen") {
+                &[][..]
+            } else {
+                &["--mqtt-listen", "127.0.0.1:0"][..]
+            })
+            .args(["--http-listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("THINGWATCH_ACCESS_KEY_ID")
             .env_remove("THINGWATCH_SECRET_ACCESS_KEY")
@@ -127,6 +127,25 @@ impl Server {
             self.http,
             op,
             &body,
+            &self.access_key_id,
+            &self.secret_access_key,
+        )
+        .await
+    }
+
+    /// Calls an AWS IoT control-plane operation (rest-json, signing name `iot`).
+    pub async fn iot(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        signed_rest_call(
+            self.http,
+            "iot",
+            method,
+            path_and_query,
+            body,
             &self.access_key_id,
             &self.secret_access_key,
         )
@@ -259,4 +278,145 @@ pub async fn signed_logs_call(
         serde_json::from_str(&text).unwrap()
     };
     (status, value)
+}
+
+/// One SigV4-signed rest-json call (`service` is the signing name, e.g. `iot`).
+pub async fn signed_rest_call(
+    http: SocketAddr,
+    service: &str,
+    method: &str,
+    path_and_query: &str,
+    body: Option<serde_json::Value>,
+    access_key_id: &str,
+    secret: &str,
+) -> (u16, serde_json::Value) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let url = format!("http://{http}{path_and_query}");
+    let bytes = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(&url)
+        .header("host", http.to_string());
+    if !bytes.is_empty() {
+        builder = builder.header("content-type", "application/json");
+    }
+    let mut req = builder.body(bytes.clone()).unwrap();
+    let identity =
+        aws_credential_types::Credentials::new(access_key_id, secret, None, None, "e2e").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        method,
+        &url,
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+        SignableBody::Bytes(&bytes),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let client = reqwest::Client::new();
+    let mut rb = client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            &url,
+        )
+        .body(bytes);
+    for (k, v) in req.headers() {
+        rb = rb.header(k.as_str(), v.to_str().unwrap());
+    }
+    let resp = rb.send().await.expect("HTTP call");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let value = if text.is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::json!({"raw": text}))
+    };
+    (status, value)
+}
+
+/// A minimal MQTT 3.1.1 client on a raw socket bound to a chosen source address, for tests
+/// that need a particular `sourceIp` (rumqttc cannot bind its local address).
+pub struct RawClient {
+    stream: tokio::net::TcpStream,
+}
+
+impl RawClient {
+    /// Connects from `source` to `server` and completes CONNECT/CONNACK with `client_id`.
+    pub async fn connect(
+        source: std::net::IpAddr,
+        server: SocketAddr,
+        client_id: &str,
+    ) -> RawClient {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = if server.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let mut stream = socket.connect(server).await.unwrap();
+        // CONNECT: protocol "MQTT" level 4, clean session, keep-alive 60 s.
+        let mut var = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60];
+        var.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
+        var.extend_from_slice(client_id.as_bytes());
+        stream.write_all(&packet(0x10, &var)).await.unwrap();
+        let mut connack = [0u8; 4];
+        stream.read_exact(&mut connack).await.unwrap();
+        assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK accepted");
+        RawClient { stream }
+    }
+
+    /// PUBLISH QoS 1 with packet id 1, waiting for the PUBACK.
+    pub async fn publish_qos1(&mut self, topic: &str, payload: &[u8]) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut var = Vec::new();
+        var.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+        var.extend_from_slice(topic.as_bytes());
+        var.extend_from_slice(&[0, 1]);
+        var.extend_from_slice(payload);
+        self.stream.write_all(&packet(0x32, &var)).await.unwrap();
+        let mut puback = [0u8; 4];
+        self.stream.read_exact(&mut puback).await.unwrap();
+        assert_eq!(puback, [0x40, 2, 0, 1], "PUBACK");
+    }
+
+    /// DISCONNECT and close.
+    pub async fn disconnect(mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.stream.write_all(&[0xE0, 0]).await;
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+/// Fixed header (type/flags byte, remaining length as a variable byte integer) + body.
+fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
 }
