@@ -1,8 +1,11 @@
-//! Run configuration for one benchmark run: the scenario, mode, QoS, payload size, timing and
-//! flow-control window, with the limits that bound them and the validation that checks them.
+//! Run configuration: [`BenchConfig`] for the publish modes (scenario, mode, QoS, payload size,
+//! timing, flow-control window, client-ID prefix) and [`ConnectConfig`] for the connect mode
+//! (workers, client IDs, timing), with the limits that bound them and the validation that checks
+//! them.
 //!
-//! The raw values come from the command line (`main.rs`); [`BenchConfig::validate`] turns them
-//! into a configuration the runner can trust, so the runner never panics on user input.
+//! The raw values come from the command line (`main.rs`); [`BenchConfig::validate`] and
+//! [`ConnectConfig::validate`] turn them into configurations the runners can trust, so no runner
+//! panics on user input.
 
 use std::time::Duration;
 
@@ -33,6 +36,18 @@ pub const DEFAULT_WINDOW: u32 = 100;
 /// (AWS IoT Core quotas, "Keep-alive"); 60 s is inside that range and far longer than a run's
 /// idle gaps.
 pub const KEEP_ALIVE_SECS: u64 = 60;
+
+/// Longest client ID the generator uses, in bytes: AWS IoT Core's MQTT client ID limit of 128
+/// bytes of UTF-8 (AWS General Reference, *AWS IoT Core endpoints and quotas*, "Client ID
+/// size"), which is also the longest thing name (AWS IoT API Reference `CreateThing`,
+/// `thingName` 1–128 characters), so every generated ID can name a thing.
+pub const MAX_CLIENT_ID_BYTES: usize = 128;
+
+/// Most concurrent connect workers in connect mode (each holds at most one connection).
+pub const MAX_CONNECT_WORKERS: usize = 1000;
+
+/// Most distinct client IDs connect mode cycles through.
+pub const MAX_CONNECT_CLIENTS: usize = 1_000_000;
 
 /// How the publishers are paced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +149,10 @@ pub struct BenchConfig {
     pub window: u32,
     /// PID of the broker process, whose CPU time is then reported next to the generator's.
     pub broker_pid: Option<u32>,
+    /// Fixed client-ID prefix: publisher `i` connects as `<prefix>p<i>` and subscriber `i` as
+    /// `<prefix>s<i>`, so the IDs can be registered as things beforehand. `None`: a per-run
+    /// prefix `twb-<run>-`, which keeps concurrent runs apart.
+    pub client_prefix: Option<String>,
 }
 
 /// The unvalidated values a user supplied; see [`BenchConfig`] for what each field means.
@@ -163,9 +182,11 @@ pub struct RawConfig {
     pub window: u32,
     /// Broker PID, if known.
     pub broker_pid: Option<u32>,
+    /// Fixed client-ID prefix, if any.
+    pub client_prefix: Option<String>,
 }
 
-/// Why a [`RawConfig`] was rejected.
+/// Why a [`RawConfig`] or [`RawConnectConfig`] was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
     /// QoS other than 0 or 1.
@@ -189,6 +210,59 @@ pub enum ConfigError {
     /// Latency-mode target rate of zero.
     #[error("latency rate must be at least 1 message/s, got {0}")]
     Rate(u32),
+    /// A client-ID prefix with a character outside the thing-name alphabet `[a-zA-Z0-9:_-]`
+    /// (AWS IoT API Reference `CreateThing`, `thingName` pattern).
+    #[error(
+        "client prefix {0:?} may only contain a-z A-Z 0-9 : _ -, so the client IDs can be thing names"
+    )]
+    ClientPrefixChars(String),
+    /// A client-ID prefix so long that the longest generated ID would exceed
+    /// [`MAX_CLIENT_ID_BYTES`].
+    #[error(
+        "client prefix {prefix:?} makes client IDs of {longest} bytes, more than {MAX_CLIENT_ID_BYTES}"
+    )]
+    ClientPrefixLength {
+        /// The prefix.
+        prefix: String,
+        /// Length of the longest client ID it would produce, bytes.
+        longest: usize,
+    },
+    /// Connect workers outside `1..=MAX_CONNECT_WORKERS`.
+    #[error("workers must be 1..={MAX_CONNECT_WORKERS}, got {0}")]
+    Workers(usize),
+    /// Connect-mode client count outside `workers..=MAX_CONNECT_CLIENTS` (every worker needs
+    /// client IDs of its own, so no two connections ever share one).
+    #[error(
+        "clients must be at least the number of workers ({workers}) and at most {MAX_CONNECT_CLIENTS}, got {clients}"
+    )]
+    Clients {
+        /// The requested client count.
+        clients: usize,
+        /// The requested worker count.
+        workers: usize,
+    },
+}
+
+/// Checks a client-ID prefix: thing-name characters only, and `prefix + suffix` at most
+/// [`MAX_CLIENT_ID_BYTES`] where `longest_suffix` is the longest suffix the mode appends.
+fn check_client_prefix(prefix: &str, longest_suffix: usize) -> Result<(), ConfigError> {
+    let thing_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-');
+    if !prefix.chars().all(thing_char) {
+        return Err(ConfigError::ClientPrefixChars(prefix.to_string()));
+    }
+    let longest = prefix.len() + longest_suffix;
+    if longest > MAX_CLIENT_ID_BYTES {
+        return Err(ConfigError::ClientPrefixLength {
+            prefix: prefix.to_string(),
+            longest,
+        });
+    }
+    Ok(())
+}
+
+/// Number of decimal digits of `n` (1 for 0).
+fn decimal_digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Longest warm-up or duration accepted, in seconds (one day); anything longer is a typo.
@@ -210,11 +284,10 @@ impl BenchConfig {
         if !(1..=MAX_WINDOW).contains(&raw.window) {
             return Err(ConfigError::Window(raw.window));
         }
-        if !(raw.duration_s.is_finite() && raw.duration_s > 0.0 && raw.duration_s <= MAX_SECONDS) {
-            return Err(ConfigError::Duration(raw.duration_s));
-        }
-        if !(raw.warmup_s.is_finite() && (0.0..=MAX_SECONDS).contains(&raw.warmup_s)) {
-            return Err(ConfigError::Warmup(raw.warmup_s));
+        check_seconds(raw.duration_s, raw.warmup_s)?;
+        if let Some(prefix) = &raw.client_prefix {
+            // `p` or `s`, then the largest pair index.
+            check_client_prefix(prefix, 1 + decimal_digits(raw.pairs - 1))?;
         }
         let mode = match raw.latency_rate_per_s {
             None => Mode::Throughput,
@@ -234,8 +307,106 @@ impl BenchConfig {
             duration: Duration::from_secs_f64(raw.duration_s),
             window: raw.window,
             broker_pid: raw.broker_pid,
+            client_prefix: raw.client_prefix,
         })
     }
+}
+
+/// A validated connect-mode configuration: `workers` concurrent loops, each repeating
+/// CONNECT → CONNACK → DISCONNECT with client IDs `<client_prefix><i>` for
+/// `i` in `0..clients`. Worker `w` uses the indices `w, w + workers, w + 2·workers, …` in turn,
+/// so no two connections ever share a client ID (which would make the broker close the older
+/// one, [MQTT-3.1.4-2]). Build it with [`ConnectConfig::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectConfig {
+    /// Broker host name or IP address.
+    pub host: String,
+    /// Broker MQTT port (plain TCP).
+    pub port: u16,
+    /// Free-form label copied into the report.
+    pub label: String,
+    /// Concurrent connect loops, `1..=MAX_CONNECT_WORKERS`.
+    pub workers: usize,
+    /// Distinct client IDs, `workers..=MAX_CONNECT_CLIENTS`.
+    pub clients: usize,
+    /// Client-ID prefix (thing-name characters; may be empty).
+    pub client_prefix: String,
+    /// Time spent connecting before measurement starts.
+    pub warmup: Duration,
+    /// Length of the measurement window.
+    pub duration: Duration,
+    /// PID of the broker process, whose CPU time is then reported next to the generator's.
+    pub broker_pid: Option<u32>,
+}
+
+/// The unvalidated connect-mode values a user supplied; see [`ConnectConfig`] for each field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawConnectConfig {
+    /// Broker host.
+    pub host: String,
+    /// Broker MQTT port.
+    pub port: u16,
+    /// Report label.
+    pub label: String,
+    /// Concurrent workers.
+    pub workers: usize,
+    /// Distinct client IDs.
+    pub clients: usize,
+    /// Client-ID prefix.
+    pub client_prefix: String,
+    /// Warm-up in seconds.
+    pub warmup_s: f64,
+    /// Measurement window in seconds.
+    pub duration_s: f64,
+    /// Broker PID, if known.
+    pub broker_pid: Option<u32>,
+}
+
+impl ConnectConfig {
+    /// Checks every field of `raw` against the limits above.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found.
+    pub fn validate(raw: RawConnectConfig) -> Result<Self, ConfigError> {
+        if !(1..=MAX_CONNECT_WORKERS).contains(&raw.workers) {
+            return Err(ConfigError::Workers(raw.workers));
+        }
+        if !(raw.workers..=MAX_CONNECT_CLIENTS).contains(&raw.clients) {
+            return Err(ConfigError::Clients {
+                clients: raw.clients,
+                workers: raw.workers,
+            });
+        }
+        check_client_prefix(&raw.client_prefix, decimal_digits(raw.clients - 1))?;
+        check_seconds(raw.duration_s, raw.warmup_s)?;
+        Ok(ConnectConfig {
+            host: raw.host,
+            port: raw.port,
+            label: raw.label,
+            workers: raw.workers,
+            clients: raw.clients,
+            client_prefix: raw.client_prefix,
+            warmup: Duration::from_secs_f64(raw.warmup_s),
+            duration: Duration::from_secs_f64(raw.duration_s),
+            broker_pid: raw.broker_pid,
+        })
+    }
+
+    /// The client ID of index `i`: `<client_prefix><i>`.
+    pub fn client_id(&self, i: usize) -> String {
+        format!("{}{i}", self.client_prefix)
+    }
+}
+
+/// Checks a measurement duration (positive, at most one day) and warm-up (0 to one day).
+fn check_seconds(duration_s: f64, warmup_s: f64) -> Result<(), ConfigError> {
+    if !(duration_s.is_finite() && duration_s > 0.0 && duration_s <= MAX_SECONDS) {
+        return Err(ConfigError::Duration(duration_s));
+    }
+    if !(warmup_s.is_finite() && (0.0..=MAX_SECONDS).contains(&warmup_s)) {
+        return Err(ConfigError::Warmup(warmup_s));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -256,6 +427,7 @@ mod tests {
             duration_s: 10.0,
             window: DEFAULT_WINDOW,
             broker_pid: None,
+            client_prefix: None,
         }
     }
 
@@ -310,5 +482,130 @@ mod tests {
         let cfg = BenchConfig::validate(r).expect("boundaries are valid");
         assert_eq!(cfg.qos, Qos::AtLeastOnce);
         assert_eq!(cfg.mode, Mode::Latency { rate_per_s: 1 });
+    }
+
+    fn raw_connect() -> RawConnectConfig {
+        RawConnectConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            label: "t".into(),
+            workers: 10,
+            clients: 1000,
+            client_prefix: "dev-".into(),
+            warmup_s: 1.0,
+            duration_s: 3.0,
+            broker_pid: None,
+        }
+    }
+
+    #[test]
+    fn client_prefix_is_checked_against_the_longest_id() {
+        let mut r = raw();
+        r.client_prefix = Some("tp-".into());
+        let cfg = BenchConfig::validate(r).expect("valid prefix");
+        assert_eq!(cfg.client_prefix.as_deref(), Some("tp-"));
+
+        // 10 pairs: the longest ID is `<prefix>p9`, two bytes longer than the prefix.
+        let mut r = raw();
+        r.client_prefix = Some("x".repeat(MAX_CLIENT_ID_BYTES - 2));
+        assert!(BenchConfig::validate(r).is_ok());
+        let mut r = raw();
+        r.client_prefix = Some("x".repeat(MAX_CLIENT_ID_BYTES - 1));
+        assert_eq!(
+            BenchConfig::validate(r),
+            Err(ConfigError::ClientPrefixLength {
+                prefix: "x".repeat(MAX_CLIENT_ID_BYTES - 1),
+                longest: MAX_CLIENT_ID_BYTES + 1,
+            })
+        );
+        for bad in ["a b", "dev/", "dév-", "a.b"] {
+            let mut r = raw();
+            r.client_prefix = Some(bad.into());
+            assert_eq!(
+                BenchConfig::validate(r),
+                Err(ConfigError::ClientPrefixChars(bad.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn connect_config_accepts_defaults_and_names_clients() {
+        let cfg = ConnectConfig::validate(raw_connect()).expect("valid");
+        assert_eq!(cfg.duration, Duration::from_secs(3));
+        assert_eq!(cfg.client_id(0), "dev-0");
+        assert_eq!(cfg.client_id(999), "dev-999");
+        let mut r = raw_connect();
+        r.client_prefix = String::new();
+        r.workers = 1;
+        r.clients = 1;
+        assert_eq!(ConnectConfig::validate(r).expect("valid").client_id(0), "0");
+    }
+
+    #[test]
+    fn connect_config_rejects_out_of_range_values() {
+        type Edit = fn(&mut RawConnectConfig);
+        let cases: &[(Edit, ConfigError)] = &[
+            (|r| r.workers = 0, ConfigError::Workers(0)),
+            (
+                |r| r.workers = MAX_CONNECT_WORKERS + 1,
+                ConfigError::Workers(MAX_CONNECT_WORKERS + 1),
+            ),
+            (
+                |r| r.clients = 9,
+                ConfigError::Clients {
+                    clients: 9,
+                    workers: 10,
+                },
+            ),
+            (
+                |r| r.clients = MAX_CONNECT_CLIENTS + 1,
+                ConfigError::Clients {
+                    clients: MAX_CONNECT_CLIENTS + 1,
+                    workers: 10,
+                },
+            ),
+            (
+                |r| r.client_prefix = "dev 1".into(),
+                ConfigError::ClientPrefixChars("dev 1".into()),
+            ),
+            (
+                // 1000 clients: the longest ID is the prefix plus "999".
+                |r| r.client_prefix = "y".repeat(MAX_CLIENT_ID_BYTES - 2),
+                ConfigError::ClientPrefixLength {
+                    prefix: "y".repeat(MAX_CLIENT_ID_BYTES - 2),
+                    longest: MAX_CLIENT_ID_BYTES + 1,
+                },
+            ),
+            (|r| r.duration_s = f64::NAN, ConfigError::Duration(f64::NAN)),
+            (
+                |r| r.warmup_s = f64::INFINITY,
+                ConfigError::Warmup(f64::INFINITY),
+            ),
+        ];
+        for (edit, want) in cases {
+            let mut r = raw_connect();
+            edit(&mut r);
+            let got = ConnectConfig::validate(r);
+            // NaN != NaN, so compare the messages.
+            assert_eq!(
+                got.map_err(|e| e.to_string()),
+                Err(want.to_string()),
+                "{want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimal_digits_table() {
+        for (n, want) in [
+            (0, 1),
+            (9, 1),
+            (10, 2),
+            (999, 3),
+            (1000, 4),
+            (usize::MAX, 20),
+        ] {
+            assert_eq!(decimal_digits(n), want, "{n}");
+        }
     }
 }

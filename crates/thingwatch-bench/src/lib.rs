@@ -1,22 +1,30 @@
 //! `thingwatch-bench`: an MQTT 3.1.1 load generator for benchmarking Thingwatch against
 //! Mosquitto, built on rumqttc and tokio.
 //!
-//! One run = one scenario (today `one-to-one`: N publishers → N subscribers on distinct topics)
-//! in one mode (`throughput`: messages/s delivered to subscribers under an end-to-end window;
-//! `latency`: publish→deliver percentiles at a fixed total rate). The result is a
-//! [`report::RunReport`], printed by the binary as one JSON line plus one human line.
+//! One run = one mode. The publish modes run one scenario (today `one-to-one`: N publishers →
+//! N subscribers on distinct topics): `throughput` (messages/s delivered to subscribers under an
+//! end-to-end window) or `latency` (publish→deliver percentiles at a fixed total rate); their
+//! result is a [`report::RunReport`]. The `connect` mode runs M workers that each repeat
+//! CONNECT → CONNACK → DISCONNECT with client IDs from a fixed prefix (so they can be things in
+//! thing groups); its result is a [`report::ConnectReport`]. The binary prints either as one
+//! JSON line plus one human line.
 //!
-//! Modules: [`config`] (validated run configuration and its limits), [`payload`] (the 16-byte
-//! sequence/timestamp header), [`runner`] (the clients and the measurement), [`stats`]
-//! (percentiles), [`cpu`] (generator and broker CPU time), [`report`] (output).
+//! Modules: [`config`] (validated run configurations and their limits), [`payload`] (the
+//! 16-byte sequence/timestamp header), [`runner`] (the publish modes' clients and the
+//! measurement), [`connect`] (the connect mode), [`stats`] (percentiles), [`cpu`] (generator
+//! and broker CPU time), [`report`] (output).
 
 pub mod config;
+pub mod connect;
 pub mod cpu;
 pub mod payload;
 pub mod report;
 pub mod runner;
 pub mod stats;
 
-pub use config::{BenchConfig, ConfigError, Mode, Qos, RawConfig, Scenario};
-pub use report::RunReport;
+pub use config::{
+    BenchConfig, ConfigError, ConnectConfig, Mode, Qos, RawConfig, RawConnectConfig, Scenario,
+};
+pub use connect::run_connect;
+pub use report::{ConnectReport, RunReport};
 pub use runner::{RunError, run};

@@ -1,15 +1,18 @@
-//! The `thingwatch-bench` command line: parses flags into a [`RawConfig`], runs one benchmark,
-//! prints the JSON report line on stdout and a human summary on stderr.
+//! The `thingwatch-bench` command line: parses flags into a [`RawConfig`] (publish modes) or a
+//! [`RawConnectConfig`] (connect mode), runs one benchmark, prints the JSON report line on
+//! stdout and a human summary on stderr.
 //!
 //! Exit status: 0 for a clean run, 1 if the run could not be set up, 2 if it ran but saw
-//! errors, losses, duplicates or malformed payloads (the JSON line is still printed).
+//! errors, losses, duplicates, malformed payloads or failed connects (the JSON line is still
+//! printed).
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use thingwatch_bench::config::DEFAULT_WINDOW;
-use thingwatch_bench::{BenchConfig, RawConfig, Scenario};
+use thingwatch_bench::{BenchConfig, ConnectConfig, RawConfig, RawConnectConfig, Scenario};
 
-/// MQTT load generator: N publishers → N subscribers, messages/s delivered or latency.
+/// MQTT load generator: N publishers → N subscribers (messages/s delivered, or latency), or
+/// M workers connecting and disconnecting (connects/s).
 #[derive(Debug, Parser)]
 #[command(name = "thingwatch-bench", version)]
 struct Cli {
@@ -32,10 +35,26 @@ enum ModeCmd {
         #[arg(long, default_value_t = 1000)]
         rate: u32,
     },
+    /// M workers each repeat CONNECT → CONNACK → DISCONNECT; report connects/s and connect
+    /// latency p50/p99/p99.9.
+    Connect {
+        #[command(flatten)]
+        target: Target,
+        /// Concurrent workers (M), each with at most one connection open.
+        #[arg(long, short = 'm', default_value_t = 10)]
+        workers: usize,
+        /// Distinct client IDs to cycle through: <prefix>0 ..= <prefix>(clients-1).
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Client-ID prefix (thing-name characters a-z A-Z 0-9 : _ -).
+        #[arg(long, default_value = "dev-")]
+        client_prefix: String,
+    },
 }
 
+/// Where to connect, how long to run, and how to label the result.
 #[derive(Debug, Args)]
-struct Common {
+struct Target {
     /// Broker host.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -45,6 +64,21 @@ struct Common {
     /// Label copied into the report (e.g. mosquitto, thingwatch-INFO).
     #[arg(long, default_value = "broker")]
     label: String,
+    /// Measurement window, seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Warm-up before measuring, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// PID of the broker process, to report its CPU time too (Linux /proc).
+    #[arg(long)]
+    broker_pid: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    #[command(flatten)]
+    target: Target,
     /// Who publishes where.
     #[arg(long, value_enum, default_value_t = Scenario::OneToOne)]
     scenario: Scenario,
@@ -57,54 +91,97 @@ struct Common {
     /// Payload size in bytes (at least 16: sequence number + timestamp).
     #[arg(long, default_value_t = 64)]
     payload: usize,
-    /// Measurement window, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    duration: f64,
-    /// Warm-up before measuring, seconds.
-    #[arg(long, default_value_t = 2.0)]
-    warmup: f64,
     /// End-to-end window per pair: most messages sent but not yet received.
     #[arg(long, default_value_t = DEFAULT_WINDOW)]
     window: u32,
-    /// PID of the broker process, to report its CPU time too (Linux /proc).
+    /// Fixed client-ID prefix: publishers connect as <prefix>p<i>, subscribers as <prefix>s<i>
+    /// (default: a per-run prefix twb-<run>-).
     #[arg(long)]
-    broker_pid: Option<u32>,
+    client_prefix: Option<String>,
 }
 
 fn raw_config(common: Common, latency_rate_per_s: Option<u32>) -> RawConfig {
+    let t = common.target;
     RawConfig {
-        host: common.host,
-        port: common.port,
-        label: common.label,
+        host: t.host,
+        port: t.port,
+        label: t.label,
         latency_rate_per_s,
         scenario: common.scenario,
         pairs: common.pairs,
         qos: common.qos,
         payload_bytes: common.payload,
-        warmup_s: common.warmup,
-        duration_s: common.duration,
+        warmup_s: t.warmup,
+        duration_s: t.duration,
         window: common.window,
-        broker_pid: common.broker_pid,
+        broker_pid: t.broker_pid,
+        client_prefix: common.client_prefix,
     }
+}
+
+/// What `main` prints: the JSON line, the human line, and whether the run was clean.
+struct Printed {
+    json: String,
+    human: String,
+    clean: bool,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")
+}
+
+fn publish_mode(raw: RawConfig) -> anyhow::Result<Printed> {
+    let cfg = BenchConfig::validate(raw).context("invalid arguments")?;
+    let report = runtime()?
+        .block_on(thingwatch_bench::run(&cfg))
+        .with_context(|| format!("benchmark against {}:{} failed", cfg.host, cfg.port))?;
+    Ok(Printed {
+        json: report.to_json_line().context("encoding the report")?,
+        human: report.human_line(),
+        clean: report.is_clean(),
+    })
+}
+
+fn connect_mode(raw: RawConnectConfig) -> anyhow::Result<Printed> {
+    let cfg = ConnectConfig::validate(raw).context("invalid arguments")?;
+    let report = runtime()?
+        .block_on(thingwatch_bench::run_connect(&cfg))
+        .with_context(|| format!("benchmark against {}:{} failed", cfg.host, cfg.port))?;
+    Ok(Printed {
+        json: report.to_json_line().context("encoding the report")?,
+        human: report.human_line(),
+        clean: report.is_clean(),
+    })
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let raw = match cli.mode {
-        ModeCmd::Throughput { common } => raw_config(common, None),
-        ModeCmd::Latency { common, rate } => raw_config(common, Some(rate)),
+    let printed = match cli.mode {
+        ModeCmd::Throughput { common } => publish_mode(raw_config(common, None))?,
+        ModeCmd::Latency { common, rate } => publish_mode(raw_config(common, Some(rate)))?,
+        ModeCmd::Connect {
+            target: t,
+            workers,
+            clients,
+            client_prefix,
+        } => connect_mode(RawConnectConfig {
+            host: t.host,
+            port: t.port,
+            label: t.label,
+            workers,
+            clients,
+            client_prefix,
+            warmup_s: t.warmup,
+            duration_s: t.duration,
+            broker_pid: t.broker_pid,
+        })?,
     };
-    let cfg = BenchConfig::validate(raw).context("invalid arguments")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
-    let report = runtime
-        .block_on(thingwatch_bench::run(&cfg))
-        .with_context(|| format!("benchmark against {}:{} failed", cfg.host, cfg.port))?;
-    println!("{}", report.to_json_line().context("encoding the report")?);
-    eprintln!("{}", report.human_line());
-    Ok(if report.is_clean() {
+    println!("{}", printed.json);
+    eprintln!("{}", printed.human);
+    Ok(if printed.clean {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::from(2)

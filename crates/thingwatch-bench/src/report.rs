@@ -1,9 +1,12 @@
-//! The result of one run: a serialisable [`RunReport`] (printed as one JSON line, the
-//! machine-readable contract that `scripts/bench.sh` parses) and its one-line human summary.
+//! The result of one run: a serialisable [`RunReport`] for the publish modes or
+//! [`ConnectReport`] for the connect mode, each printed as one JSON line (the machine-readable
+//! contract that `scripts/bench.sh` and `scripts/bench-targets.sh` parse) plus a one-line human
+//! summary. Both share `tool`, `schema`, `label`, `mode`, `broker`, `warmup_s`, `wall_s`, the
+//! CPU fields, `host_cores` and `errors`; `mode` tells them apart.
 
 use serde::Serialize;
 
-use crate::config::{BenchConfig, Mode, Scenario};
+use crate::config::{BenchConfig, ConnectConfig, Mode, Scenario};
 use crate::stats::LatencySummary;
 
 /// Version of the JSON line's shape; bump when a field changes meaning or is removed.
@@ -180,6 +183,146 @@ impl RunReport {
             self.generator_cpu_cores,
             self.host_cores,
             per_msg(self.generator_cpu_us_per_msg),
+            broker_cpu,
+            problems,
+        )
+    }
+}
+
+/// Everything measured in one connect-mode run. Counts cover the measurement window unless the
+/// field says otherwise; rates are per second of measured wall time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectReport {
+    /// Always `"thingwatch-bench"`.
+    pub tool: &'static str,
+    /// [`REPORT_SCHEMA`].
+    pub schema: u32,
+    /// The `--label` given on the command line.
+    pub label: String,
+    /// Always `"connect"`.
+    pub mode: &'static str,
+    /// Broker address, `host:port`.
+    pub broker: String,
+    /// Concurrent connect workers.
+    pub workers: usize,
+    /// Distinct client IDs cycled through.
+    pub clients: usize,
+    /// Client-ID prefix; the IDs are `<client_prefix>0 ..= <client_prefix><clients-1>`.
+    pub client_prefix: String,
+    /// Warm-up before measurement, seconds.
+    pub warmup_s: f64,
+    /// Measured wall time, seconds.
+    pub wall_s: f64,
+    /// CONNECT → CONNACK → DISCONNECT cycles whose CONNACK arrived during the window.
+    pub connects: u64,
+    /// `connects / wall_s`: the headline, connections accepted per second.
+    pub connects_per_s: f64,
+    /// Whole run (warm-up + window): connection attempts that failed (refused, reset, timed
+    /// out). A run with failures is not valid.
+    pub failed: u64,
+    /// Connect latency over the window's connects: TCP connect + CONNECT written → CONNACK
+    /// read, µs; `null` if none.
+    pub latency: Option<LatencySummary>,
+    /// Generator's own user+system CPU time during the window, seconds (getrusage).
+    pub generator_cpu_s: f64,
+    /// `generator_cpu_s / wall_s`: cores the generator kept busy.
+    pub generator_cpu_cores: f64,
+    /// Generator CPU per connect cycle, µs; `null` if nothing connected.
+    pub generator_cpu_us_per_connect: Option<f64>,
+    /// Broker's CPU time during the window, seconds (`/proc/<pid>/stat`); `null` without
+    /// `--broker-pid`.
+    pub broker_cpu_s: Option<f64>,
+    /// `broker_cpu_s / wall_s`; `null` without `--broker-pid`.
+    pub broker_cpu_cores: Option<f64>,
+    /// Broker CPU per connect cycle (accept, CONNECT, CONNACK, DISCONNECT, close and the log
+    /// events they produce), µs. `null` without `--broker-pid` or connects.
+    pub broker_cpu_us_per_connect: Option<f64>,
+    /// Cores available to this process (`std::thread::available_parallelism`).
+    pub host_cores: usize,
+    /// The first few distinct errors seen during the run (failed connects, CPU probes).
+    pub errors: Vec<String>,
+}
+
+impl ConnectReport {
+    /// An empty report for `cfg`, to be filled in by the runner.
+    pub fn new(cfg: &ConnectConfig) -> Self {
+        ConnectReport {
+            tool: "thingwatch-bench",
+            schema: REPORT_SCHEMA,
+            label: cfg.label.clone(),
+            mode: "connect",
+            broker: format!("{}:{}", cfg.host, cfg.port),
+            workers: cfg.workers,
+            clients: cfg.clients,
+            client_prefix: cfg.client_prefix.clone(),
+            warmup_s: cfg.warmup.as_secs_f64(),
+            wall_s: 0.0,
+            connects: 0,
+            connects_per_s: 0.0,
+            failed: 0,
+            latency: None,
+            generator_cpu_s: 0.0,
+            generator_cpu_cores: 0.0,
+            generator_cpu_us_per_connect: None,
+            broker_cpu_s: None,
+            broker_cpu_cores: None,
+            broker_cpu_us_per_connect: None,
+            host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            errors: Vec::new(),
+        }
+    }
+
+    /// True when no connect failed and no error was recorded.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty() && self.failed == 0
+    }
+
+    /// The report as one line of JSON.
+    ///
+    /// # Errors
+    /// Only if serialisation fails, which the field types rule out.
+    pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// One human-readable summary line.
+    pub fn human_line(&self) -> String {
+        let lat = match &self.latency {
+            Some(l) => format!(
+                "connect latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+                l.p50_us, l.p99_us, l.p999_us
+            ),
+            None => "connect latency n/a".to_string(),
+        };
+        let per = |us: Option<f64>| us.map_or(String::new(), |us| format!(" ({us:.1} µs/connect)"));
+        let broker_cpu = match self.broker_cpu_cores {
+            Some(c) => format!(
+                ", broker CPU {c:.2} cores{}",
+                per(self.broker_cpu_us_per_connect)
+            ),
+            None => String::new(),
+        };
+        let p = &self.client_prefix;
+        let problems = if self.is_clean() {
+            String::new()
+        } else {
+            format!(
+                " | PROBLEMS: failed {}, errors {:?}",
+                self.failed, self.errors
+            )
+        };
+        format!(
+            "[{}] connect workers={} clients={} ({p}0..{p}{}): {:.0} connects/s over {:.1} s | {} | generator CPU {:.2} of {} cores{}{}{}",
+            self.label,
+            self.workers,
+            self.clients,
+            self.clients.saturating_sub(1),
+            self.connects_per_s,
+            self.wall_s,
+            lat,
+            self.generator_cpu_cores,
+            self.host_cores,
+            per(self.generator_cpu_us_per_connect),
             broker_cpu,
             problems,
         )

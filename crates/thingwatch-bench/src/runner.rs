@@ -66,9 +66,9 @@ pub enum RunError {
     /// A client could not connect, or a subscription was refused.
     #[error("{role} {index} failed during setup: {reason}")]
     Setup {
-        /// `"subscriber"` or `"publisher"`.
+        /// `"subscriber"`, `"publisher"` or (connect mode) `"connector"`.
         role: &'static str,
-        /// Pair index.
+        /// Pair index, or the connect worker's index.
         index: usize,
         /// What went wrong (connection error or SUBACK failure).
         reason: String,
@@ -188,7 +188,13 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
 
     tokio::time::sleep(cfg.warmup).await;
     let mut report = RunReport::new(cfg);
-    let window = measure(cfg, &shared, &mut report).await?;
+    let window = measure(
+        cfg.duration,
+        cfg.broker_pid,
+        &shared.measuring,
+        &mut report.errors,
+    )
+    .await?;
 
     // Stop publishing, let what is in flight arrive, then stop everything.
     stop_publishing.cancel();
@@ -219,36 +225,41 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
 }
 
 /// What [`measure`] observed: wall time and CPU times over the measurement window.
-struct Window {
-    wall: Duration,
-    generator_cpu: Duration,
-    broker_cpu: Option<Duration>,
+pub(crate) struct Window {
+    /// Wall time of the window.
+    pub(crate) wall: Duration,
+    /// Generator user+system CPU during the window.
+    pub(crate) generator_cpu: Duration,
+    /// Broker CPU during the window, when its PID is known and `/proc` could be read.
+    pub(crate) broker_cpu: Option<Duration>,
 }
 
-/// The measurement window: sets `measuring` for `cfg.duration` and reads wall and CPU clocks at
-/// both ends. A failure to read the broker's CPU is recorded in `report.errors`.
-async fn measure(
-    cfg: &BenchConfig,
-    shared: &Shared,
-    report: &mut RunReport,
+/// The measurement window: sets `measuring` for `duration` and reads wall and CPU clocks at
+/// both ends (the broker's too when `broker_pid` is given). A failure to read the broker's CPU
+/// is pushed onto `errors`.
+pub(crate) async fn measure(
+    duration: Duration,
+    broker_pid: Option<u32>,
+    measuring: &AtomicBool,
+    errors: &mut Vec<String>,
 ) -> Result<Window, RunError> {
-    let broker_cpu = |report: &mut RunReport| -> Option<Duration> {
-        let pid = cfg.broker_pid?;
+    let broker_cpu = |errors: &mut Vec<String>| -> Option<Duration> {
+        let pid = broker_pid?;
         cpu::process_cpu_time(pid)
-            .map_err(|e| report.errors.push(format!("broker CPU: {e}")))
+            .map_err(|e| errors.push(format!("broker CPU: {e}")))
             .ok()
     };
     let cpu0 = cpu::self_cpu_time()?;
-    let broker0 = broker_cpu(report);
-    shared.measuring.store(true, Ordering::Release);
+    let broker0 = broker_cpu(errors);
+    measuring.store(true, Ordering::Release);
     let t0 = Instant::now();
 
-    tokio::time::sleep(cfg.duration).await;
+    tokio::time::sleep(duration).await;
 
     let wall = t0.elapsed();
-    shared.measuring.store(false, Ordering::Release);
+    measuring.store(false, Ordering::Release);
     let cpu1 = cpu::self_cpu_time()?;
-    let broker1 = broker_cpu(report);
+    let broker1 = broker_cpu(errors);
     Ok(Window {
         wall,
         generator_cpu: cpu1.saturating_sub(cpu0),
@@ -317,7 +328,7 @@ async fn start_subscribers(
             pair: pair.clone(),
             stop: stop.clone(),
         };
-        let client = connect(cfg, format!("twb-{run_id}-s{index}"));
+        let client = connect(cfg, client_id(cfg, run_id, 's', index));
         tasks.push(tokio::spawn(subscriber(ctx, client, tx)));
     }
     wait_ready(ready).await?;
@@ -338,7 +349,7 @@ async fn start_publishers(
     for index in 0..cfg.pairs {
         let (tx, rx) = oneshot::channel();
         ready.push(("publisher", index, rx));
-        let (client, eventloop) = connect(cfg, format!("twb-{run_id}-p{index}"));
+        let (client, eventloop) = connect(cfg, client_id(cfg, run_id, 'p', index));
         drivers.push(tokio::spawn(drive_publisher(
             index,
             client.clone(),
@@ -353,7 +364,8 @@ async fn start_publishers(
     Ok((drivers, clients))
 }
 
-fn round3(x: f64) -> f64 {
+/// `x` rounded to three decimals (report values in s and cores).
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -363,6 +375,15 @@ fn run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{:x}{:08x}", std::process::id(), nanos)
+}
+
+/// Client ID of the `role` (`p`ublisher or `s`ubscriber) of pair `index`:
+/// `<client_prefix><role><index>`, or `twb-<run>-<role><index>` without a fixed prefix.
+fn client_id(cfg: &BenchConfig, run_id: &str, role: char, index: usize) -> String {
+    match &cfg.client_prefix {
+        Some(prefix) => format!("{prefix}{role}{index}"),
+        None => format!("twb-{run_id}-{role}{index}"),
+    }
 }
 
 /// Topic of pair `index`: `bench/<run>/<index>` (3 levels, well under AWS IoT's limit of 8).
@@ -383,15 +404,28 @@ fn totals(pairs: &[Arc<Pair>]) -> (u64, u64) {
 /// An MQTT 3.1.1 client (clean session, TCP_NODELAY) for `client_id`; nothing is sent until its
 /// event loop is polled.
 fn connect(cfg: &BenchConfig, client_id: String) -> (AsyncClient, EventLoop) {
-    let mut opts = MqttOptions::new(client_id, cfg.host.clone(), cfg.port);
-    opts.set_keep_alive(Duration::from_secs(KEEP_ALIVE_SECS));
-    opts.set_clean_session(true);
+    let mut opts = mqtt_options(&cfg.host, cfg.port, client_id);
     let max_packet = cfg.payload_bytes + PACKET_OVERHEAD_BYTES;
     opts.set_max_packet_size(max_packet, max_packet);
     // The end-to-end window already bounds QoS 1 publishes in flight; never let rumqttc's own
     // limit be the tighter one. `window >= 1` is guaranteed by validation.
     opts.set_inflight(u16::try_from(cfg.window).unwrap_or(u16::MAX).max(1));
-    let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_CHANNEL_CAPACITY);
+    new_client(opts, REQUEST_CHANNEL_CAPACITY)
+}
+
+/// MQTT 3.1.1 options shared by every generator client: clean session ([MQTT-3.1.2.4]) and
+/// [`KEEP_ALIVE_SECS`].
+pub(crate) fn mqtt_options(host: &str, port: u16, client_id: String) -> MqttOptions {
+    let mut opts = MqttOptions::new(client_id, host, port);
+    opts.set_keep_alive(Duration::from_secs(KEEP_ALIVE_SECS));
+    opts.set_clean_session(true);
+    opts
+}
+
+/// A client and its event loop for `opts`, with TCP_NODELAY; nothing is sent until the event
+/// loop is polled. `capacity` is the request channel's size.
+pub(crate) fn new_client(opts: MqttOptions, capacity: usize) -> (AsyncClient, EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(opts, capacity);
     let mut net = eventloop.network_options();
     net.set_tcp_nodelay(true);
     eventloop.set_network_options(net);
@@ -399,13 +433,13 @@ fn connect(cfg: &BenchConfig, client_id: String) -> (AsyncClient, EventLoop) {
 }
 
 /// A client task's one-shot "connected (and subscribed)" signal, or why setup failed.
-type Ready = oneshot::Sender<Result<(), String>>;
+pub(crate) type Ready = oneshot::Sender<Result<(), String>>;
 
 /// The waiting side of [`Ready`], tagged with the client's role and pair index.
-type ReadyWait = (&'static str, usize, oneshot::Receiver<Result<(), String>>);
+pub(crate) type ReadyWait = (&'static str, usize, oneshot::Receiver<Result<(), String>>);
 
 /// Waits until every client has reported ready, or fails with the first setup error.
-async fn wait_ready(ready: Vec<ReadyWait>) -> Result<(), RunError> {
+pub(crate) async fn wait_ready(ready: Vec<ReadyWait>) -> Result<(), RunError> {
     let all = async {
         for (role, index, rx) in ready {
             match rx.await {
@@ -434,7 +468,7 @@ async fn wait_ready(ready: Vec<ReadyWait>) -> Result<(), RunError> {
 }
 
 /// Sends DISCONNECT and polls the event loop until it is written (or [`DISCONNECT_TIMEOUT`]).
-async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop) {
+pub(crate) async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop) {
     if client.try_disconnect().is_err() {
         return;
     }

@@ -1,12 +1,21 @@
-//! The generator end to end against the in-process Thingwatch broker on 127.0.0.1:0 (logging
-//! not configured, so the broker logs nothing): every message sent is counted once at the
-//! subscribers, in order, with latency samples, for both modes and both QoS levels.
+//! The generator end to end against the in-process Thingwatch broker on 127.0.0.1:0. Publish
+//! modes (logging not configured, so the broker logs nothing): every message sent is counted
+//! once at the subscribers, in order, with latency samples, for both modes and both QoS levels.
+//! Connect mode and fixed client-ID prefixes (logging at INFO into a memory sink): the broker's
+//! own `Connect` / `Disconnect` events show exactly which client IDs the generator used.
 
 use std::sync::Arc;
 
-use thingwatch_bench::{BenchConfig, Mode, RawConfig, RunReport, Scenario, run};
+use std::collections::{BTreeMap, BTreeSet};
+
+use thingwatch_bench::{
+    BenchConfig, ConnectConfig, Mode, RawConfig, RawConnectConfig, RunReport, Scenario, run,
+    run_connect,
+};
 use thingwatch_broker::{Broker, BrokerConfig, LoopbackAnonymous};
-use thingwatch_events::{Logger, LoggerSettings, MemorySink, PipelineConfig};
+use thingwatch_events::{
+    LevelSetting, Logger, LoggerSettings, LoggingConfig, MemorySink, PipelineConfig,
+};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -14,24 +23,50 @@ struct Server {
     port: u16,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    logger: Logger,
+    sink: MemorySink,
     _dir: tempfile::TempDir,
 }
 
-async fn start_broker() -> Server {
+impl Server {
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("join").expect("serve");
+    }
+
+    /// `eventType → clientId → count` over every V2 entry written so far.
+    fn events_by_client(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.logger.flush();
+        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for record in self.sink.records() {
+            let json: serde_json::Value =
+                serde_json::from_str(&record.message).expect("V2 entries are JSON");
+            let field = |k: &str| json[k].as_str().unwrap_or("?").to_string();
+            *out.entry(field("eventType"))
+                .or_default()
+                .entry(field("clientId"))
+                .or_default() += 1;
+        }
+        out
+    }
+}
+
+async fn start_broker(config: LoggingConfig) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
+    let sink = MemorySink::new();
     let logger = Logger::start(
         LoggerSettings {
             account_id: "123456789012".into(),
             node_id: "bench".into(),
             pipeline: PipelineConfig::default(),
         },
-        None,
-        Box::new(MemorySink::new()),
+        config,
+        Box::new(sink.clone()),
     );
     let broker = Broker::open(
         dir.path(),
         BrokerConfig::default(),
-        logger,
+        logger.clone(),
         Arc::new(LoopbackAnonymous),
     )
     .expect("broker opens");
@@ -49,12 +84,18 @@ async fn start_broker() -> Server {
         port,
         stop,
         task,
+        logger,
+        sink,
         _dir: dir,
     }
 }
 
 fn config(port: u16, qos: u8, latency_rate_per_s: Option<u32>) -> BenchConfig {
-    BenchConfig::validate(RawConfig {
+    BenchConfig::validate(raw_config(port, qos, latency_rate_per_s)).expect("valid config")
+}
+
+fn raw_config(port: u16, qos: u8, latency_rate_per_s: Option<u32>) -> RawConfig {
+    RawConfig {
         host: "127.0.0.1".into(),
         port,
         label: "thingwatch-test".into(),
@@ -67,8 +108,8 @@ fn config(port: u16, qos: u8, latency_rate_per_s: Option<u32>) -> BenchConfig {
         duration_s: 1.0,
         window: 20,
         broker_pid: Some(std::process::id()),
-    })
-    .expect("valid config")
+        client_prefix: None,
+    }
 }
 
 fn assert_consistent(r: &RunReport) {
@@ -94,7 +135,7 @@ fn assert_consistent(r: &RunReport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_and_latency_at_qos_0_and_1() {
-    let server = start_broker().await;
+    let server = start_broker(LoggingConfig::default()).await;
     for qos in [0, 1] {
         let r = run(&config(server.port, qos, None)).await.expect("run");
         assert_consistent(&r);
@@ -115,6 +156,106 @@ async fn throughput_and_latency_at_qos_0_and_1() {
             r.human_line()
         );
     }
-    let _ = server.stop.send(());
-    server.task.await.expect("join").expect("serve");
+    assert!(
+        server.events_by_client().is_empty(),
+        "logging is not configured"
+    );
+    server.shut_down().await;
+}
+
+fn connect_config(port: u16, workers: usize, clients: usize) -> ConnectConfig {
+    ConnectConfig::validate(RawConnectConfig {
+        host: "127.0.0.1".into(),
+        port,
+        label: "thingwatch-test".into(),
+        workers,
+        clients,
+        client_prefix: "dev-".into(),
+        warmup_s: 0.3,
+        duration_s: 1.0,
+        broker_pid: Some(std::process::id()),
+    })
+    .expect("valid config")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_mode_cycles_through_every_client_id() {
+    let server = start_broker(LoggingConfig::with_default_level(LevelSetting::Info)).await;
+    let r = run_connect(&connect_config(server.port, 4, 20))
+        .await
+        .expect("run");
+    assert!(r.is_clean(), "{}", r.human_line());
+    assert_eq!((r.mode, r.workers, r.clients), ("connect", 4, 20));
+    // Loopback connects take well under 10 ms each, so 4 workers manage far more than 40 in
+    // a 1 s window, even on a loaded machine.
+    assert!(r.connects >= 40, "{}", r.human_line());
+    assert!(
+        (r.connects_per_s - r.connects as f64 / r.wall_s).abs() <= 1.0 + r.connects_per_s * 0.01,
+        "{}",
+        r.human_line()
+    );
+    let lat = r.latency.expect("latency samples");
+    assert_eq!(lat.count, r.connects);
+    assert!(lat.p50_us > 0.0 && lat.p50_us <= lat.p99_us, "{lat:?}");
+    assert!(
+        lat.p99_us <= lat.p999_us && lat.p999_us <= lat.max_us,
+        "{lat:?}"
+    );
+    assert!(r.wall_s >= 1.0 && r.wall_s < 3.0, "{}", r.wall_s);
+    assert!(r.generator_cpu_s > 0.0);
+    assert!(r.broker_cpu_s.expect("pid given") >= r.generator_cpu_s * 0.5);
+    assert!(r.generator_cpu_us_per_connect.expect("connects") > 0.0);
+
+    // The broker saw exactly the IDs dev-0..dev-19, each connecting and disconnecting; the
+    // round-robin per worker spreads connects evenly (a cycle in progress at the end of the
+    // run may be cut short, hence Disconnect ≤ Connect).
+    let events = server.events_by_client();
+    let want: BTreeSet<String> = (0..20).map(|i| format!("dev-{i}")).collect();
+    let connects = &events["Connect"];
+    assert_eq!(connects.keys().cloned().collect::<BTreeSet<_>>(), want);
+    let total: u64 = connects.values().sum();
+    assert!(total >= r.connects + 20, "warm-up and setup connect too");
+    let (lo, hi) = (
+        connects.values().min().copied().unwrap_or(0),
+        connects.values().max().copied().unwrap_or(0),
+    );
+    assert!(
+        hi - lo <= hi / 2 + 2,
+        "uneven use of client IDs: {connects:?}"
+    );
+    let disconnects = &events["Disconnect"];
+    for (id, n) in connects {
+        let d = disconnects.get(id).copied().unwrap_or(0);
+        assert!(
+            d <= *n && d + 1 >= *n,
+            "{id}: {n} connects, {d} disconnects"
+        );
+    }
+    server.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_client_prefix_names_publishers_and_subscribers() {
+    let server = start_broker(LoggingConfig::with_default_level(LevelSetting::Info)).await;
+    let cfg = BenchConfig::validate(RawConfig {
+        pairs: 2,
+        client_prefix: Some("tp-".into()),
+        ..raw_config(server.port, 1, None)
+    })
+    .expect("valid");
+    let r = run(&cfg).await.expect("run");
+    assert_consistent(&r);
+    let events = server.events_by_client();
+    let ids: BTreeSet<&str> = events["Connect"].keys().map(String::as_str).collect();
+    assert_eq!(ids, BTreeSet::from(["tp-p0", "tp-p1", "tp-s0", "tp-s1"]));
+    // Every delivered message was logged as Publish-In from a publisher.
+    let publish_in = &events["Publish-In"];
+    assert_eq!(
+        publish_in
+            .keys()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["tp-p0", "tp-p1"])
+    );
+    server.shut_down().await;
 }

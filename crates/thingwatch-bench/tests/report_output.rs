@@ -4,7 +4,9 @@
 use expect_test::expect;
 use thingwatch_bench::config::DEFAULT_WINDOW;
 use thingwatch_bench::stats::LatencySummary;
-use thingwatch_bench::{BenchConfig, RawConfig, RunReport, Scenario};
+use thingwatch_bench::{
+    BenchConfig, ConnectConfig, ConnectReport, RawConfig, RawConnectConfig, RunReport, Scenario,
+};
 
 fn config(latency_rate_per_s: Option<u32>, qos: u8) -> BenchConfig {
     BenchConfig::validate(RawConfig {
@@ -20,6 +22,7 @@ fn config(latency_rate_per_s: Option<u32>, qos: u8) -> BenchConfig {
         duration_s: 10.0,
         window: DEFAULT_WINDOW,
         broker_pid: Some(42),
+        client_prefix: None,
     })
     .expect("valid config")
 }
@@ -71,4 +74,62 @@ fn latency_report_flags_losses_in_human_line() {
     assert_eq!(json["lost"], 3);
     expect![[r#"[mosquitto] latency one-to-one qos1 pairs=10 payload=64B: delivered 50000 msg/s (target 1000/s) (sent 50000/s) over 10.0 s | latency p50 120.5 µs, p99 900.0 µs, p99.9 2500.2 µs | generator CPU 0.40 of 2 cores (8.0 µs/msg), broker CPU 0.50 cores (10.0 µs/msg) | PROBLEMS: lost 3, out-of-order 0, malformed 0, errors ["subscriber 2: I/O: connection reset"]"#]]
     .assert_eq(&r.human_line());
+}
+
+fn connect_report() -> ConnectReport {
+    let cfg = ConnectConfig::validate(RawConnectConfig {
+        host: "127.0.0.1".into(),
+        port: 1883,
+        label: "thingwatch-targets".into(),
+        workers: 10,
+        clients: 1000,
+        client_prefix: "dev-".into(),
+        warmup_s: 1.0,
+        duration_s: 3.0,
+        broker_pid: Some(42),
+    })
+    .expect("valid config");
+    let mut r = ConnectReport::new(&cfg);
+    r.wall_s = 3.0;
+    r.connects = 6000;
+    r.connects_per_s = 2000.0;
+    r.latency = Some(LatencySummary {
+        count: 6000,
+        p50_us: 410.5,
+        p99_us: 2900.0,
+        p999_us: 8000.1,
+        max_us: 12000.0,
+    });
+    r.generator_cpu_s = 1.5;
+    r.generator_cpu_cores = 0.5;
+    r.generator_cpu_us_per_connect = Some(250.0);
+    r.broker_cpu_s = Some(2.4);
+    r.broker_cpu_cores = Some(0.8);
+    r.broker_cpu_us_per_connect = Some(400.0);
+    r.host_cores = 2;
+    r
+}
+
+#[test]
+fn connect_report_json_and_human_line() {
+    let r = connect_report();
+    assert!(r.is_clean());
+    expect![[r#"{"tool":"thingwatch-bench","schema":1,"label":"thingwatch-targets","mode":"connect","broker":"127.0.0.1:1883","workers":10,"clients":1000,"client_prefix":"dev-","warmup_s":1.0,"wall_s":3.0,"connects":6000,"connects_per_s":2000.0,"failed":0,"latency":{"count":6000,"p50_us":410.5,"p99_us":2900.0,"p999_us":8000.1,"max_us":12000.0},"generator_cpu_s":1.5,"generator_cpu_cores":0.5,"generator_cpu_us_per_connect":250.0,"broker_cpu_s":2.4,"broker_cpu_cores":0.8,"broker_cpu_us_per_connect":400.0,"host_cores":2,"errors":[]}"#]].assert_eq(&r.to_json_line().expect("serialisable"));
+    expect!["[thingwatch-targets] connect workers=10 clients=1000 (dev-0..dev-999): 2000 connects/s over 3.0 s | connect latency p50 410.5 µs, p99 2900.0 µs, p99.9 8000.1 µs | generator CPU 0.50 of 2 cores (250.0 µs/connect), broker CPU 0.80 cores (400.0 µs/connect)"].assert_eq(&r.human_line());
+}
+
+#[test]
+fn connect_report_flags_failures() {
+    let mut r = connect_report();
+    r.failed = 2;
+    r.errors
+        .push("connector 3 (dev-3): I/O: Connection refused (os error 111)".into());
+    assert!(!r.is_clean());
+    expect![[r#"[thingwatch-targets] connect workers=10 clients=1000 (dev-0..dev-999): 2000 connects/s over 3.0 s | connect latency p50 410.5 µs, p99 2900.0 µs, p99.9 8000.1 µs | generator CPU 0.50 of 2 cores (250.0 µs/connect), broker CPU 0.80 cores (400.0 µs/connect) | PROBLEMS: failed 2, errors ["connector 3 (dev-3): I/O: Connection refused (os error 111)"]"#]].assert_eq(&r.human_line());
+    let mut r = connect_report();
+    r.failed = 1;
+    assert!(
+        !r.is_clean(),
+        "a failed connect alone makes the run invalid"
+    );
 }
