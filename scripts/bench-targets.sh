@@ -13,6 +13,10 @@
 #                                with-targets server (order alternates between rounds)
 #   BENCH_DURATION [5]           measured seconds per measurement
 #   BENCH_WARMUP [1]             warm-up seconds per measurement
+#   BENCH_PRIME [5]              seconds of unmeasured connect load on every fresh server before
+#                                its measurements: a fresh server connects up to ~30 % slower
+#                                in its first seconds of MQTT load, and the with-targets server
+#                                has already been warmed by ~3,000 HTTP calls; 0 turns it off
 #   BENCH_CONNECT_WORKERS [10]   concurrent connect workers
 #   BENCH_CONNECT_CLIENTS [1000] client IDs dev-0..dev-(N-1), each a thing in a leaf group
 #   BENCH_PAIRS [10]             publisher/subscriber pairs (clients tp-p<i>, tp-s<i>)
@@ -20,17 +24,18 @@
 #
 # Per server: start `thingwatch serve --default-log-level INFO --max-log-targets 200` on free
 # 127.0.0.1 ports with a fresh data directory; (with targets) configure it through the AWS IoT
-# API over SigV4 with botocore; measure (a) `thingwatch-bench connect`, (b) `thingwatch-bench
-# throughput --qos 1`; stop it. The first with-targets server is also checked after measuring:
-# with the default level lowered to ERROR, bench clients must still log `Connect` (through their
-# THING_GROUP targets) and unregistered clients must not.
+# API over SigV4 with botocore; prime it with BENCH_PRIME s of connect load; measure
+# (a) `thingwatch-bench connect`, (b) `thingwatch-bench throughput --qos 1`; stop it. The first
+# with-targets server is also checked after measuring: with the default level lowered to ERROR,
+# bench clients must still log `Connect` (through their THING_GROUP targets) and unregistered
+# clients must not.
 #
 # Every process this script starts is killed on exit (trap); every step is bounded by `timeout`.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-COMMAND_LINE="$(for v in BENCH_RUNS BENCH_DURATION BENCH_WARMUP BENCH_CONNECT_WORKERS BENCH_CONNECT_CLIENTS BENCH_PAIRS; do
+COMMAND_LINE="$(for v in BENCH_RUNS BENCH_DURATION BENCH_WARMUP BENCH_PRIME BENCH_CONNECT_WORKERS BENCH_CONNECT_CLIENTS BENCH_PAIRS; do
     if [[ -n "${!v+x}" ]]; then printf '%s=%q ' "$v" "${!v}"; fi
 done)scripts/bench-targets.sh $*"
 
@@ -39,7 +44,7 @@ for arg in "$@"; do
     case "$arg" in
         --append) APPEND=1 ;;
         --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench-targets.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
     esac
 done
@@ -47,6 +52,7 @@ done
 RUNS="${BENCH_RUNS:-3}"
 DURATION="${BENCH_DURATION:-5}"
 WARMUP="${BENCH_WARMUP:-1}"
+PRIME="${BENCH_PRIME:-5}"
 WORKERS="${BENCH_CONNECT_WORKERS:-10}"
 CLIENTS="${BENCH_CONNECT_CLIENTS:-1000}"
 PAIRS="${BENCH_PAIRS:-10}"
@@ -55,7 +61,7 @@ MAX_LOG_TARGETS=200
 CONNECT_PREFIX="dev-"
 PUBLISH_PREFIX="tp-"
 # A generator run takes warm-up + duration + setup (<= 10 s) + drain (<= 2 s) + disconnects.
-RUN_TIMEOUT="$(python3 -c "import math; print(math.ceil($WARMUP + $DURATION + 30))")"
+RUN_TIMEOUT="$(python3 -c "import math; print(math.ceil(max($WARMUP + $DURATION, $PRIME) + 30))")"
 CONFIGURE_TIMEOUT=300
 
 BENCH_BIN="$REPO/target/release/thingwatch-bench"
@@ -304,6 +310,12 @@ generator() { # generator ROUND VARIANT MODE ARGS...: runs thingwatch-bench, rec
 }
 
 measure_server() { # measure_server ROUND VARIANT
+    if python3 -c "import sys; sys.exit(0 if $PRIME > 0 else 1)"; then
+        timeout --kill-after=5 "$RUN_TIMEOUT" "$BENCH_BIN" connect --port "$MQTT_PORT" --label prime \
+            --workers "$WORKERS" --clients "$CLIENTS" --client-prefix "$CONNECT_PREFIX" \
+            --duration "$PRIME" --warmup 0 >/dev/null 2>"$WORK/prime.err" ||
+            log "priming failed: $(tail -1 "$WORK/prime.err")"
+    fi
     generator "$1" "$2" connect --workers "$WORKERS" --clients "$CLIENTS" --client-prefix "$CONNECT_PREFIX"
     generator "$1" "$2" throughput --qos 1 --pairs "$PAIRS" --client-prefix "$PUBLISH_PREFIX"
 }
@@ -334,7 +346,7 @@ print(f"{verdict}: with the default level at ERROR, {reg} Connect events from re
 FIXTURE_CHECK="not run"
 CONFIGS="$WORK/configure.jsonl"
 : >"$CONFIGS"
-log "$RUNS rounds x 2 servers x (connect + throughput), ${WARMUP}+${DURATION} s each; results in $RESULTS"
+log "$RUNS rounds x 2 servers x (${PRIME} s priming, connect + throughput ${WARMUP}+${DURATION} s each); results in $RESULTS"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$RUNS"); do
     order=(none targets)
@@ -382,7 +394,7 @@ COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || COMMIT="$COMMIT (working tree modified)"
 REPORT="$WORK/report.md"
 export RESULTS CONFIGS REPORT COMMAND_LINE COMMIT CPU_MODEL LOAD_BEFORE LOAD_AFTER DURATION WARMUP \
-    RUNS WORKERS CLIENTS PAIRS FIXTURE_CHECK CONNECT_PREFIX PUBLISH_PREFIX
+    RUNS PRIME WORKERS CLIENTS PAIRS FIXTURE_CHECK CONNECT_PREFIX PUBLISH_PREFIX
 NPROC="$(nproc)" DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export NPROC DATE
 python3 - <<'PY'
@@ -441,16 +453,16 @@ w(f"## Log-level resolution cost: 100 targets vs none ({env['DATE']}, commit {en
 w("")
 w(f"- Machine: {env['NPROC']} CPUs ({env['CPU_MODEL']}), shared with other work; load average before/after: {env['LOAD_BEFORE']} / {env['LOAD_AFTER']}")
 w(f"- Command: `{env['COMMAND_LINE'].strip()}`")
-w(f"- Servers: `thingwatch serve --default-log-level INFO --max-log-targets 200`, fresh data directory each; {env['RUNS']} rounds, each "
+w(f"- Servers: `thingwatch serve --default-log-level INFO --max-log-targets 200`, fresh data directory each; {env['RUNS']} round(s), each "
   "running a no-targets server and a with-targets server back to back (order alternating)")
-w(f"- With targets: 1,000 thing groups 5 deep (5 / 20 / 80 / 320 / 575), {int(env['CLIENTS']) + 2 * int(env['PAIRS'])} things "
+w(f"- With targets: 1,000 thing groups 5 deep (5 / 20 / 80 / 320 / 575), {int(env['CLIENTS']) + 2 * int(env['PAIRS']):,} things "
   f"(every bench client ID) each in one leaf group, 100 log targets: 70 THING_GROUP at INFO on every depth (every root included, "
   "so every bench client resolves through one), 10 CLIENT_ID, 10 SOURCE_IP, 10 PRINCIPAL_ID matching no bench client. "
   "Everything logs at INFO either way: only the resolution differs")
 w(f"- (a) `thingwatch-bench connect`: {env['WORKERS']} workers, CONNECT → CONNACK → DISCONNECT on fresh connections, client IDs "
   f"{env['CONNECT_PREFIX']}0..{env['CONNECT_PREFIX']}{int(env['CLIENTS']) - 1}; (b) `thingwatch-bench throughput --qos 1`: "
   f"{env['PAIRS']} publishers → {env['PAIRS']} subscribers ({env['PUBLISH_PREFIX']}p<i>, {env['PUBLISH_PREFIX']}s<i>), 64-byte payloads, "
-  f"window 100; {env['WARMUP']} s warm-up + {env['DURATION']} s measured each")
+  f"window 100; {env['WARMUP']} s warm-up + {env['DURATION']} s measured each, after {env['PRIME']} s of unmeasured connect load on every fresh server")
 w(f"- Fixture check: {env['FIXTURE_CHECK']}")
 w("")
 w("| measure | no targets, median [min–max] | 100 targets, median [min–max] | targets ÷ none (medians) | targets ÷ none per round, median [min–max] |")
