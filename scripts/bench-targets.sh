@@ -9,26 +9,27 @@
 #   --no-build   use the existing target/release binaries
 #
 # Environment (defaults in brackets):
-#   BENCH_RUNS [3]               rounds; each starts a fresh no-targets server and a fresh
-#                                with-targets server (order alternates between rounds)
+#   BENCH_RUNS [3]               rounds; each starts a fresh bare server and a fresh registry
+#                                server (order alternates between rounds)
 #   BENCH_DURATION [5]           measured seconds per measurement
 #   BENCH_WARMUP [1]             warm-up seconds per measurement
 #   BENCH_PRIME [5]              seconds of unmeasured connect load on every fresh server before
-#                                its measurements: a fresh server connects up to ~30 % slower
-#                                in its first seconds of MQTT load, and the with-targets server
-#                                has already been warmed by ~3,000 HTTP calls; 0 turns it off
+#                                its first measurement: a fresh server connects up to ~30 %
+#                                slower in its first seconds of MQTT load; 0 turns it off
 #   BENCH_CONNECT_WORKERS [10]   concurrent connect workers
 #   BENCH_CONNECT_CLIENTS [1000] client IDs dev-0..dev-(N-1), each a thing in a leaf group
 #   BENCH_PAIRS [10]             publisher/subscriber pairs (clients tp-p<i>, tp-s<i>)
 #   BENCH_OUT [<repo>/BENCHMARKS.md] report file for --append
 #
-# Per server: start `thingwatch serve --default-log-level INFO --max-log-targets 200` on free
-# 127.0.0.1 ports with a fresh data directory; (with targets) configure it through the AWS IoT
-# API over SigV4 with botocore; prime it with BENCH_PRIME s of connect load; measure
-# (a) `thingwatch-bench connect`, (b) `thingwatch-bench throughput --qos 1`; stop it. The first
-# with-targets server is also checked after measuring: with the default level lowered to ERROR,
-# bench clients must still log `Connect` (through their THING_GROUP targets) and unregistered
-# clients must not.
+# Every server: `thingwatch serve --default-log-level INFO --max-log-targets 200` on free
+# 127.0.0.1 ports with a fresh data directory, primed with BENCH_PRIME s of connect load. A
+# measurement is (a) `thingwatch-bench connect` then (b) `thingwatch-bench throughput --qos 1`.
+# Variants: "none" = the bare server. The registry server is configured through the AWS IoT API
+# over SigV4 (Python + botocore) with 1,000 groups and the things, then measured as "targets"
+# (100 log targets added) and as "registry" (the same process without them), in an order that
+# alternates by round. The first "targets" measurement is followed by a fixture check: with the
+# default level lowered to ERROR, bench clients must still log `Connect` (through their
+# THING_GROUP targets) and unregistered clients must not.
 #
 # Every process this script starts is killed on exit (trap); every step is bounded by `timeout`.
 set -euo pipefail
@@ -44,7 +45,7 @@ for arg in "$@"; do
     case "$arg" in
         --append) APPEND=1 ;;
         --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench-targets.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
     esac
 done
@@ -118,11 +119,13 @@ print(' '.join(['$CONNECT_PREFIX%d' % i for i in range($CLIENTS)] +
 export THINGS
 
 # ---------------------------------------------------------------------------------------------
-# The AWS IoT configuration (Python + botocore, SigV4 with the server's root credentials).
-cat >"$WORK/configure.py" <<'PY'
-"""Configures a fresh Thingwatch through the AWS IoT API: 1,000 thing groups 5 deep, the bench
-clients as things in leaf groups, 100 log targets. Prints one JSON line of timings."""
-import configparser, json, os, time
+# The AWS IoT side (Python + botocore, SigV4 with the server's root credentials). Subcommands:
+#   registry        1,000 thing groups 5 deep, the bench clients as things in leaf groups
+#   targets-add     the 100 log targets          targets-delete   delete them all again
+#   default LEVEL   set defaultLogLevel          count SINCE_MS   Connect events since SINCE_MS
+# Each prints one JSON line.
+cat >"$WORK/iot.py" <<'PY'
+import configparser, json, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 import botocore.session
 from botocore.config import Config
@@ -130,14 +133,17 @@ from botocore.config import Config
 env = os.environ
 creds = configparser.ConfigParser()
 creds.read(env["CREDENTIALS"])
-iot = botocore.session.get_session().create_client(
-    "iot", endpoint_url=env["ENDPOINT"], region_name="us-east-1",
-    aws_access_key_id=creds["default"]["aws_access_key_id"],
-    aws_secret_access_key=creds["default"]["aws_secret_access_key"],
-    config=Config(retries={"max_attempts": 1}, max_pool_connections=16))
+
+def client(service):
+    return botocore.session.get_session().create_client(
+        service, endpoint_url=env["ENDPOINT"], region_name="us-east-1",
+        aws_access_key_id=creds["default"]["aws_access_key_id"],
+        aws_secret_access_key=creds["default"]["aws_secret_access_key"],
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=16))
+
+iot = client("iot")
 THREADS = 8
 GROUPS, ROOTS, FAN_OUT, DEPTH = 1000, 5, 4, 5
-things = env["THINGS"].split()
 pool = ThreadPoolExecutor(THREADS)
 timings = {}
 
@@ -149,98 +155,99 @@ def timed(name, calls):
     return dt
 
 # 5 roots, fan-out 4 down to depth 4 (20, 80, 320 groups), the remaining 575 at depth 5, each
-# depth-5 group under a depth-4 group round-robin. Parents before children; parallel per depth.
+# depth-5 group under a depth-4 group round-robin.
 levels = []
 for depth in range(DEPTH):
     n = ROOTS * FAN_OUT ** depth if depth + 1 < DEPTH else GROUPS - sum(len(l) for l in levels)
     levels.append([f"g{depth + 1}-{i:04d}" for i in range(n)])
 assert sum(len(l) for l in levels) == GROUPS
-parent = {}
-for depth in range(1, DEPTH):
-    above = levels[depth - 1]
-    for i, g in enumerate(levels[depth]):
-        parent[g] = above[i % len(above)]
-groups_s = 0.0
-for depth, names in enumerate(levels):
-    groups_s += timed(f"groups_depth{depth + 1}", [
-        (lambda g=g: iot.create_thing_group(
-            thingGroupName=g, **({"parentGroupName": parent[g]} if g in parent else {})))
-        for g in names])
-timings["groups"] = {"calls": GROUPS, "s": round(groups_s, 3), "per_s": round(GROUPS / groups_s, 1)}
 leaves = levels[-1]
-timed("things", [(lambda t=t: iot.create_thing(thingName=t)) for t in things])
-timed("memberships", [
-    (lambda i=i, t=t: iot.add_thing_to_thing_group(thingName=t, thingGroupName=leaves[i % len(leaves)]))
-    for i, t in enumerate(things)])
 
-# 100 targets. 70 THING_GROUP spread over every depth (5/10/15/20/20), including every root, so
-# every bench thing resolves through a THING_GROUP target; all INFO, the server's default, so
-# exactly the same events are logged and only the resolution differs. 10 each of CLIENT_ID,
-# SOURCE_IP and PRINCIPAL_ID with assorted levels that match no bench client, so every
-# connection goes through the whole resolution.
-per_depth = [5, 10, 15, 20, 20]
-targets = []
-for depth, k in enumerate(per_depth):
-    names = levels[depth]
-    step = len(names) / k
-    targets += [("THING_GROUP", names[int(j * step)], "INFO") for j in range(k)]
-others = ["ERROR", "WARN", "DEBUG", "DISABLED"]
-targets += [("CLIENT_ID", f"other-client-{j}", others[j % 4]) for j in range(10)]
-targets += [("SOURCE_IP", f"192.0.2.{j + 1}", others[j % 4]) for j in range(10)]
-targets += [("PRINCIPAL_ID", f"{j + 1:064x}", others[j % 4]) for j in range(10)]
-assert len(targets) == 100
-timed("targets", [
-    (lambda t=t: iot.set_v2_logging_level(logTarget={"targetType": t[0], "targetName": t[1]}, logLevel=t[2]))
-    for t in targets])
-
-# What the server now holds.
-listed, token = [], None
-while True:
-    page = iot.list_v2_logging_levels(maxResults=250, **({"nextToken": token} if token else {}))
-    listed += [c for c in page["logTargetConfigurations"] if c["logTarget"]["targetType"] != "DEFAULT"]
-    token = page.get("nextToken")
-    if not token:
-        break
-assert len(listed) == 100, f"server lists {len(listed)} log targets, want 100"
-chain = iot.describe_thing_group(thingGroupName=leaves[0])["thingGroupMetadata"]["rootToParentThingGroups"]
-assert len(chain) == DEPTH - 1, chain
-mine = iot.list_thing_groups_for_thing(thingName=things[0])["thingGroups"]
-assert [g["groupName"] for g in mine] == [leaves[0]], mine
-print(json.dumps({"groups": GROUPS, "depth": DEPTH, "leaves": len(leaves), "things": len(things),
-                  "targets": len(listed), "threads": THREADS, "timings": timings}))
-PY
-
-# After measuring: default level ERROR, then bench clients (THING_GROUP targets at INFO) must
-# still log Connect and unregistered clients must not. Mode `lower` or `count SINCE_MS`.
-cat >"$WORK/check.py" <<'PY'
-import configparser, json, os, sys
-import botocore.session
-
-env = os.environ
-creds = configparser.ConfigParser()
-creds.read(env["CREDENTIALS"])
-def client(service):
-    return botocore.session.get_session().create_client(
-        service, endpoint_url=env["ENDPOINT"], region_name="us-east-1",
-        aws_access_key_id=creds["default"]["aws_access_key_id"],
-        aws_secret_access_key=creds["default"]["aws_secret_access_key"])
-if sys.argv[1] == "lower":
-    client("iot").set_v2_logging_options(
-        roleArn="arn:aws:iam::123456789012:role/IoTLoggingRole", defaultLogLevel="ERROR")
-else:
-    logs, since, counts, token = client("logs"), int(sys.argv[2]), {}, None
+def list_targets():
+    listed, token = [], None
     while True:
-        page = logs.filter_log_events(logGroupName="AWSIotLogsV2", startTime=since,
+        page = iot.list_v2_logging_levels(maxResults=250, **({"nextToken": token} if token else {}))
+        listed += [c["logTarget"] for c in page["logTargetConfigurations"]
+                   if c["logTarget"]["targetType"] != "DEFAULT"]
+        token = page.get("nextToken")
+        if not token:
+            return listed
+
+def registry():
+    things = env["THINGS"].split()
+    parent = {}
+    for depth in range(1, DEPTH):
+        above = levels[depth - 1]
+        for i, g in enumerate(levels[depth]):
+            parent[g] = above[i % len(above)]
+    groups_s = 0.0
+    for depth, names in enumerate(levels):  # parents before children; parallel per depth
+        groups_s += timed(f"groups_depth{depth + 1}", [
+            (lambda g=g: iot.create_thing_group(
+                thingGroupName=g, **({"parentGroupName": parent[g]} if g in parent else {})))
+            for g in names])
+    timings["groups"] = {"calls": GROUPS, "s": round(groups_s, 3), "per_s": round(GROUPS / groups_s, 1)}
+    timed("things", [(lambda t=t: iot.create_thing(thingName=t)) for t in things])
+    timed("memberships", [
+        (lambda i=i, t=t: iot.add_thing_to_thing_group(thingName=t, thingGroupName=leaves[i % len(leaves)]))
+        for i, t in enumerate(things)])
+    chain = iot.describe_thing_group(thingGroupName=leaves[0])["thingGroupMetadata"]["rootToParentThingGroups"]
+    assert len(chain) == DEPTH - 1, chain
+    mine = iot.list_thing_groups_for_thing(thingName=things[0])["thingGroups"]
+    assert [g["groupName"] for g in mine] == [leaves[0]], mine
+    return {"groups": GROUPS, "depth": DEPTH, "leaves": len(leaves), "things": len(things)}
+
+def targets_add():
+    # 70 THING_GROUP spread over every depth (5/10/15/20/20), every root included, so every
+    # bench thing resolves through a THING_GROUP target; all INFO, the server's default, so
+    # exactly the same events are logged and only the resolution differs. 10 each of
+    # CLIENT_ID, SOURCE_IP and PRINCIPAL_ID with assorted levels that match no bench client,
+    # so every connection goes through the whole resolution.
+    targets = []
+    for depth, k in enumerate([5, 10, 15, 20, 20]):
+        names = levels[depth]
+        targets += [("THING_GROUP", names[int(j * len(names) / k)], "INFO") for j in range(k)]
+    others = ["ERROR", "WARN", "DEBUG", "DISABLED"]
+    targets += [("CLIENT_ID", f"other-client-{j}", others[j % 4]) for j in range(10)]
+    targets += [("SOURCE_IP", f"192.0.2.{j + 1}", others[j % 4]) for j in range(10)]
+    targets += [("PRINCIPAL_ID", f"{j + 1:064x}", others[j % 4]) for j in range(10)]
+    assert len(targets) == 100
+    timed("targets", [
+        (lambda t=t: iot.set_v2_logging_level(logTarget={"targetType": t[0], "targetName": t[1]}, logLevel=t[2]))
+        for t in targets])
+    n = len(list_targets())
+    assert n == 100, f"server lists {n} log targets, want 100"
+    return {"targets": n}
+
+def targets_delete():
+    timed("delete_targets", [
+        (lambda t=t: iot.delete_v2_logging_level(targetType=t["targetType"], targetName=t["targetName"]))
+        for t in list_targets()])
+    n = len(list_targets())
+    assert n == 0, f"server still lists {n} log targets"
+    return {"targets": n}
+
+def default(level):
+    iot.set_v2_logging_options(roleArn="arn:aws:iam::123456789012:role/IoTLoggingRole", defaultLogLevel=level)
+    return {"defaultLogLevel": level}
+
+def count(since):
+    logs, counts, token = client("logs"), {"registered": 0, "unregistered": 0}, None
+    while True:
+        page = logs.filter_log_events(logGroupName="AWSIotLogsV2", startTime=int(since),
                                       filterPattern='{ $.eventType = "Connect" }',
                                       **({"nextToken": token} if token else {}))
         for e in page["events"]:
             cid = json.loads(e["message"])["clientId"]
-            key = "registered" if cid.startswith(env["PREFIX"]) else "unregistered"
-            counts[key] = counts.get(key, 0) + 1
+            counts["registered" if cid.startswith(env["PREFIX"]) else "unregistered"] += 1
         token = page.get("nextToken")
         if not token:
-            break
-    print(json.dumps(counts))
+            return counts
+
+commands = {"registry": registry, "targets-add": targets_add, "targets-delete": targets_delete,
+            "default": default, "count": count}
+result = commands[sys.argv[1]](*sys.argv[2:])
+print(json.dumps({"command": sys.argv[1], **result, "threads": THREADS, "timings": timings}))
 PY
 
 # ---------------------------------------------------------------------------------------------
@@ -294,6 +301,18 @@ record_failure() { # record_failure ROUND VARIANT MODE REASON
         "$1" "$2" "$3" "$4" >>"$RESULTS"
 }
 
+record_missing() { # record_missing ROUND: a failure row for every registry-server run with no row
+    python3 - "$1" "$RESULTS" <<'PY' >>"$RESULTS"
+import json, sys
+rnd, rows = int(sys.argv[1]), [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+have = {(r["variant"], r["mode"]) for r in rows if r["round"] == rnd}
+for v in ("targets", "registry"):
+    for m in ("connect", "throughput"):
+        if (v, m) not in have:
+            print(json.dumps({"round": rnd, "variant": v, "mode": m, "failed": True, "reason": "not measured (setup failed)"}))
+PY
+}
+
 generator() { # generator ROUND VARIANT MODE ARGS...: runs thingwatch-bench, records its JSON line
     local round="$1" variant="$2" mode="$3" rc=0 line
     shift 3
@@ -309,8 +328,8 @@ generator() { # generator ROUND VARIANT MODE ARGS...: runs thingwatch-bench, rec
     fi
 }
 
-measure_server() { # measure_server ROUND VARIANT
-    if python3 -c "import sys; sys.exit(0 if $PRIME > 0 else 1)"; then
+measure_server() { # measure_server ROUND VARIANT [prime]: (prime,) connect, throughput
+    if [[ "${3:-}" == prime ]] && python3 -c "import sys; sys.exit(0 if $PRIME > 0 else 1)"; then
         timeout --kill-after=5 "$RUN_TIMEOUT" "$BENCH_BIN" connect --port "$MQTT_PORT" --label prime \
             --workers "$WORKERS" --clients "$CLIENTS" --client-prefix "$CONNECT_PREFIX" \
             --duration "$PRIME" --warmup 0 >/dev/null 2>"$WORK/prime.err" ||
@@ -320,66 +339,87 @@ measure_server() { # measure_server ROUND VARIANT
     generator "$1" "$2" throughput --qos 1 --pairs "$PAIRS" --client-prefix "$PUBLISH_PREFIX"
 }
 
-fixture_check() { # after measuring on the first with-targets server
+iot() { # iot COMMAND ARGS...: runs iot.py against the current server, keeps its JSON line
+    CREDENTIALS="$DATA/credentials" ENDPOINT="$ENDPOINT" PREFIX="$CONNECT_PREFIX" \
+        timeout "$CONFIGURE_TIMEOUT" python3 "$WORK/iot.py" "$@" >"$WORK/iot.out" 2>"$WORK/iot.err" ||
+        { log "iot.py $* failed: $(tail -3 "$WORK/iot.err")"; return 1; }
+    cat "$WORK/iot.out" >>"$CONFIGS"
+    python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+parts = ["%s %d calls in %.1f s (%.0f/s)" % (k, v["calls"], v["s"], v["per_s"])
+         for k, v in r["timings"].items() if not k.startswith("groups_depth")]
+if parts:
+    print("[bench-targets] %s: %s" % (r["command"], ", ".join(parts)))' <"$WORK/iot.out" >&2
+}
+
+fixture_check() { # with targets in place: bench clients log at ERROR default, others do not
     local since out
-    export CREDENTIALS="$DATA/credentials" ENDPOINT PREFIX="$CONNECT_PREFIX"
-    timeout 60 python3 "$WORK/check.py" lower || { log "fixture check: could not lower the default level"; return 1; }
+    iot default ERROR || return 1
     since="$(python3 -c 'import time; print(int(time.time()*1000))')"
     for prefix in "$CONNECT_PREFIX" unregistered-; do
         timeout --kill-after=5 30 "$BENCH_BIN" connect --port "$MQTT_PORT" --workers 2 --clients 10 \
             --client-prefix "$prefix" --duration 0.3 --warmup 0 --label check >/dev/null 2>&1 || true
     done
     sleep 2 # the pipeline's batcher flushes into the log store
-    out="$(timeout 60 python3 "$WORK/check.py" count "$since" || echo '{}')"
+    iot count "$since" || return 1
     FIXTURE_CHECK="$(python3 -c '
 import json, sys
-c = json.loads(sys.argv[1])
-reg, unreg = c.get("registered", 0), c.get("unregistered", 0)
+c = json.load(sys.stdin)
+reg, unreg = c["registered"], c["unregistered"]
 verdict = "passed" if reg > 0 and unreg == 0 else "FAILED"
 print(f"{verdict}: with the default level at ERROR, {reg} Connect events from registered bench clients (their THING_GROUP targets say INFO), {unreg} from unregistered clients")
-' "$out")"
+' <"$WORK/iot.out")"
     log "fixture check $FIXTURE_CHECK"
+    iot default INFO
+}
+
+# The registry server of a round: 1,000 groups and the things, then both "targets" (100 log
+# targets) and "registry" (the same server with the targets deleted, or not yet added), in an
+# order that alternates between rounds so neither is always measured on the warmer process.
+registry_server() { # registry_server ROUND
+    local round="$1"
+    iot registry || { record_failure "$round" targets connect "configuration failed"; record_failure "$round" targets throughput "configuration failed"; return 1; }
+    if (( round % 2 == 1 )); then
+        iot targets-add || return 1
+        measure_server "$round" targets prime
+        if [[ "$FIXTURE_CHECK" == "not run" ]]; then fixture_check || FIXTURE_CHECK="FAILED to run"; fi
+        iot targets-delete || return 1
+        measure_server "$round" registry
+    else
+        measure_server "$round" registry prime
+        iot targets-add || return 1
+        measure_server "$round" targets
+    fi
 }
 
 # ---------------------------------------------------------------------------------------------
-# Rounds: each round runs both variants on fresh servers; the order alternates.
+# Rounds: each round runs a bare server ("none") and a registry server ("targets" and
+# "registry"); fresh servers every round, the order alternating.
 FIXTURE_CHECK="not run"
-CONFIGS="$WORK/configure.jsonl"
+CONFIGS="$WORK/iot.jsonl"
 : >"$CONFIGS"
-log "$RUNS rounds x 2 servers x (${PRIME} s priming, connect + throughput ${WARMUP}+${DURATION} s each); results in $RESULTS"
+log "$RUNS rounds x 2 servers, ${PRIME} s priming each, connect + throughput ${WARMUP}+${DURATION} s per measurement; results in $RESULTS"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$RUNS"); do
-    order=(none targets)
-    (( round % 2 == 0 )) && order=(targets none)
-    for variant in "${order[@]}"; do
-        log "round $round/$RUNS: $variant"
-        if ! start_server "$variant"; then
+    order=(none registry)
+    (( round % 2 == 0 )) && order=(registry none)
+    for server in "${order[@]}"; do
+        log "round $round/$RUNS: $server server"
+        if ! start_server "$server"; then
             log "server did not start"
-            record_failure "$round" "$variant" connect "server did not start"
-            record_failure "$round" "$variant" throughput "server did not start"
+            for v in none targets registry; do
+                [[ "$server" == none && "$v" != none ]] && continue
+                [[ "$server" == registry && "$v" == none ]] && continue
+                record_failure "$round" "$v" connect "server did not start"
+                record_failure "$round" "$v" throughput "server did not start"
+            done
             continue
         fi
-        if [[ "$variant" == targets ]]; then
-            log "configuring 1,000 groups, $(wc -w <<<"$THINGS") things, 100 targets over $ENDPOINT"
-            if CREDENTIALS="$DATA/credentials" ENDPOINT="$ENDPOINT" \
-                timeout "$CONFIGURE_TIMEOUT" python3 "$WORK/configure.py" >"$WORK/configure.out" 2>"$WORK/configure.err"; then
-                cat "$WORK/configure.out" >>"$CONFIGS"
-                python3 -c '
-import json, sys
-t = json.load(sys.stdin)["timings"]
-parts = ["%s %d calls in %.1f s (%.0f/s)" % (k, v["calls"], v["s"], v["per_s"]) for k, v in t.items() if not k.startswith("groups_depth")]
-print("[bench-targets] configured: " + ", ".join(parts))' <"$WORK/configure.out" >&2
-            else
-                log "configuration failed: $(tail -3 "$WORK/configure.err")"
-                record_failure "$round" "$variant" connect "configuration failed"
-                record_failure "$round" "$variant" throughput "configuration failed"
-                stop_server
-                continue
-            fi
-        fi
-        measure_server "$round" "$variant"
-        if [[ "$variant" == targets && "$FIXTURE_CHECK" == "not run" ]]; then
-            fixture_check || FIXTURE_CHECK="FAILED to run"
+        if [[ "$server" == none ]]; then
+            measure_server "$round" none prime
+        else
+            registry_server "$round" || { log "round $round: registry server incomplete"; record_missing "$round"; }
         fi
         stop_server
     done
@@ -426,16 +466,20 @@ def summary(xs, digits):
         return "failed"
     return f"{fmt(statistics.median(xs), digits)} [{fmt(min(xs), digits)}–{fmt(max(xs), digits)}]"
 
-def paired_ratios(mode, path):
-    """targets / none within each round (both servers ran back to back)."""
+def paired_ratios(mode, path, base, other="targets"):
+    """other / base within each round."""
     out = []
     for rnd in sorted({r["round"] for r in rows}):
         pick = lambda v: [get(r, path) for r in rows if r["round"] == rnd and r["variant"] == v
                           and r["mode"] == mode and ok(r) and get(r, path)]
-        a, b = pick("none"), pick("targets")
+        a, b = pick(base), pick(other)
         if a and b:
             out.append(b[0] / a[0])
     return out
+
+def ratio_cell(mode, path, base):
+    pr = paired_ratios(mode, path, base)
+    return f"{statistics.median(pr):.3f} [{min(pr):.3f}–{max(pr):.3f}]" if pr else "n/a"
 
 MEASURES = [
     ("connects/s", "connect", "connects_per_s", 0),
@@ -454,37 +498,37 @@ w("")
 w(f"- Machine: {env['NPROC']} CPUs ({env['CPU_MODEL']}), shared with other work; load average before/after: {env['LOAD_BEFORE']} / {env['LOAD_AFTER']}")
 w(f"- Command: `{env['COMMAND_LINE'].strip()}`")
 w(f"- Servers: `thingwatch serve --default-log-level INFO --max-log-targets 200`, fresh data directory each; {env['RUNS']} round(s), each "
-  "running a no-targets server and a with-targets server back to back (order alternating)")
-w(f"- With targets: 1,000 thing groups 5 deep (5 / 20 / 80 / 320 / 575), {int(env['CLIENTS']) + 2 * int(env['PAIRS']):,} things "
-  f"(every bench client ID) each in one leaf group, 100 log targets: 70 THING_GROUP at INFO on every depth (every root included, "
-  "so every bench client resolves through one), 10 CLIENT_ID, 10 SOURCE_IP, 10 PRINCIPAL_ID matching no bench client. "
-  "Everything logs at INFO either way: only the resolution differs")
+  "starting a bare server (**none**) and a registry server, back to back, order alternating. The registry server gets "
+  f"1,000 thing groups 5 deep (5 / 20 / 80 / 320 / 575) and {int(env['CLIENTS']) + 2 * int(env['PAIRS']):,} things (every bench "
+  "client ID), each in one leaf group, and is measured twice: with 100 log targets (**targets**) and without them "
+  "(**registry**: targets deleted, or not yet added; the order alternates by round)")
+w("- The 100 targets: 70 THING_GROUP at INFO on every depth (every root included, so every bench client resolves through one), "
+  "10 CLIENT_ID, 10 SOURCE_IP, 10 PRINCIPAL_ID matching no bench client. Everything logs at INFO in every variant: only the resolution differs")
 w(f"- (a) `thingwatch-bench connect`: {env['WORKERS']} workers, CONNECT → CONNACK → DISCONNECT on fresh connections, client IDs "
   f"{env['CONNECT_PREFIX']}0..{env['CONNECT_PREFIX']}{int(env['CLIENTS']) - 1}; (b) `thingwatch-bench throughput --qos 1`: "
   f"{env['PAIRS']} publishers → {env['PAIRS']} subscribers ({env['PUBLISH_PREFIX']}p<i>, {env['PUBLISH_PREFIX']}s<i>), 64-byte payloads, "
   f"window 100; {env['WARMUP']} s warm-up + {env['DURATION']} s measured each, after {env['PRIME']} s of unmeasured connect load on every fresh server")
 w(f"- Fixture check: {env['FIXTURE_CHECK']}")
 w("")
-w("| measure | no targets, median [min–max] | 100 targets, median [min–max] | targets ÷ none (medians) | targets ÷ none per round, median [min–max] |")
-w("|---|---|---|---|---|")
+w("| measure | none | registry | targets | targets ÷ none, per round | targets ÷ registry (same server), per round |")
+w("|---|---|---|---|---|---|")
 for name, mode, path, digits in MEASURES:
-    a, b = values("none", mode, path), values("targets", mode, path)
-    ratio = f"{statistics.median(b) / statistics.median(a):.3f}" if a and b and statistics.median(a) else "n/a"
-    pr = paired_ratios(mode, path)
-    prs = f"{statistics.median(pr):.3f} [{min(pr):.3f}–{max(pr):.3f}]" if pr else "n/a"
-    w(f"| {name} | {summary(a, digits)} | {summary(b, digits)} | {ratio} | {prs} |")
+    cells = [summary(values(v, mode, path), digits) for v in ("none", "registry", "targets")]
+    w(f"| {name} | {' | '.join(cells)} | {ratio_cell(mode, path, 'none')} | {ratio_cell(mode, path, 'registry')} |")
 w("")
-runs_ok = {v: sum(1 for r in rows if r["variant"] == v and clean(r)) for v in ("none", "targets")}
-runs_all = {v: sum(1 for r in rows if r["variant"] == v) for v in ("none", "targets")}
-w(f"Clean runs: no targets {runs_ok['none']}/{runs_all['none']}, with targets {runs_ok['targets']}/{runs_all['targets']}.")
-if configs:
-    def rate(key):
-        xs = [c["timings"][key]["per_s"] for c in configs]
-        secs = [c["timings"][key]["s"] for c in configs]
-        return f"{statistics.median(xs):,.0f}/s ({statistics.median(secs):.1f} s)"
-    w(f"Configuring over HTTP (botocore, SigV4, {configs[0]['threads']} threads), median over {len(configs)} servers: "
-      f"1,000 CreateThingGroup {rate('groups')}, {configs[0]['things']} CreateThing {rate('things')}, "
-      f"{configs[0]['things']} AddThingToThingGroup {rate('memberships')}, 100 SetV2LoggingLevel {rate('targets')}.")
+w("Cells: median [min–max] over rounds; ratios: median [min–max] of the per-round ratios.")
+runs = {v: (sum(1 for r in rows if r["variant"] == v and clean(r)), sum(1 for r in rows if r["variant"] == v))
+        for v in ("none", "registry", "targets")}
+w("Clean runs: " + ", ".join(f"{v} {a}/{b}" for v, (a, b) in runs.items()) + ".")
+def rate(key):
+    ts = [c["timings"][key] for c in configs if key in c.get("timings", {})]
+    if not ts:
+        return "n/a"
+    return f"{statistics.median(t['per_s'] for t in ts):,.0f}/s ({statistics.median(t['s'] for t in ts):.1f} s for {ts[0]['calls']:,})"
+threads = configs[0]["threads"] if configs else "?"
+w(f"Configuring over HTTP (botocore, SigV4, {threads} threads), medians: CreateThingGroup {rate('groups')}, "
+  f"CreateThing {rate('things')}, AddThingToThingGroup {rate('memberships')}, SetV2LoggingLevel {rate('targets')}, "
+  f"DeleteV2LoggingLevel {rate('delete_targets')}.")
 w("")
 problems = sorted({(r["variant"], r["mode"], r.get("reason", "")) for r in rows if not ok(r)} |
                   {(r["variant"], r["mode"], e) for r in rows if ok(r) for e in r.get("errors", [])})
@@ -495,9 +539,10 @@ if problems:
         w(f"- {variant} {mode}: {reason}")
     w("")
 w("How to read this: a ratio below 1 for a rate (or above 1 for latency or CPU) is what the targets cost. "
-  "Per-round ratios compare two servers run back to back, so they cancel slow drifts in background load; "
-  "on a shared 2-core machine differences of a few per cent are noise. Broker CPU per connect or per message "
-  "is the steadier cost figure. The generator shares the machine with the broker.")
+  "*targets ÷ registry* compares one server process with and without its 100 targets, so it isolates the resolution; "
+  "*targets ÷ none* compares different processes (and adds the registry). On a shared 2-core machine, run-to-run "
+  "differences of 10–30 % are noise; broker CPU per connect or per message is the steadier cost figure. "
+  "The generator shares the machine with the broker.")
 w("")
 open(env["REPORT"], "w").write("\n".join(out) + "\n")
 PY
