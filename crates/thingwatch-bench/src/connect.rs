@@ -49,9 +49,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// Counts one failed attempt and keeps its message.
     fn failure(&self, worker: usize, client_id: &str, reason: &str) {
         self.failed.fetch_add(1, Ordering::Relaxed);
-        let msg = format!("connector {worker} ({client_id}): {reason}");
+        self.error(format!("connector {worker} ({client_id}): {reason}"));
+    }
+
+    /// Keeps `msg` if it is new and fewer than [`MAX_REPORTED_ERRORS`] are kept.
+    fn error(&self, msg: String) {
         if let Ok(mut errors) = self.errors.lock()
             && errors.len() < MAX_REPORTED_ERRORS
             && !errors.contains(&msg)
@@ -117,7 +122,7 @@ pub async fn run_connect(cfg: &ConnectConfig) -> Result<ConnectReport, RunError>
     for t in tasks {
         match t.await {
             Ok(mut r) => samples.append(&mut r.samples),
-            Err(e) => shared.failure(usize::MAX, "-", &format!("worker task: {e}")),
+            Err(e) => shared.error(format!("connector task: {e}")),
         }
     }
     let wall_s = window.wall.as_secs_f64().max(f64::MIN_POSITIVE);

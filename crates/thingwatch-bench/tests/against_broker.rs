@@ -206,23 +206,26 @@ async fn connect_mode_cycles_through_every_client_id() {
     assert!(r.broker_cpu_s.expect("pid given") >= r.generator_cpu_s * 0.5);
     assert!(r.generator_cpu_us_per_connect.expect("connects") > 0.0);
 
-    // The broker saw exactly the IDs dev-0..dev-19, each connecting and disconnecting; the
-    // round-robin per worker spreads connects evenly (a cycle in progress at the end of the
-    // run may be cut short, hence Disconnect ≤ Connect).
+    // The broker saw exactly the IDs dev-0..dev-19. Worker w cycles through dev-w, dev-(w+4),
+    // …, dev-(w+16) in order, so within one worker's IDs the Connect counts differ by at most 1.
     let events = server.events_by_client();
     let want: BTreeSet<String> = (0..20).map(|i| format!("dev-{i}")).collect();
     let connects = &events["Connect"];
     assert_eq!(connects.keys().cloned().collect::<BTreeSet<_>>(), want);
     let total: u64 = connects.values().sum();
     assert!(total >= r.connects + 20, "warm-up and setup connect too");
-    let (lo, hi) = (
-        connects.values().min().copied().unwrap_or(0),
-        connects.values().max().copied().unwrap_or(0),
-    );
-    assert!(
-        hi - lo <= hi / 2 + 2,
-        "uneven use of client IDs: {connects:?}"
-    );
+    for worker in 0..4 {
+        let counts: Vec<u64> = (worker..20)
+            .step_by(4)
+            .map(|i| connects[&format!("dev-{i}")])
+            .collect();
+        let (lo, hi) = (counts.iter().min(), counts.iter().max());
+        assert!(
+            hi.zip(lo).is_some_and(|(hi, lo)| hi - lo <= 1),
+            "worker {worker} did not cycle its IDs in order: {counts:?}"
+        );
+    }
+    // A cycle in progress at the end of the run may be cut short, hence Disconnect ≤ Connect.
     let disconnects = &events["Disconnect"];
     for (id, n) in connects {
         let d = disconnects.get(id).copied().unwrap_or(0);
