@@ -12,7 +12,8 @@ BIN=${THINGWATCH_BIN:-target/release/thingwatch}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  # Reap what we kill, quietly, so the summary stays the last line printed.
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -9 "$p"; wait "$p"; } 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

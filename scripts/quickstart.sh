@@ -14,8 +14,9 @@ WORK=$(mktemp -d)
 PID=""
 SUBS=()
 cleanup() {
-  for p in "${SUBS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
+  # Reap what we kill, quietly, so the summary stays the last line printed.
+  for p in "${SUBS[@]:-}"; do [ -n "$p" ] && { kill "$p"; wait "$p"; } 2>/dev/null || true; done
+  [ -n "$PID" ] && { kill -9 "$PID"; wait "$PID"; } 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -161,8 +162,7 @@ PY
 TOTAL_BEFORE=$(aws logs filter-log-events "${EP[@]}" --log-group-name AWSIotLogsV2 --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')
 
 echo "== 4. kill -9 and restart on the same data directory"
-kill -9 "$PID"
-wait "$PID" 2>/dev/null || true
+{ kill -9 "$PID"; wait "$PID"; } 2>/dev/null || true
 start_server 2
 check "every log event written before the kill is still there" python3 - "${EP[1]}" "$TOTAL_BEFORE" <<'PY'
 import json, subprocess, sys

@@ -11,6 +11,6 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -- -D warnings
 cargo build --release --workspace
-cargo test --release --workspace
+cargo test --release --workspace --all-targets
 bash scripts/quickstart.sh
 bash scripts/logging-config.sh
