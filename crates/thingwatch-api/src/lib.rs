@@ -24,6 +24,7 @@
 pub mod credentials;
 pub mod error;
 pub mod iot;
+mod json;
 pub mod logs;
 pub mod server;
 pub mod sigv4;

@@ -168,25 +168,9 @@ where
     }
 }
 
-/// Parses the JSON body into `T`; an empty body counts as `{}`.
+/// Parses a JSON body (see [`crate::json::parse_body`]).
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| {
-        tracing::debug!(error = %e, "logs request body rejected");
-        let what = match e.classify() {
-            serde_json::error::Category::Data => "a member has the wrong type",
-            _ => "the body is not valid JSON",
-        };
-        ApiError::serialization(format!(
-            "Could not parse the request: {what} (line {}, column {}).",
-            e.line(),
-            e.column()
-        ))
-    })
+    crate::json::parse_body("logs", body)
 }
 
 /// The empty JSON object returned by operations without output.
