@@ -15,6 +15,7 @@
 //! - [`server`] — [`ApiState`], [`router`], [`serve`], the dispatcher and the service
 //!   extension point.
 //! - [`logs`] — CloudWatch Logs JSON 1.1 operations over `thingwatch_logstore::LogStore`.
+//! - [`validate`] — the shared AWS validation-message builder ([`validate::Validation`]).
 //! - [`iot`] — the AWS IoT control plane (rest-json): logging configuration, thing registry,
 //!   DescribeEndpoint, over `thingwatch_registry::Registry` ([`IotService`]).
 //!
@@ -28,6 +29,7 @@ mod json;
 pub mod logs;
 pub mod server;
 pub mod sigv4;
+pub mod validate;
 
 pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Protocol};

@@ -2,9 +2,12 @@
 //! (`InvalidRequestException`, e.g. `1 validation error detected: Value 'a b' at 'thingName'
 //! failed to satisfy constraint: Member must satisfy regular expression pattern:
 //! [a-zA-Z0-9:_-]+`; several violations are joined with `; `). Constraints and patterns are
-//! those of the botocore `iot-2015-05-28` model (aws-wire.md Appendix A).
+//! those of the botocore `iot-2015-05-28` model (aws-wire.md Appendix A). The message builder
+//! itself is shared with CloudWatch Logs ([`crate::validate`]); this module holds AWS IoT's
+//! patterns and limits.
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ErrorCode;
+pub use crate::validate::ModelPattern;
 
 /// `ThingName` / `ThingGroupName` / `ThingTypeName` / `BillingGroupName` length (1..=128).
 pub const MAX_NAME_LEN: usize = 128;
@@ -34,9 +37,13 @@ pub enum Pattern {
     LogDestination,
 }
 
-impl Pattern {
-    /// The regular expression as the model (and AWS's message) spells it.
-    pub fn regex(self) -> &'static str {
+/// AWS IoT raises `InvalidRequestException` and reports only the length violation of a
+/// too-short string.
+impl ModelPattern for Pattern {
+    const ERROR: ErrorCode = ErrorCode::InvalidRequest;
+    const PATTERN_WHEN_TOO_SHORT: bool = false;
+
+    fn regex(self) -> &'static str {
         match self {
             Self::ResourceName => "[a-zA-Z0-9:_-]+",
             Self::AttributeName => "[a-zA-Z0-9_.,@/:#-]+",
@@ -46,8 +53,7 @@ impl Pattern {
         }
     }
 
-    /// Whether the whole of `s` matches.
-    pub fn matches(self, s: &str) -> bool {
+    fn matches(self, s: &str) -> bool {
         let all = |extra: &str| {
             s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
@@ -62,139 +68,21 @@ impl Pattern {
     }
 }
 
-/// Collects the constraint violations of one request.
-#[derive(Debug, Default)]
-pub struct Validation {
-    errors: Vec<String>,
-}
+/// Collects the constraint violations of one AWS IoT request (`InvalidRequestException`).
+pub type Validation = crate::validate::Validation<Pattern>;
 
 impl Validation {
-    /// A validator with no errors.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn push(&mut self, value: Option<&str>, field: &str, constraint: &str) {
-        let value = value.map_or_else(|| "null".to_owned(), |v| format!("'{v}'"));
-        self.errors.push(format!(
-            "Value {value} at '{field}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
     /// Records "Member must not be null" when `value` is `None`; returns the value.
     pub fn required<'a, T: ?Sized>(&mut self, field: &str, value: Option<&'a T>) -> Option<&'a T> {
         if value.is_none() {
-            self.push(None, field, "Member must not be null");
+            self.null(field);
         }
         value
-    }
-
-    /// Checks a string member's length (characters) and optional pattern.
-    pub fn string(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        min: usize,
-        max: usize,
-        pattern: Option<Pattern>,
-    ) {
-        let Some(v) = value else { return };
-        let len = v.chars().count();
-        if len < min {
-            self.push(
-                Some(v),
-                field,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        }
-        if len > max {
-            self.push(
-                Some(v),
-                field,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-        if let Some(p) = pattern
-            && len >= min
-            && !p.matches(v)
-        {
-            self.push(
-                Some(v),
-                field,
-                &format!(
-                    "Member must satisfy regular expression pattern: {}",
-                    p.regex()
-                ),
-            );
-        }
     }
 
     /// A thing / thing group / thing type name: 1..=128, `[a-zA-Z0-9:_-]+`.
     pub fn name(&mut self, field: &str, value: Option<&str>) {
         self.string(field, value, 1, MAX_NAME_LEN, Some(Pattern::ResourceName));
-    }
-
-    /// Checks an integer member's range.
-    pub fn range(&mut self, field: &str, value: Option<i64>, min: i64, max: i64) {
-        let Some(v) = value else { return };
-        let s = v.to_string();
-        if v < min {
-            self.push(
-                Some(&s),
-                field,
-                &format!("Member must have value greater than or equal to {min}"),
-            );
-        }
-        if v > max {
-            self.push(
-                Some(&s),
-                field,
-                &format!("Member must have value less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// Checks a string member against an enum value set.
-    pub fn one_of(&mut self, field: &str, value: Option<&str>, allowed: &[&str]) {
-        let Some(v) = value else { return };
-        if !allowed.contains(&v) {
-            self.push(
-                Some(v),
-                field,
-                &format!(
-                    "Member must satisfy enum value set: [{}]",
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-
-    /// Records a free-form violation (already phrased as a full sentence).
-    pub fn fail(&mut self, message: impl Into<String>) {
-        self.errors.push(message.into());
-    }
-
-    /// `Ok` when nothing failed, else `InvalidRequestException` with AWS's
-    /// "N validation error(s) detected: …" message (a single free-form failure is sent as is).
-    ///
-    /// # Errors
-    /// `InvalidRequestException` listing every violation.
-    pub fn finish(self) -> Result<(), ApiError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            1 if !self.errors[0].starts_with("Value ") => Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                self.errors[0].clone(),
-            )),
-            1 => Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("1 validation error detected: {}", self.errors[0]),
-            )),
-            n => Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("{n} validation errors detected: {}", self.errors.join("; ")),
-            )),
-        }
     }
 }
 

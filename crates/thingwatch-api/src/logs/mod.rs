@@ -293,14 +293,12 @@ impl LogsService {
             MAX_NAME_LEN,
             Some(Pattern::LogGroupNamePattern),
         );
-        v.string(
-            "nextToken",
+        check_page(
+            &mut v,
             input.next_token.as_deref(),
-            1,
-            usize::MAX,
-            None,
+            input.limit,
+            MAX_DESCRIBE_LIMIT,
         );
-        v.range("limit", input.limit, 1, MAX_DESCRIBE_LIMIT);
         v.one_of(
             "logGroupClass",
             input.log_group_class.as_deref(),
@@ -416,24 +414,7 @@ impl LogsService {
         ctx: &RequestContext,
         input: GroupStreamInput,
     ) -> Result<Empty, ApiError> {
-        let mut v = Validation::new();
-        check_group_name(
-            &mut v,
-            "logGroupName",
-            input.log_group_name.as_deref(),
-            true,
-        );
-        check_stream_name(
-            &mut v,
-            "logStreamName",
-            input.log_stream_name.as_deref(),
-            true,
-        );
-        v.finish()?;
-        let (group, stream) = (
-            input.log_group_name.unwrap_or_default(),
-            input.log_stream_name.unwrap_or_default(),
-        );
+        let (group, stream) = input.validated()?;
         let store = self.store.clone();
         let now = ctx.now_ms();
         blocking(move || store.create_log_stream(&group, &stream, now)).await?;
@@ -441,24 +422,7 @@ impl LogsService {
     }
 
     async fn op_delete_log_stream(&self, input: GroupStreamInput) -> Result<Empty, ApiError> {
-        let mut v = Validation::new();
-        check_group_name(
-            &mut v,
-            "logGroupName",
-            input.log_group_name.as_deref(),
-            true,
-        );
-        check_stream_name(
-            &mut v,
-            "logStreamName",
-            input.log_stream_name.as_deref(),
-            true,
-        );
-        v.finish()?;
-        let (group, stream) = (
-            input.log_group_name.unwrap_or_default(),
-            input.log_stream_name.unwrap_or_default(),
-        );
+        let (group, stream) = input.validated()?;
         let store = self.store.clone();
         blocking(move || store.delete_log_stream(&group, &stream)).await?;
         Ok(Empty {})
@@ -469,13 +433,11 @@ impl LogsService {
         input: DescribeLogStreamsInput,
     ) -> Result<DescribeLogStreamsOutput, ApiError> {
         let mut v = Validation::new();
-        check_group_name(
+        check_group_ref(
             &mut v,
-            "logGroupName",
             input.log_group_name.as_deref(),
-            false,
+            input.log_group_identifier.as_deref(),
         );
-        check_group_identifier(&mut v, input.log_group_identifier.as_deref());
         check_stream_name(
             &mut v,
             "logStreamNamePrefix",
@@ -483,14 +445,12 @@ impl LogsService {
             false,
         );
         v.one_of("orderBy", input.order_by.as_deref(), ORDER_BY);
-        v.string(
-            "nextToken",
+        check_page(
+            &mut v,
             input.next_token.as_deref(),
-            1,
-            usize::MAX,
-            None,
+            input.limit,
+            MAX_DESCRIBE_LIMIT,
         );
-        v.range("limit", input.limit, 1, MAX_DESCRIBE_LIMIT);
         v.finish()?;
         let group = self.resolve_group(input.log_group_name, input.log_group_identifier)?;
         let order_by = match input.order_by.as_deref() {
@@ -538,17 +498,10 @@ impl LogsService {
         input: PutLogEventsInput,
     ) -> Result<PutLogEventsOutput, ApiError> {
         let mut v = Validation::new();
-        check_group_name(
+        check_group_and_stream(
             &mut v,
-            "logGroupName",
             input.log_group_name.as_deref(),
-            true,
-        );
-        check_stream_name(
-            &mut v,
-            "logStreamName",
             input.log_stream_name.as_deref(),
-            true,
         );
         if v.required("logEvents", input.log_events.is_some()) {
             let events = input.log_events.as_deref().unwrap_or_default();
@@ -617,29 +570,24 @@ impl LogsService {
         input: GetLogEventsInput,
     ) -> Result<GetLogEventsOutput, ApiError> {
         let mut v = Validation::new();
-        check_group_name(
+        check_group_ref(
             &mut v,
-            "logGroupName",
             input.log_group_name.as_deref(),
-            false,
+            input.log_group_identifier.as_deref(),
         );
-        check_group_identifier(&mut v, input.log_group_identifier.as_deref());
         check_stream_name(
             &mut v,
             "logStreamName",
             input.log_stream_name.as_deref(),
             true,
         );
-        v.range("startTime", input.start_time, 0, i64::MAX);
-        v.range("endTime", input.end_time, 0, i64::MAX);
-        v.string(
-            "nextToken",
+        check_time_range(&mut v, input.start_time, input.end_time);
+        check_page(
+            &mut v,
             input.next_token.as_deref(),
-            1,
-            usize::MAX,
-            None,
+            input.limit,
+            MAX_EVENTS_LIMIT,
         );
-        v.range("limit", input.limit, 1, MAX_EVENTS_LIMIT);
         v.finish()?;
         let group = self.resolve_group(input.log_group_name, input.log_group_identifier)?;
         let stream = input.log_stream_name.unwrap_or_default();
@@ -672,13 +620,11 @@ impl LogsService {
         input: FilterLogEventsInput,
     ) -> Result<FilterLogEventsOutput, ApiError> {
         let mut v = Validation::new();
-        check_group_name(
+        check_group_ref(
             &mut v,
-            "logGroupName",
             input.log_group_name.as_deref(),
-            false,
+            input.log_group_identifier.as_deref(),
         );
-        check_group_identifier(&mut v, input.log_group_identifier.as_deref());
         if let Some(names) = &input.log_stream_names {
             v.list_len(
                 "logStreamNames",
@@ -701,8 +647,7 @@ impl LogsService {
             input.log_stream_name_prefix.as_deref(),
             false,
         );
-        v.range("startTime", input.start_time, 0, i64::MAX);
-        v.range("endTime", input.end_time, 0, i64::MAX);
+        check_time_range(&mut v, input.start_time, input.end_time);
         v.string(
             "filterPattern",
             input.filter_pattern.as_deref(),
@@ -710,14 +655,12 @@ impl LogsService {
             MAX_FILTER_PATTERN_LEN,
             None,
         );
-        v.string(
-            "nextToken",
+        check_page(
+            &mut v,
             input.next_token.as_deref(),
-            1,
-            usize::MAX,
-            None,
+            input.limit,
+            MAX_EVENTS_LIMIT,
         );
-        v.range("limit", input.limit, 1, MAX_EVENTS_LIMIT);
         v.finish()?;
         let group = self.resolve_group(input.log_group_name, input.log_group_identifier)?;
         if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
@@ -783,6 +726,32 @@ fn check_stream_name(v: &mut Validation, field: &str, value: Option<&str>, requi
     v.string(field, value, 1, MAX_NAME_LEN, Some(Pattern::LogStreamName));
 }
 
+/// Both `logGroupName` and `logStreamName`, required (CreateLogStream, DeleteLogStream,
+/// PutLogEvents).
+fn check_group_and_stream(v: &mut Validation, group: Option<&str>, stream: Option<&str>) {
+    check_group_name(v, "logGroupName", group, true);
+    check_stream_name(v, "logStreamName", stream, true);
+}
+
+/// The optional `logGroupName` / `logGroupIdentifier` pair naming the group of a read
+/// (DescribeLogStreams, GetLogEvents, FilterLogEvents; resolved by `resolve_group`).
+fn check_group_ref(v: &mut Validation, name: Option<&str>, identifier: Option<&str>) {
+    check_group_name(v, "logGroupName", name, false);
+    check_group_identifier(v, identifier);
+}
+
+/// The paging members: `nextToken` (length >= 1) and `limit` (1..=`max_limit`).
+fn check_page(v: &mut Validation, next_token: Option<&str>, limit: Option<i64>, max_limit: i64) {
+    v.string("nextToken", next_token, 1, usize::MAX, None);
+    v.range("limit", limit, 1, max_limit);
+}
+
+/// `startTime` / `endTime` (epoch ms, >= 0).
+fn check_time_range(v: &mut Validation, start: Option<i64>, end: Option<i64>) {
+    v.range("startTime", start, 0, i64::MAX);
+    v.range("endTime", end, 0, i64::MAX);
+}
+
 fn check_group_identifier(v: &mut Validation, value: Option<&str>) {
     v.string(
         "logGroupIdentifier",
@@ -821,6 +790,26 @@ struct GroupNameInput {
 struct GroupStreamInput {
     log_group_name: Option<String>,
     log_stream_name: Option<String>,
+}
+
+impl GroupStreamInput {
+    /// The validated `(logGroupName, logStreamName)`.
+    ///
+    /// # Errors
+    /// `InvalidParameterException` when either is missing or malformed.
+    fn validated(self) -> Result<(String, String), ApiError> {
+        let mut v = Validation::new();
+        check_group_and_stream(
+            &mut v,
+            self.log_group_name.as_deref(),
+            self.log_stream_name.as_deref(),
+        );
+        v.finish()?;
+        Ok((
+            self.log_group_name.unwrap_or_default(),
+            self.log_stream_name.unwrap_or_default(),
+        ))
+    }
 }
 
 #[derive(Deserialize)]

@@ -2,9 +2,11 @@
 //! `1 validation error detected: Value 'x' at 'logGroupName' failed to satisfy constraint:
 //! Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+` (several errors are
 //! joined with `; ` after `N validation errors detected: `). Constraints come from the
-//! botocore `logs-2014-03-28` model (aws-wire.md Appendix A).
+//! botocore `logs-2014-03-28` model (aws-wire.md Appendix A). The message builder itself is
+//! shared with AWS IoT ([`crate::validate`]); this module holds the Logs patterns.
 
-use crate::error::ApiError;
+use crate::error::ErrorCode;
+pub use crate::validate::ModelPattern;
 
 /// A model string pattern, with a matcher equivalent to the model's regular expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,9 +22,13 @@ pub enum Pattern {
     LogGroupIdentifier,
 }
 
-impl Pattern {
-    /// The regular expression as the model (and AWS's error message) spells it.
-    pub fn regex(self) -> &'static str {
+/// CloudWatch Logs raises `InvalidParameterException` and checks the pattern of a
+/// too-short string as well as its length.
+impl ModelPattern for Pattern {
+    const ERROR: ErrorCode = ErrorCode::InvalidParameter;
+    const PATTERN_WHEN_TOO_SHORT: bool = true;
+
+    fn regex(self) -> &'static str {
         match self {
             Self::LogGroupName => r"[\.\-_/#A-Za-z0-9]+",
             Self::LogGroupNamePattern => r"[\.\-_/#A-Za-z0-9]*",
@@ -31,8 +37,7 @@ impl Pattern {
         }
     }
 
-    /// Whether the whole of `s` matches.
-    pub fn matches(self, s: &str) -> bool {
+    fn matches(self, s: &str) -> bool {
         let group_char = |c: char| c.is_ascii_alphanumeric() || ".-_/#".contains(c);
         match self {
             Self::LogGroupName => !s.is_empty() && s.chars().all(group_char),
@@ -45,147 +50,17 @@ impl Pattern {
     }
 }
 
-/// Collects constraint violations of one request.
-#[derive(Debug, Default)]
-pub struct Validation {
-    errors: Vec<String>,
-}
-
-/// Renders a value the way AWS quotes it in validation messages.
-fn quote(value: &str) -> String {
-    format!("'{value}'")
-}
+/// Collects constraint violations of one CloudWatch Logs request
+/// (`InvalidParameterException`).
+pub type Validation = crate::validate::Validation<Pattern>;
 
 impl Validation {
-    /// A validator with no errors.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn push(&mut self, value: Option<String>, field: &str, constraint: &str) {
-        let value = value.unwrap_or_else(|| "null".to_owned());
-        self.errors.push(format!(
-            "Value {value} at '{field}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
     /// Records "Member must not be null" when `present` is false. Returns `present`.
     pub fn required(&mut self, field: &str, present: bool) -> bool {
         if !present {
-            self.push(None, field, "Member must not be null");
+            self.null(field);
         }
         present
-    }
-
-    /// Checks a string member's length (in characters) and optional pattern.
-    pub fn string(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        min: usize,
-        max: usize,
-        pattern: Option<Pattern>,
-    ) {
-        let Some(v) = value else { return };
-        let len = v.chars().count();
-        if len < min {
-            self.push(
-                Some(quote(v)),
-                field,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        }
-        if len > max {
-            self.push(
-                Some(quote(v)),
-                field,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-        if let Some(p) = pattern
-            && !p.matches(v)
-        {
-            self.push(
-                Some(quote(v)),
-                field,
-                &format!(
-                    "Member must satisfy regular expression pattern: {}",
-                    p.regex()
-                ),
-            );
-        }
-    }
-
-    /// Checks an integer member's range.
-    pub fn range(&mut self, field: &str, value: Option<i64>, min: i64, max: i64) {
-        let Some(v) = value else { return };
-        if v < min {
-            self.push(
-                Some(quote(&v.to_string())),
-                field,
-                &format!("Member must have value greater than or equal to {min}"),
-            );
-        }
-        if v > max {
-            self.push(
-                Some(quote(&v.to_string())),
-                field,
-                &format!("Member must have value less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// Checks a list member's length (number of items).
-    pub fn list_len(&mut self, field: &str, len: Option<usize>, min: usize, max: usize) {
-        let Some(n) = len else { return };
-        if n < min {
-            self.push(
-                Some(format!("'[{n} items]'")),
-                field,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        }
-        if n > max {
-            self.push(
-                Some(format!("'[{n} items]'")),
-                field,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// Checks a string member against an enum value set.
-    pub fn one_of(&mut self, field: &str, value: Option<&str>, allowed: &[&str]) {
-        let Some(v) = value else { return };
-        if !allowed.contains(&v) {
-            self.push(
-                Some(quote(v)),
-                field,
-                &format!(
-                    "Member must satisfy enum value set: [{}]",
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-
-    /// `Ok` when no constraint failed, else `InvalidParameterException` with AWS's
-    /// "N validation error(s) detected: …" message.
-    ///
-    /// # Errors
-    /// `InvalidParameterException` listing every violation.
-    pub fn finish(self) -> Result<(), ApiError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::invalid_parameter(format!(
-                "1 validation error detected: {}",
-                self.errors[0]
-            ))),
-            n => Err(ApiError::invalid_parameter(format!(
-                "{n} validation errors detected: {}",
-                self.errors.join("; ")
-            ))),
-        }
     }
 }
 
