@@ -38,10 +38,10 @@ use crate::credentials::{CredentialProvider, Principal};
 pub const SIGV4_ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// How far `X-Amz-Date` may be from the server clock, either way: 15 minutes. AWS services
-/// reject requests outside this window with `InvalidSignatureException` "Signature expired:
-/// <date> is now earlier than <now-15min> (<now> - 15 min.)" (observed verbatim from
+/// reject requests outside this window with `InvalidSignatureException` `"Signature expired:
+/// <date> is now earlier than <now-15min> (<now> - 15 min.)"` (observed verbatim from
 /// DynamoDB/Kinesis/ECR in aws/aws-sdk-js#254, upmc-enterprises/registry-creds#24) or
-/// "Signature not yet current: … (<now> + 15 min.)" for dates in the future.
+/// `"Signature not yet current: … (<now> + 15 min.)"` for dates in the future.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// Largest `X-Amz-Expires` of a presigned request: 604,800 seconds (7 days), as SigV4
