@@ -64,13 +64,22 @@ pub enum Mode {
     },
 }
 
-/// Which clients publish to which topics.
+/// Which clients publish to which topics. Every scenario has N *links* (`pairs`), one per
+/// (publisher, subscriber) pair that messages flow along; windows, losses and ordering are
+/// tracked per link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// N publishers → N subscribers: publisher `i` publishes to its own topic
     /// `bench/<run>/<i>`, which exactly one subscriber (subscriber `i`) subscribes to.
     OneToOne,
+    /// N publishers → 1 subscriber: publisher `i` publishes to `bench/<run>/<i>`; the one
+    /// subscriber subscribes to the single-level wildcard filter `bench/<run>/+`
+    /// ([MQTT-4.7.1.3]) and tells the publishers apart by the topic's last level.
+    FanIn,
+    /// 1 publisher → N subscribers: the publisher publishes to `bench/<run>/0`, which all N
+    /// subscribers subscribe to, so every publish is delivered N times.
+    FanOut,
 }
 
 impl Scenario {
@@ -78,6 +87,24 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::OneToOne => "one-to-one",
+            Scenario::FanIn => "fan-in",
+            Scenario::FanOut => "fan-out",
+        }
+    }
+
+    /// Number of publisher connections for `pairs` links: `pairs`, or 1 for fan-out.
+    pub fn publishers(self, pairs: usize) -> usize {
+        match self {
+            Scenario::OneToOne | Scenario::FanIn => pairs,
+            Scenario::FanOut => 1,
+        }
+    }
+
+    /// Number of subscriber connections for `pairs` links: `pairs`, or 1 for fan-in.
+    pub fn subscribers(self, pairs: usize) -> usize {
+        match self {
+            Scenario::OneToOne | Scenario::FanOut => pairs,
+            Scenario::FanIn => 1,
         }
     }
 }
@@ -134,7 +161,8 @@ pub struct BenchConfig {
     pub mode: Mode,
     /// Which clients publish where.
     pub scenario: Scenario,
-    /// Number of publisher/subscriber pairs (N).
+    /// Number of publisher/subscriber links (N): N pairs (one-to-one), N publishers (fan-in) or
+    /// N subscribers (fan-out).
     pub pairs: usize,
     /// QoS of every publish and subscription.
     pub qos: Qos,
@@ -144,8 +172,9 @@ pub struct BenchConfig {
     pub warmup: Duration,
     /// Length of the measurement window.
     pub duration: Duration,
-    /// End-to-end window: the most messages a publisher may have sent that its subscriber has
-    /// not yet received.
+    /// End-to-end window: the most messages a publisher may have sent that one of its
+    /// subscribers has not yet received (fan-out: message `k` waits until *every* subscriber
+    /// has received `k - window`).
     pub window: u32,
     /// PID of the broker process, whose CPU time is then reported next to the generator's.
     pub broker_pid: Option<u32>,

@@ -1,8 +1,9 @@
 //! `thingwatch-bench`: an MQTT 3.1.1 load generator for benchmarking Thingwatch against
 //! Mosquitto, built on rumqttc and tokio.
 //!
-//! One run = one mode. The publish modes run one scenario (today `one-to-one`: N publishers →
-//! N subscribers on distinct topics): `throughput` (messages/s delivered to subscribers under an
+//! One run = one mode. The publish modes run one scenario (`one-to-one`: N publishers → N
+//! subscribers on distinct topics; `fan-in`: N publishers → 1 subscriber on a `+` wildcard;
+//! `fan-out`: 1 publisher → N subscribers on one topic): `throughput` (messages/s delivered to subscribers under an
 //! end-to-end window) or `latency` (publish→deliver percentiles at a fixed total rate); their
 //! result is a [`report::RunReport`]. The `connect` mode runs M workers that each repeat
 //! CONNECT → CONNACK → DISCONNECT with client IDs from a fixed prefix (so they can be things in

@@ -79,10 +79,11 @@ struct Target {
 struct Common {
     #[command(flatten)]
     target: Target,
-    /// Who publishes where.
+    /// Who publishes where: one-to-one (N→N distinct topics), fan-in (N→1 on a `+` wildcard) or
+    /// fan-out (1→N on one topic).
     #[arg(long, value_enum, default_value_t = Scenario::OneToOne)]
     scenario: Scenario,
-    /// Publisher/subscriber pairs (N).
+    /// N: publisher/subscriber pairs (one-to-one), publishers (fan-in) or subscribers (fan-out).
     #[arg(long, short = 'n', default_value_t = 10)]
     pairs: usize,
     /// QoS of publishes and subscriptions (0 or 1).

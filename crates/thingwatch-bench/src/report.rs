@@ -28,8 +28,12 @@ pub struct RunReport {
     pub scenario: Scenario,
     /// Broker address, `host:port`.
     pub broker: String,
-    /// Publisher/subscriber pairs.
+    /// Publisher/subscriber links (N; see [`Scenario`]).
     pub pairs: usize,
+    /// Publisher connections (N, or 1 for fan-out).
+    pub publishers: usize,
+    /// Subscriber connections (N, or 1 for fan-in).
+    pub subscribers: usize,
     /// QoS level, 0 or 1.
     pub qos: u8,
     /// Payload size, bytes.
@@ -42,7 +46,8 @@ pub struct RunReport {
     pub warmup_s: f64,
     /// Measured wall time, seconds.
     pub wall_s: f64,
-    /// Messages publishers handed to their MQTT clients during the window.
+    /// Messages publishers handed to their MQTT clients during the window, counted once per
+    /// link (fan-out: one publish to N subscribers counts N), so it compares with `delivered`.
     pub sent: u64,
     /// Messages subscribers received during the window (the headline count).
     pub delivered: u64,
@@ -50,7 +55,8 @@ pub struct RunReport {
     pub delivered_per_s: f64,
     /// `sent / wall_s`, messages/s.
     pub sent_per_s: f64,
-    /// Whole run (warm-up + window + drain): messages sent but never delivered.
+    /// Whole run (warm-up + window + drain): messages sent but never delivered, summed over
+    /// links (a fan-out publish one subscriber missed counts once).
     pub lost: u64,
     /// Whole run: received messages whose sequence number was not above the previous one from
     /// the same publisher (duplicates or reordering).
@@ -98,6 +104,8 @@ impl RunReport {
             scenario: cfg.scenario,
             broker: format!("{}:{}", cfg.host, cfg.port),
             pairs: cfg.pairs,
+            publishers: cfg.scenario.publishers(cfg.pairs),
+            subscribers: cfg.scenario.subscribers(cfg.pairs),
             qos: cfg.qos.level(),
             payload_bytes: cfg.payload_bytes,
             window: cfg.window,
@@ -168,12 +176,13 @@ impl RunReport {
             )
         };
         format!(
-            "[{}] {} {} qos{} pairs={} payload={}B: delivered {:.0} msg/s{} (sent {:.0}/s) over {:.1} s | {} | generator CPU {:.2} of {} cores{}{}{}",
+            "[{}] {} {} {}→{} qos{} payload={}B: delivered {:.0} msg/s{} (sent {:.0}/s) over {:.1} s | {} | generator CPU {:.2} of {} cores{}{}{}",
             self.label,
             self.mode,
             self.scenario.name(),
+            self.publishers,
+            self.subscribers,
             self.qos,
-            self.pairs,
             self.payload_bytes,
             self.delivered_per_s,
             target,

@@ -3,10 +3,11 @@
 //!
 //! # Flow control (what the throughput number means)
 //!
-//! Every publisher/subscriber pair shares an end-to-end window of `cfg.window` messages: a
-//! publisher only hands message `k` to its MQTT client once its subscriber has received message
-//! `k - window`. So at most `pairs × window` messages are anywhere between the publishers and
-//! the subscribers (client queues, sockets, broker queues) at any time, for QoS 0 and QoS 1
+//! Every *link* (a publisher/subscriber pair messages flow along: `cfg.pairs` of them in every
+//! [`Scenario`]) has an end-to-end window of `cfg.window` messages: a publisher only hands
+//! message `k` to its MQTT client once every subscriber it feeds has received message
+//! `k - window` (one subscriber in one-to-one and fan-in, all N in fan-out). So at most
+//! `pairs × window` messages are anywhere between the publishers and the subscribers (client queues, sockets, broker queues) at any time, for QoS 0 and QoS 1
 //! alike. The throughput number is therefore the broker's *sustainable* delivery rate with that
 //! much work in flight, never a rate at which the broker merely buffers or silently drops. On top
 //! of that, each client's request channel is small and its event loop writes to the socket
@@ -81,7 +82,8 @@ pub enum RunError {
     Cpu(#[from] CpuError),
 }
 
-/// State one publisher/subscriber pair shares.
+/// State one link (publisher/subscriber pair) shares. Counts are per link: a fan-out publish
+/// counts as sent once on each of its N links.
 struct Pair {
     /// Messages the subscriber received (whole run).
     received: AtomicU64,
@@ -138,7 +140,8 @@ impl Shared {
 
 /// Runs one benchmark as configured and reports what was measured.
 ///
-/// Phases: connect and subscribe N subscribers; connect N publishers; publish for warm-up,
+/// Phases: connect and subscribe the scenario's subscribers (N, or 1 for fan-in); connect its
+/// publishers (N, or 1 for fan-out); publish for warm-up,
 /// then measure for the configured duration; stop publishing; drain for at most
 /// [`DRAIN_TIMEOUT`]; disconnect everything.
 ///
@@ -148,7 +151,6 @@ impl Shared {
 /// # Errors
 /// [`RunError`] if the clients cannot be set up or CPU time cannot be read.
 pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
-    let Scenario::OneToOne = cfg.scenario;
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
         measuring: AtomicBool::new(false),
@@ -170,15 +172,18 @@ pub async fn run(cfg: &BenchConfig) -> Result<RunReport, RunError> {
     let start = tokio::time::Instant::now();
     let publishers: Vec<JoinHandle<()>> = clients
         .into_iter()
-        .zip(&pairs)
         .enumerate()
-        .map(|(index, (client, pair))| {
+        .map(|(index, client)| {
+            let links = match cfg.scenario {
+                Scenario::OneToOne | Scenario::FanIn => vec![pairs[index].clone()],
+                Scenario::FanOut => pairs.clone(),
+            };
             let ctx = PublisherCtx {
                 index,
                 topic: topic(&run_id, index),
                 cfg: cfg.clone(),
                 shared: shared.clone(),
-                pair: pair.clone(),
+                links,
                 stop: stop_publishing.clone(),
                 start,
             };
@@ -307,7 +312,9 @@ fn fill_report(
     }
 }
 
-/// Spawns one subscriber task per pair and waits until each has its SUBACK.
+/// Spawns the scenario's subscriber tasks and waits until each has its SUBACK. Subscriber `i`
+/// feeds link `i` (one-to-one, fan-out: filter `bench/<run>/<i>` or `bench/<run>/0`), or all
+/// links (fan-in: filter `bench/<run>/+`).
 async fn start_subscribers(
     cfg: &BenchConfig,
     run_id: &str,
@@ -315,17 +322,23 @@ async fn start_subscribers(
     pairs: &[Arc<Pair>],
     stop: &CancellationToken,
 ) -> Result<Vec<JoinHandle<Vec<u64>>>, RunError> {
-    let mut tasks = Vec::with_capacity(pairs.len());
-    let mut ready = Vec::with_capacity(pairs.len());
-    for (index, pair) in pairs.iter().enumerate() {
+    let n = cfg.scenario.subscribers(cfg.pairs);
+    let mut tasks = Vec::with_capacity(n);
+    let mut ready = Vec::with_capacity(n);
+    for index in 0..n {
         let (tx, rx) = oneshot::channel();
         ready.push(("subscriber", index, rx));
+        let (filter, links) = match cfg.scenario {
+            Scenario::OneToOne => (topic(run_id, index), vec![pairs[index].clone()]),
+            Scenario::FanOut => (topic(run_id, 0), vec![pairs[index].clone()]),
+            Scenario::FanIn => (format!("bench/{run_id}/+"), pairs.to_vec()),
+        };
         let ctx = SubscriberCtx {
             index,
-            topic: topic(run_id, index),
+            filter,
             cfg: cfg.clone(),
             shared: shared.clone(),
-            pair: pair.clone(),
+            links,
             stop: stop.clone(),
         };
         let client = connect(cfg, client_id(cfg, run_id, 's', index));
@@ -343,10 +356,11 @@ async fn start_publishers(
     shared: &Arc<Shared>,
     stop: &CancellationToken,
 ) -> Result<(Vec<JoinHandle<()>>, Vec<AsyncClient>), RunError> {
-    let mut drivers = Vec::with_capacity(cfg.pairs);
-    let mut clients = Vec::with_capacity(cfg.pairs);
-    let mut ready = Vec::with_capacity(cfg.pairs);
-    for index in 0..cfg.pairs {
+    let n = cfg.scenario.publishers(cfg.pairs);
+    let mut drivers = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
+    let mut ready = Vec::with_capacity(n);
+    for index in 0..n {
         let (tx, rx) = oneshot::channel();
         ready.push(("publisher", index, rx));
         let (client, eventloop) = connect(cfg, client_id(cfg, run_id, 'p', index));
@@ -386,7 +400,8 @@ fn client_id(cfg: &BenchConfig, run_id: &str, role: char, index: usize) -> Strin
     }
 }
 
-/// Topic of pair `index`: `bench/<run>/<index>` (3 levels, well under AWS IoT's limit of 8).
+/// Topic of publisher `index`: `bench/<run>/<index>` (3 levels, well under AWS IoT's limit of
+/// 8).
 fn topic(run_id: &str, index: usize) -> String {
     format!("bench/{run_id}/{index}")
 }
@@ -485,11 +500,26 @@ pub(crate) async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop) 
 
 struct SubscriberCtx {
     index: usize,
-    topic: String,
+    /// Topic filter to subscribe to.
+    filter: String,
     cfg: BenchConfig,
     shared: Arc<Shared>,
-    pair: Arc<Pair>,
+    /// The links this subscriber ends: one, or (fan-in) one per publisher, indexed by the
+    /// publisher index in the topic's last level.
+    links: Vec<Arc<Pair>>,
     stop: CancellationToken,
+}
+
+impl SubscriberCtx {
+    /// The link a PUBLISH on `topic` arrived on: the only one, or (several links) the one named
+    /// by the topic's last level; `None` if the topic names no link of ours.
+    fn link_of(&self, topic: &str) -> Option<usize> {
+        if self.links.len() == 1 {
+            return Some(0);
+        }
+        let last = topic.rsplit('/').next()?;
+        last.parse::<usize>().ok().filter(|&i| i < self.links.len())
+    }
 }
 
 /// One subscriber: connects, subscribes, then counts and timestamps every PUBLISH it receives
@@ -501,7 +531,8 @@ async fn subscriber(
 ) -> Vec<u64> {
     let mut ready = Some(ready);
     let mut samples = Vec::new();
-    let mut last_seq: Option<u64> = None;
+    // Highest sequence number seen per link.
+    let mut last_seqs: Vec<Option<u64>> = vec![None; ctx.links.len()];
     loop {
         let event = tokio::select! {
             biased;
@@ -511,23 +542,26 @@ async fn subscriber(
         match event {
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 let now = ctx.shared.now_ns();
-                match payload::decode(&publish.payload) {
-                    Ok(Header { seq, sent_ns })
+                let link = ctx.link_of(&publish.topic);
+                match (payload::decode(&publish.payload), link) {
+                    (Ok(Header { seq, sent_ns }), Some(link))
                         if publish.payload.len() == ctx.cfg.payload_bytes =>
                     {
+                        let pair = &ctx.links[link];
+                        let last_seq = &mut last_seqs[link];
                         if last_seq.is_some_and(|last| seq <= last) {
                             ctx.shared.out_of_order.fetch_add(1, Ordering::Relaxed);
                         }
-                        last_seq = Some(last_seq.map_or(seq, |last| last.max(seq)));
+                        *last_seq = Some(last_seq.map_or(seq, |last| last.max(seq)));
                         if ctx.shared.measuring.load(Ordering::Acquire) {
                             samples.push(now.saturating_sub(sent_ns));
-                            ctx.pair.received_in_window.fetch_add(1, Ordering::Relaxed);
+                            pair.received_in_window.fetch_add(1, Ordering::Relaxed);
                         }
                         // SeqCst here and in the publisher's store-then-load of `wake_at` /
                         // `received`, so at least one side sees the other's write.
-                        let received = ctx.pair.received.fetch_add(1, Ordering::SeqCst) + 1;
-                        if received >= ctx.pair.wake_at.load(Ordering::SeqCst) {
-                            ctx.pair.delivered.notify_one();
+                        let received = pair.received.fetch_add(1, Ordering::SeqCst) + 1;
+                        if received >= pair.wake_at.load(Ordering::SeqCst) {
+                            pair.delivered.notify_one();
                         }
                     }
                     _ => {
@@ -537,7 +571,7 @@ async fn subscriber(
             }
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 if let Err(e) = client
-                    .subscribe(ctx.topic.clone(), ctx.cfg.qos.to_rumqttc())
+                    .subscribe(ctx.filter.clone(), ctx.cfg.qos.to_rumqttc())
                     .await
                 {
                     fail(
@@ -628,7 +662,8 @@ struct PublisherCtx {
     topic: String,
     cfg: BenchConfig,
     shared: Arc<Shared>,
-    pair: Arc<Pair>,
+    /// The links this publisher feeds: one, or (fan-out) one per subscriber.
+    links: Vec<Arc<Pair>>,
     stop: CancellationToken,
     start: tokio::time::Instant,
 }
@@ -641,9 +676,10 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
     let mut ticker = match ctx.cfg.mode {
         Mode::Throughput => None,
         Mode::Latency { rate_per_s } => {
-            // Each publisher sends rate/pairs per second; stagger their phases evenly.
-            let period = Duration::from_secs_f64(ctx.cfg.pairs as f64 / f64::from(rate_per_s));
-            let offset = period.mul_f64(ctx.index as f64 / ctx.cfg.pairs as f64);
+            // Each publisher sends rate/publishers per second; stagger their phases evenly.
+            let publishers = ctx.cfg.scenario.publishers(ctx.cfg.pairs) as f64;
+            let period = Duration::from_secs_f64(publishers / f64::from(rate_per_s));
+            let offset = period.mul_f64(ctx.index as f64 / publishers);
             let mut t = tokio::time::interval_at(ctx.start + offset, period);
             t.set_missed_tick_behavior(MissedTickBehavior::Burst);
             Some(t)
@@ -659,30 +695,37 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
                 _ = t.tick() => {}
             }
         }
-        let mut asked_to_wake = false;
+        // The link we asked to be woken by, if any.
+        let mut asked: Option<usize> = None;
         loop {
-            let received = ctx.pair.received.load(Ordering::Acquire);
+            // The window is as open as its slowest link's.
+            let (lag, received) = slowest(&ctx.links);
             if seq.saturating_sub(received + written_off) < window {
-                if asked_to_wake {
-                    ctx.pair.wake_at.store(u64::MAX, Ordering::Relaxed);
+                if let Some(l) = asked {
+                    ctx.links[l].wake_at.store(u64::MAX, Ordering::Relaxed);
                 }
                 break;
             }
-            // Ask to be woken once half the window has drained, then re-check so a delivery
-            // between the check above and this store cannot be missed (a notification that
-            // arrives before we wait is kept as a permit by `Notify`).
+            if let Some(prev) = asked.replace(lag)
+                && prev != lag
+            {
+                ctx.links[prev].wake_at.store(u64::MAX, Ordering::Relaxed);
+            }
+            // Ask the slowest link to wake us once half the window has drained, then re-check
+            // so a delivery between the check above and this store cannot be missed (a
+            // notification that arrives before we wait is kept as a permit by `Notify`).
+            let link = &ctx.links[lag];
             let reopen_at = seq.saturating_sub(written_off).saturating_sub(window / 2);
-            ctx.pair.wake_at.store(reopen_at, Ordering::SeqCst);
-            asked_to_wake = true;
-            if ctx.pair.received.load(Ordering::SeqCst) >= reopen_at {
+            link.wake_at.store(reopen_at, Ordering::SeqCst);
+            if link.received.load(Ordering::SeqCst) >= reopen_at {
                 continue;
             }
             tokio::select! {
                 biased;
                 () = ctx.stop.cancelled() => return,
-                () = ctx.pair.delivered.notified() => {}
+                () = link.delivered.notified() => {}
                 () = tokio::time::sleep(STALL_TIMEOUT) => {
-                    if ctx.pair.received.load(Ordering::Acquire) == received {
+                    if slowest(&ctx.links).1 == received {
                         written_off = seq - received;
                         ctx.shared.stalls.fetch_add(1, Ordering::Relaxed);
                     }
@@ -707,9 +750,22 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
             return;
         }
         seq += 1;
-        ctx.pair.sent.store(seq, Ordering::Release);
-        if ctx.shared.measuring.load(Ordering::Acquire) {
-            ctx.pair.sent_in_window.fetch_add(1, Ordering::Relaxed);
+        let measuring = ctx.shared.measuring.load(Ordering::Acquire);
+        for link in &ctx.links {
+            link.sent.store(seq, Ordering::Release);
+            if measuring {
+                link.sent_in_window.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
+}
+
+/// Index and `received` count of the link with the fewest deliveries (`(0, 0)` for none).
+fn slowest(links: &[Arc<Pair>]) -> (usize, u64) {
+    links
+        .iter()
+        .map(|l| l.received.load(Ordering::Acquire))
+        .enumerate()
+        .min_by_key(|&(_, r)| r)
+        .unwrap_or((0, 0))
 }

@@ -262,3 +262,46 @@ async fn fixed_client_prefix_names_publishers_and_subscribers() {
     );
     server.shut_down().await;
 }
+
+/// Fan-in (N publishers → 1 wildcard subscriber) and fan-out (1 publisher → N subscribers) at
+/// both QoS levels: every link delivers everything in order, and the broker saw exactly the
+/// expected clients and publishers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_in_and_fan_out_deliver_on_every_link() {
+    let server = start_broker(LoggingConfig::with_default_level(LevelSetting::Info)).await;
+    let cases = [
+        (Scenario::FanIn, "fi-", 3, (3, 1)),
+        (Scenario::FanOut, "fo-", 4, (1, 4)),
+    ];
+    for (scenario, prefix, pairs, (publishers, subscribers)) in cases {
+        for qos in [0, 1] {
+            let cfg = BenchConfig::validate(RawConfig {
+                scenario,
+                pairs,
+                client_prefix: Some(format!("{prefix}{qos}-")),
+                ..raw_config(server.port, qos, None)
+            })
+            .expect("valid");
+            let r = run(&cfg).await.expect("run");
+            assert_consistent(&r);
+            assert_eq!(
+                (r.scenario, r.pairs, r.publishers, r.subscribers),
+                (scenario, pairs, publishers, subscribers)
+            );
+            let json = r.to_json_line().expect("serialisable");
+            let name = format!("\"scenario\":\"{}\"", scenario.name());
+            assert!(json.contains(&name), "{json}");
+        }
+    }
+    let events = server.events_by_client();
+    let ids: BTreeSet<&str> = events["Connect"].keys().map(String::as_str).collect();
+    let mut want = BTreeSet::new();
+    for qos in [0, 1] {
+        want.extend([0, 1, 2].map(|i| format!("fi-{qos}-p{i}")));
+        want.insert(format!("fi-{qos}-s0"));
+        want.insert(format!("fo-{qos}-p0"));
+        want.extend([0, 1, 2, 3].map(|i| format!("fo-{qos}-s{i}")));
+    }
+    assert_eq!(ids, want.iter().map(String::as_str).collect());
+    server.shut_down().await;
+}

@@ -54,9 +54,9 @@ fn filled(mut r: RunReport) -> RunReport {
 fn throughput_report_json_and_human_line() {
     let r = filled(RunReport::new(&config(None, 0)));
     assert!(r.is_clean());
-    expect![[r#"{"tool":"thingwatch-bench","schema":1,"label":"mosquitto","mode":"throughput","scenario":"one-to-one","broker":"127.0.0.1:1883","pairs":10,"qos":0,"payload_bytes":64,"window":100,"target_rate_per_s":null,"warmup_s":2.0,"wall_s":10.0,"sent":500000,"delivered":500000,"delivered_per_s":50000.0,"sent_per_s":50000.0,"lost":0,"out_of_order":0,"malformed":0,"stalls":0,"latency":{"count":500000,"p50_us":120.5,"p99_us":900.0,"p999_us":2500.2,"max_us":9000.0},"generator_cpu_s":4.0,"generator_cpu_cores":0.4,"generator_cpu_us_per_msg":8.0,"broker_cpu_s":5.0,"broker_cpu_cores":0.5,"broker_cpu_us_per_msg":10.0,"host_cores":2,"errors":[]}"#]]
+    expect![[r#"{"tool":"thingwatch-bench","schema":1,"label":"mosquitto","mode":"throughput","scenario":"one-to-one","broker":"127.0.0.1:1883","pairs":10,"publishers":10,"subscribers":10,"qos":0,"payload_bytes":64,"window":100,"target_rate_per_s":null,"warmup_s":2.0,"wall_s":10.0,"sent":500000,"delivered":500000,"delivered_per_s":50000.0,"sent_per_s":50000.0,"lost":0,"out_of_order":0,"malformed":0,"stalls":0,"latency":{"count":500000,"p50_us":120.5,"p99_us":900.0,"p999_us":2500.2,"max_us":9000.0},"generator_cpu_s":4.0,"generator_cpu_cores":0.4,"generator_cpu_us_per_msg":8.0,"broker_cpu_s":5.0,"broker_cpu_cores":0.5,"broker_cpu_us_per_msg":10.0,"host_cores":2,"errors":[]}"#]]
     .assert_eq(&r.to_json_line().expect("serialisable"));
-    expect![[r#"[mosquitto] throughput one-to-one qos0 pairs=10 payload=64B: delivered 50000 msg/s (sent 50000/s) over 10.0 s | latency p50 120.5 µs, p99 900.0 µs, p99.9 2500.2 µs | generator CPU 0.40 of 2 cores (8.0 µs/msg), broker CPU 0.50 cores (10.0 µs/msg)"#]]
+    expect!["[mosquitto] throughput one-to-one 10→10 qos0 payload=64B: delivered 50000 msg/s (sent 50000/s) over 10.0 s | latency p50 120.5 µs, p99 900.0 µs, p99.9 2500.2 µs | generator CPU 0.40 of 2 cores (8.0 µs/msg), broker CPU 0.50 cores (10.0 µs/msg)"]
     .assert_eq(&r.human_line());
 }
 
@@ -72,7 +72,7 @@ fn latency_report_flags_losses_in_human_line() {
     assert_eq!(json["target_rate_per_s"], 1000);
     assert_eq!(json["qos"], 1);
     assert_eq!(json["lost"], 3);
-    expect![[r#"[mosquitto] latency one-to-one qos1 pairs=10 payload=64B: delivered 50000 msg/s (target 1000/s) (sent 50000/s) over 10.0 s | latency p50 120.5 µs, p99 900.0 µs, p99.9 2500.2 µs | generator CPU 0.40 of 2 cores (8.0 µs/msg), broker CPU 0.50 cores (10.0 µs/msg) | PROBLEMS: lost 3, out-of-order 0, malformed 0, errors ["subscriber 2: I/O: connection reset"]"#]]
+    expect![[r#"[mosquitto] latency one-to-one 10→10 qos1 payload=64B: delivered 50000 msg/s (target 1000/s) (sent 50000/s) over 10.0 s | latency p50 120.5 µs, p99 900.0 µs, p99.9 2500.2 µs | generator CPU 0.40 of 2 cores (8.0 µs/msg), broker CPU 0.50 cores (10.0 µs/msg) | PROBLEMS: lost 3, out-of-order 0, malformed 0, errors ["subscriber 2: I/O: connection reset"]"#]]
     .assert_eq(&r.human_line());
 }
 
@@ -132,4 +132,40 @@ fn connect_report_flags_failures() {
         !r.is_clean(),
         "a failed connect alone makes the run invalid"
     );
+}
+
+/// Fan-out and fan-in name their scenario and connection counts in both output forms.
+#[test]
+fn fan_scenarios_report_publishers_and_subscribers() {
+    for (scenario, want_json, want_human) in [
+        (
+            Scenario::FanOut,
+            (1, 10, "fan-out"),
+            expect!["[mosquitto] throughput fan-out 1→10 qos0 payload=64B"],
+        ),
+        (
+            Scenario::FanIn,
+            (10, 1, "fan-in"),
+            expect!["[mosquitto] throughput fan-in 10→1 qos0 payload=64B"],
+        ),
+    ] {
+        let cfg = BenchConfig {
+            scenario,
+            ..config(None, 0)
+        };
+        let r = filled(RunReport::new(&cfg));
+        let json: serde_json::Value =
+            serde_json::from_str(&r.to_json_line().expect("serialisable")).expect("valid JSON");
+        assert_eq!(
+            (&json["publishers"], &json["subscribers"], &json["scenario"]),
+            (
+                &serde_json::json!(want_json.0),
+                &serde_json::json!(want_json.1),
+                &serde_json::json!(want_json.2)
+            )
+        );
+        assert_eq!(json["pairs"], 10);
+        let human = r.human_line();
+        want_human.assert_eq(human.split(':').next().unwrap_or_default());
+    }
 }
