@@ -14,9 +14,11 @@
 #   BENCH_DURATION [5]       measured seconds per run
 #   BENCH_WARMUP [2]         warm-up seconds per run
 #   BENCH_RUNS [3]           runs per (broker, scenario); the report gives median/min/max
-#   BENCH_PAIRS [10]         publisher/subscriber pairs (one-to-one scenario)
-#   BENCH_PAYLOAD [64]       payload bytes
-#   BENCH_WINDOW [100]       end-to-end window per pair (see thingwatch-bench docs)
+#   BENCH_SCENARIOS ["one-to-one"] generator scenarios: one-to-one, fan-in, fan-out
+#   BENCH_PAIRS [10]         pairs (one-to-one) or publishers (fan-in, to 1 wildcard subscriber)
+#   BENCH_FANOUT_SUBS [100]  subscribers of the single fan-out publisher
+#   BENCH_PAYLOADS [64]      payload sizes in bytes (BENCH_PAYLOAD, one size, is still accepted)
+#   BENCH_WINDOW [100]       end-to-end window per publisher/subscriber link (see thingwatch-bench)
 #   BENCH_QOS ["0 1"]        QoS levels to run
 #   BENCH_LATENCY_RATE [1000] total msg/s for the latency scenario; 0 skips latency runs
 #   BENCH_LEVELS ["DISABLED INFO DEBUG"] Thingwatch default log levels to benchmark
@@ -31,7 +33,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-COMMAND_LINE="$(for v in BENCH_DURATION BENCH_WARMUP BENCH_RUNS BENCH_PAIRS BENCH_PAYLOAD BENCH_WINDOW BENCH_QOS BENCH_LATENCY_RATE BENCH_LEVELS BENCH_LOGSTORE_ARGS; do
+COMMAND_LINE="$(for v in BENCH_DURATION BENCH_WARMUP BENCH_RUNS BENCH_SCENARIOS BENCH_PAIRS BENCH_FANOUT_SUBS BENCH_PAYLOADS BENCH_PAYLOAD BENCH_WINDOW BENCH_QOS BENCH_LATENCY_RATE BENCH_LEVELS BENCH_LOGSTORE_ARGS; do
     if [[ -n "${!v+x}" ]]; then printf '%s=%q ' "$v" "${!v}"; fi
 done)scripts/bench.sh $*"
 
@@ -42,7 +44,7 @@ for arg in "$@"; do
         --no-append) APPEND=0 ;;
         --no-build) BUILD=0 ;;
         --no-logstore) LOGSTORE=0 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
     esac
 done
@@ -50,8 +52,10 @@ done
 DURATION="${BENCH_DURATION:-5}"
 WARMUP="${BENCH_WARMUP:-2}"
 RUNS="${BENCH_RUNS:-3}"
+SCENARIOS="${BENCH_SCENARIOS:-one-to-one}"
 PAIRS="${BENCH_PAIRS:-10}"
-PAYLOAD="${BENCH_PAYLOAD:-64}"
+FANOUT_SUBS="${BENCH_FANOUT_SUBS:-100}"
+PAYLOADS="${BENCH_PAYLOADS:-${BENCH_PAYLOAD:-64}}"
 WINDOW="${BENCH_WINDOW:-100}"
 QOS_LEVELS="${BENCH_QOS:-0 1}"
 LATENCY_RATE="${BENCH_LATENCY_RATE:-1000}"
@@ -67,6 +71,16 @@ TW_BIN="$REPO/target/release/thingwatch"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+for scenario in $SCENARIOS; do
+    case "$scenario" in
+        one-to-one|fan-in|fan-out) ;;
+        *) die "unknown scenario $scenario in BENCH_SCENARIOS (one-to-one, fan-in, fan-out)" ;;
+    esac
+done
+for payload in $PAYLOADS; do
+    [[ "$payload" =~ ^[0-9]+$ ]] || die "payload size $payload in BENCH_PAYLOADS is not a number"
+done
+[[ -n "${SCENARIOS// }" && -n "${PAYLOADS// }" ]] || die "BENCH_SCENARIOS and BENCH_PAYLOADS must not be empty"
 
 # ---------------------------------------------------------------------------------------------
 # Process bookkeeping: every PID started here is killed (by PID) on exit.
@@ -179,10 +193,20 @@ STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="$RESULTS_DIR/results-$STAMP.jsonl"
 : >"$RESULTS"
 
-run_generator() { # run_generator LABEL MODE QOS
-    local label="$1" mode="$2" qos="$3" rc=0 line
-    local args=(--host 127.0.0.1 --port "$BROKER_PORT" --label "$label" --pairs "$PAIRS"
-        --qos "$qos" --payload "$PAYLOAD" --duration "$DURATION" --warmup "$WARMUP"
+scenario_n() { # scenario_n SCENARIO: the generator's --pairs for it
+    if [[ "$1" == fan-out ]]; then echo "$FANOUT_SUBS"; else echo "$PAIRS"; fi
+}
+
+failed_row() { # failed_row LABEL MODE QOS SCENARIO PAYLOAD REASON: a JSON line for a failed run
+    jq -cn --arg l "$1" --arg m "$2" --argjson q "$3" --arg s "$4" --argjson p "$5" --arg r "$6" \
+        '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,scenario:$s,payload_bytes:$p,failed:true,reason:$r}'
+}
+
+run_generator() { # run_generator LABEL MODE QOS SCENARIO PAYLOAD
+    local label="$1" mode="$2" qos="$3" scenario="$4" payload="$5" rc=0 line
+    local args=(--host 127.0.0.1 --port "$BROKER_PORT" --label "$label" --scenario "$scenario"
+        --pairs "$(scenario_n "$scenario")" --qos "$qos" --payload "$payload"
+        --duration "$DURATION" --warmup "$WARMUP"
         --window "$WINDOW" --broker-pid "$BROKER_PID")
     if [[ "$mode" == latency ]]; then args+=(--rate "$LATENCY_RATE"); fi
     line="$(timeout --kill-after=5 "$RUN_TIMEOUT" "$BENCH_BIN" "$mode" "${args[@]}" 2>"$WORK/gen.err")" || rc=$?
@@ -190,36 +214,44 @@ run_generator() { # run_generator LABEL MODE QOS
     if [[ -n "$line" ]]; then
         printf '%s\n' "$line" >>"$RESULTS"
     else
-        log "run failed (exit $rc): $label $mode qos$qos"
-        jq -cn --arg l "$label" --arg m "$mode" --argjson q "$qos" --arg r "generator exit $rc: $(tail -1 "$WORK/gen.err")" \
-            '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,failed:true,reason:$r}' >>"$RESULTS"
+        log "run failed (exit $rc): $label $mode $scenario ${payload}B qos$qos"
+        failed_row "$label" "$mode" "$qos" "$scenario" "$payload" \
+            "generator exit $rc: $(tail -1 "$WORK/gen.err")" >>"$RESULTS"
     fi
 }
 
 run_scenarios() { # run_scenarios LABEL
-    local qos
-    for qos in $QOS_LEVELS; do
-        run_generator "$1" throughput "$qos"
-        [[ "$LATENCY_RATE" == 0 ]] || run_generator "$1" latency "$qos"
+    local scenario payload qos
+    for scenario in $SCENARIOS; do
+        for payload in $PAYLOADS; do
+            for qos in $QOS_LEVELS; do
+                run_generator "$1" throughput "$qos" "$scenario" "$payload"
+                [[ "$LATENCY_RATE" == 0 ]] || run_generator "$1" latency "$qos" "$scenario" "$payload"
+            done
+        done
     done
 }
 
 record_start_failure() { # record_start_failure LABEL LOGFILE: every scenario of LABEL failed
-    local label="$1" reason qos mode
+    local label="$1" reason scenario payload qos mode
     reason="$(grep -v '^\s*$' "$2" 2>/dev/null | tail -1 | cut -c1-300 || true)"
     log "$label did not start: $reason"
-    for qos in $QOS_LEVELS; do
-        for mode in throughput latency; do
-            [[ "$mode" == latency && "$LATENCY_RATE" == 0 ]] && continue
-            jq -cn --arg l "$label" --arg m "$mode" --argjson q "$qos" --arg r "$reason" \
-                '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,failed:true,reason:("broker did not start: "+$r)}' >>"$RESULTS"
+    for scenario in $SCENARIOS; do
+        for payload in $PAYLOADS; do
+            for qos in $QOS_LEVELS; do
+                for mode in throughput latency; do
+                    [[ "$mode" == latency && "$LATENCY_RATE" == 0 ]] && continue
+                    failed_row "$label" "$mode" "$qos" "$scenario" "$payload" \
+                        "broker did not start: $reason" >>"$RESULTS"
+                done
+            done
         done
     done
 }
 
 TARGETS=(mosquitto)
 [[ "$MOSQUITTO_ONLY" == 1 ]] || for level in $LEVELS; do TARGETS+=("thingwatch-$level"); done
-N_SCEN=$(( $(wc -w <<<"$QOS_LEVELS") * ( LATENCY_RATE == 0 ? 1 : 2 ) ))
+N_SCEN=$(( $(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$PAYLOADS") * $(wc -w <<<"$QOS_LEVELS") * ( LATENCY_RATE == 0 ? 1 : 2 ) ))
 log "targets: ${TARGETS[*]}; $RUNS rounds x $N_SCEN scenarios each; about $(python3 -c "print(round($RUNS*${#TARGETS[@]}*$N_SCEN*($WARMUP+$DURATION+1.5)/60,1))") min"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -273,7 +305,7 @@ COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 REPORT="$WORK/report.md"
 export RESULTS REPORT LOGSTORE_OUT LOGSTORE_STATUS COMMAND_LINE COMMIT CPU_MODEL MEM_GIB \
-    MOSQUITTO_VERSION LOAD_BEFORE LOAD_AFTER DURATION WARMUP RUNS PAIRS PAYLOAD WINDOW LATENCY_RATE LOGSTORE_ARGS
+    MOSQUITTO_VERSION LOAD_BEFORE LOAD_AFTER DURATION WARMUP RUNS SCENARIOS PAIRS FANOUT_SUBS PAYLOADS WINDOW LATENCY_RATE LOGSTORE_ARGS
 NPROC="$(nproc)" RUSTC="$(rustc --version)" DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export NPROC RUSTC DATE
 python3 - <<'PY'
@@ -295,9 +327,25 @@ def fmt(x, digits=0):
         return "n/a"
     return f"{x:,.{digits}f}"
 
+SCEN_RANK = {s: i for i, s in enumerate(env["SCENARIOS"].split())}
+
+def scen(r):
+    return r.get("scenario", "one-to-one")
+
 groups = {}
 for r in rows:
-    groups.setdefault((r["mode"], r["qos"]), {}).setdefault(r["label"], []).append(r)
+    key = (r["mode"], scen(r), r.get("payload_bytes"), r["qos"])
+    groups.setdefault(key, {}).setdefault(r["label"], []).append(r)
+
+def keys_for(mode):
+    return sorted((k for k in groups if k[0] == mode),
+                  key=lambda k: (SCEN_RANK.get(k[1], 9), k[1], k[2] or 0, k[3]))
+
+SHAPE = {
+    "one-to-one": f"one-to-one ({env['PAIRS']} publishers → {env['PAIRS']} subscribers on distinct topics)",
+    "fan-in": f"fan-in ({env['PAIRS']} publishers → 1 subscriber on a `+` wildcard filter)",
+    "fan-out": f"fan-out (1 publisher → {env['FANOUT_SUBS']} subscribers on one topic)",
+}
 
 out = []
 w = out.append
@@ -305,22 +353,23 @@ w(f"## {env['DATE']} — commit {env['COMMIT']}")
 w("")
 w(f"- Machine: {env['NPROC']} CPUs ({env['CPU_MODEL']}), {env['MEM_GIB']} GiB RAM; load average before/after: {env['LOAD_BEFORE']} / {env['LOAD_AFTER']}")
 w(f"- Command: `{env['COMMAND_LINE'].strip()}`")
-w(f"- Scenario: one-to-one, {env['PAIRS']} publishers → {env['PAIRS']} subscribers on distinct topics, {env['PAYLOAD']}-byte payloads, "
-  f"end-to-end window {env['WINDOW']} msgs/pair, {env['WARMUP']} s warm-up + {env['DURATION']} s measured, {env['RUNS']} runs each (median [min–max])")
+w(f"- Scenarios: {'; '.join(SHAPE.get(s, s) for s in env['SCENARIOS'].split())}; payloads {', '.join(env['PAYLOADS'].split())} bytes; "
+  f"end-to-end window {env['WINDOW']} msgs per publisher/subscriber link, {env['WARMUP']} s warm-up + {env['DURATION']} s measured, {env['RUNS']} runs each (median [min–max])")
 w(f"- Software: {env['MOSQUITTO_VERSION'] or 'mosquitto'}; {env['RUSTC']}; generator thingwatch-bench (rumqttc, MQTT 3.1.1)")
 w("")
 
-def lines_for(mode, qos):
-    by_label = groups.get((mode, qos), {})
+def lines_for(key):
+    by_label = groups.get(key, {})
     base = by_label.get("mosquitto", [])
     return by_label, base
 
 w("### Throughput (messages/s delivered to subscribers)")
 w("")
-w("| Broker | QoS | delivered msg/s | vs Mosquitto | broker CPU µs/msg | broker CPU cores | generator CPU cores | lost | runs ok |")
-w("|---|---|---|---|---|---|---|---|---|")
-for qos in sorted({q for (m, q) in groups if m == "throughput"}):
-    by_label, base = lines_for("throughput", qos)
+w("| Scenario | Payload B | Broker | QoS | delivered msg/s | vs Mosquitto | broker CPU µs/msg | broker CPU cores | generator CPU cores | lost | runs ok |")
+w("|---|---|---|---|---|---|---|---|---|---|---|")
+for key in keys_for("throughput"):
+    _, scenario, payload, qos = key
+    by_label, base = lines_for(key)
     base_med = med([r.get("delivered_per_s") for r in base if not r.get("failed")])
     for label in sorted(by_label, key=order):
         rs = by_label[label]
@@ -330,18 +379,19 @@ for qos in sorted({q for (m, q) in groups if m == "throughput"}):
         m = med(d)
         ratio = f"{m / base_med:.2f}×" if (m and base_med and label != "mosquitto") else ("1.00×" if label == "mosquitto" and m else "n/a")
         rng = f"{fmt(m)} [{fmt(min(d))}–{fmt(max(d))}]" if d else "failed"
-        w(f"| {label} | {qos} | {rng} | {ratio} | {fmt(med([r.get('broker_cpu_us_per_msg') for r in ok]), 1)} | "
+        w(f"| {scenario} | {payload if payload is not None else 'n/a'} | {label} | {qos} | {rng} | {ratio} | {fmt(med([r.get('broker_cpu_us_per_msg') for r in ok]), 1)} | "
           f"{fmt(med([r.get('broker_cpu_cores') for r in ok]), 2)} | {fmt(med([r.get('generator_cpu_cores') for r in ok]), 2)} | "
           f"{sum(r.get('lost', 0) for r in ok)} | {len(clean)}/{len(rs)} |")
 w("")
 
-if any(m == "latency" for (m, _) in groups):
+if keys_for("latency"):
     w(f"### Latency (publish → deliver at {env['LATENCY_RATE']} msg/s total, µs)")
     w("")
-    w("| Broker | QoS | p50 µs | p99 µs | p99.9 µs | p99 vs Mosquitto | delivered msg/s | runs ok |")
-    w("|---|---|---|---|---|---|---|---|")
-    for qos in sorted({q for (m, q) in groups if m == "latency"}):
-        by_label, base = lines_for("latency", qos)
+    w("| Scenario | Payload B | Broker | QoS | p50 µs | p99 µs | p99.9 µs | p99 vs Mosquitto | delivered msg/s | runs ok |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for key in keys_for("latency"):
+        _, scenario, payload, qos = key
+        by_label, base = lines_for(key)
         base_p99 = med([(r.get("latency") or {}).get("p99_us") for r in base if not r.get("failed")])
         for label in sorted(by_label, key=order):
             rs = by_label[label]
@@ -352,26 +402,26 @@ if any(m == "latency" for (m, _) in groups):
                 return f"{fmt(med(xs), 1)} [{fmt(min(xs), 1)}–{fmt(max(xs), 1)}]" if xs else "failed"
             p99 = med([r["latency"]["p99_us"] for r in ok])
             ratio = f"{p99 / base_p99:.2f}×" if (p99 and base_p99 and label != "mosquitto") else ("1.00×" if label == "mosquitto" and p99 else "n/a")
-            w(f"| {label} | {qos} | {pct('p50_us')} | {pct('p99_us')} | {pct('p999_us')} | {ratio} | "
+            w(f"| {scenario} | {payload if payload is not None else 'n/a'} | {label} | {qos} | {pct('p50_us')} | {pct('p99_us')} | {pct('p999_us')} | {ratio} | "
               f"{fmt(med([r['delivered_per_s'] for r in ok]))} | {len(clean)}/{len(rs)} |")
     w("")
 
 w("How to read this: *delivered msg/s* counts PUBLISH packets received by the subscribers during the measured window, with at most "
-  f"{env['WINDOW']} messages per pair in flight end to end (so it is a sustainable rate, not a buffering rate; QoS 0 and 1 alike). "
+  f"{env['WINDOW']} messages per publisher/subscriber link in flight end to end (fan-out: the publisher waits for its slowest subscriber) (so it is a sustainable rate, not a buffering rate; QoS 0 and 1 alike). "
   "*vs Mosquitto* is the Thingwatch median divided by the Mosquitto median (higher is better for throughput, lower for latency). "
   "*broker CPU µs/msg* is the broker's user+system CPU time per delivered message (from /proc; less sensitive to other load than msg/s). "
   "*generator CPU cores* is the load generator's own CPU (getrusage) divided by wall time: if it approaches the machine's core count, "
-  "the generator, not the broker, is the bottleneck. *lost* = sent − received over whole runs. Latency runs publish at a fixed rate; "
+  "the generator, not the broker, is the bottleneck. *lost* = sent − received over whole runs, per link (a fan-out publish counts once per subscriber). Latency runs publish at a fixed rate; "
   "the timestamp is taken just before the publish is handed to the client, so generator scheduling delay is included.")
 w("")
 
-failures = sorted({(r["label"], r.get("reason", "")) for r in rows if r.get("failed")} |
-                  {(r["label"], e) for r in rows if not r.get("failed") for e in r.get("errors", [])})
+failures = sorted({(r["label"], scen(r), r.get("reason", "")) for r in rows if r.get("failed")} |
+                  {(r["label"], scen(r), e) for r in rows if not r.get("failed") for e in r.get("errors", [])})
 if failures:
     w("### Failures")
     w("")
-    for label, reason in failures:
-        w(f"- {label}: {reason}")
+    for label, scenario, reason in failures:
+        w(f"- {label} ({scenario}): {reason}")
     w("")
 
 w("### Log store engine benchmark")
