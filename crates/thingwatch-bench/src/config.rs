@@ -29,7 +29,9 @@ pub const MAX_WINDOW: u32 = 65_535;
 
 /// Default end-to-end window per pair: AWS IoT Core's limit of 100 unacknowledged QoS 1 messages
 /// per client (AWS General Reference, *AWS IoT Core endpoints and quotas*), which also keeps the
-/// broker's per-subscriber queue far below Mosquitto's default `max_queued_messages` of 1000.
+/// broker's per-subscriber queue far below Mosquitto's default `max_queued_messages` of 1000 in
+/// one-to-one and fan-out. Fan-in puts `pairs × window` messages on one subscriber, so with 10
+/// publishers Mosquitto's queue limit can drop QoS 1 messages (reported as `lost`).
 pub const DEFAULT_WINDOW: u32 = 100;
 
 /// MQTT keep-alive the generator asks for, in seconds. AWS IoT Core accepts 30–1200 s
