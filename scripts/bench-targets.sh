@@ -75,26 +75,8 @@ die() { printf '[bench-targets] error: %s\n' "$*" >&2; exit 1; }
 # Process bookkeeping: every PID started here is killed (by PID) on exit.
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/twbench-targets.XXXXXX")"
 PIDS=()
-stop_pid() {
-    local pid="$1"
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    local rc=$?
-    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=lib/procs.sh
+. "$REPO/scripts/lib/procs.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Build and prerequisites.
