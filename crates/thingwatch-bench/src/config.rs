@@ -272,11 +272,30 @@ pub enum ConfigError {
         /// The requested worker count.
         workers: usize,
     },
+    /// Idle mode's host is not an IPv4 address (it binds IPv4 source addresses).
+    #[error("host must be an IPv4 address in idle mode, got {0:?}")]
+    Host(String),
+    /// Idle connections outside `1..=MAX_IDLE_CONNECTIONS`.
+    #[error("connections must be 1..={max}, got {0}", max = crate::idle::MAX_IDLE_CONNECTIONS)]
+    Connections(usize),
+    /// More loopback source addresses than `127.0.0.2..=127.0.0.254`, or any for a broker
+    /// that is not on loopback.
+    #[error(
+        "source addresses must be 0..={max} and only for a loopback broker, got {0}",
+        max = crate::idle::MAX_SOURCE_ADDRS
+    )]
+    SourceAddrs(usize),
+    /// Keep-alive below AWS IoT Core's 30 s minimum (AWS IoT Core quotas, "Keep-alive").
+    #[error(
+        "keep-alive must be at least {min} s, got {0}",
+        min = crate::idle::MIN_IDLE_KEEP_ALIVE_SECS
+    )]
+    KeepAlive(u16),
 }
 
 /// Checks a client-ID prefix: thing-name characters only, and `prefix + suffix` at most
 /// [`MAX_CLIENT_ID_BYTES`] where `longest_suffix` is the longest suffix the mode appends.
-fn check_client_prefix(prefix: &str, longest_suffix: usize) -> Result<(), ConfigError> {
+pub(crate) fn check_client_prefix(prefix: &str, longest_suffix: usize) -> Result<(), ConfigError> {
     let thing_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-');
     if !prefix.chars().all(thing_char) {
         return Err(ConfigError::ClientPrefixChars(prefix.to_string()));

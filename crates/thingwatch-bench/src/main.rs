@@ -1,5 +1,5 @@
 //! The `thingwatch-bench` command line: parses flags into a [`RawConfig`] (publish modes) or a
-//! [`RawConnectConfig`] (connect mode), runs one benchmark, prints the JSON report line on
+//! [`RawConnectConfig`] (connect mode) or a [`RawIdleConfig`] (idle mode), runs one benchmark, prints the JSON report line on
 //! stdout and a human summary on stderr.
 //!
 //! Exit status: 0 for a clean run, 1 if the run could not be set up, 2 if it ran but saw
@@ -9,7 +9,9 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use thingwatch_bench::config::DEFAULT_WINDOW;
-use thingwatch_bench::{BenchConfig, ConnectConfig, RawConfig, RawConnectConfig, Scenario};
+use thingwatch_bench::{
+    BenchConfig, ConnectConfig, IdleConfig, RawConfig, RawConnectConfig, RawIdleConfig, Scenario,
+};
 
 /// MQTT load generator: N publishers → N subscribers (messages/s delivered, or latency), or
 /// M workers connecting and disconnecting (connects/s).
@@ -49,6 +51,44 @@ enum ModeCmd {
         /// Client-ID prefix (thing-name characters a-z A-Z 0-9 : _ -).
         #[arg(long, default_value = "dev-")]
         client_prefix: String,
+    },
+    /// Open N connections that only CONNECT and keep alive; report the broker's resident
+    /// memory per connection (VmRSS after − before, with --broker-pid).
+    Idle {
+        /// Broker IPv4 address.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Broker MQTT port.
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+        /// Label copied into the report.
+        #[arg(long, default_value = "broker")]
+        label: String,
+        /// Connections to open (N).
+        #[arg(long, short = 'n', default_value_t = 10_000)]
+        connections: usize,
+        /// Loopback source addresses 127.0.0.2.. to spread over (default: one per 20,000
+        /// connections on loopback, none otherwise).
+        #[arg(long)]
+        source_addrs: Option<usize>,
+        /// Seconds to hold every connection open after the memory reading.
+        #[arg(long, default_value_t = 5.0)]
+        hold: f64,
+        /// Seconds to wait before each memory reading.
+        #[arg(long, default_value_t = 2.0)]
+        settle: f64,
+        /// Keep-alive in CONNECT, seconds (PINGREQ every half of it).
+        #[arg(long, default_value_t = thingwatch_bench::idle::DEFAULT_IDLE_KEEP_ALIVE_SECS)]
+        keep_alive: u16,
+        /// Most handshakes in progress at once.
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Client-ID prefix (default twi-<run>-).
+        #[arg(long)]
+        client_prefix: Option<String>,
+        /// PID of the broker process, whose VmRSS and CPU are read (Linux /proc).
+        #[arg(long)]
+        broker_pid: Option<u32>,
     },
 }
 
@@ -158,6 +198,18 @@ fn connect_mode(raw: RawConnectConfig) -> anyhow::Result<Printed> {
     })
 }
 
+fn idle_mode(raw: RawIdleConfig) -> anyhow::Result<Printed> {
+    let cfg = IdleConfig::validate(raw).context("invalid arguments")?;
+    let report = runtime()?
+        .block_on(thingwatch_bench::run_idle(&cfg))
+        .with_context(|| format!("idle connections to {}:{} failed", cfg.host, cfg.port))?;
+    Ok(Printed {
+        json: report.to_json_line().context("encoding the report")?,
+        human: report.human_line(),
+        clean: report.is_clean(),
+    })
+}
+
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     let printed = match cli.mode {
@@ -178,6 +230,31 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             warmup_s: t.warmup,
             duration_s: t.duration,
             broker_pid: t.broker_pid,
+        })?,
+        ModeCmd::Idle {
+            host,
+            port,
+            label,
+            connections,
+            source_addrs,
+            hold,
+            settle,
+            keep_alive,
+            concurrency,
+            client_prefix,
+            broker_pid,
+        } => idle_mode(RawIdleConfig {
+            host,
+            port,
+            label,
+            connections,
+            source_addrs,
+            hold_s: hold,
+            settle_s: settle,
+            keep_alive_s: keep_alive,
+            concurrency,
+            client_prefix,
+            broker_pid,
         })?,
     };
     println!("{}", printed.json);

@@ -384,7 +384,7 @@ pub(crate) fn round3(x: f64) -> f64 {
 }
 
 /// A short identifier that keeps client ids and topics of concurrent or consecutive runs apart.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -2,15 +2,16 @@
 //! modes (logging not configured, so the broker logs nothing): every message sent is counted
 //! once at the subscribers, in order, with latency samples, for both modes and both QoS levels.
 //! Connect mode and fixed client-ID prefixes (logging at INFO into a memory sink): the broker's
-//! own `Connect` / `Disconnect` events show exactly which client IDs the generator used.
+//! own `Connect` / `Disconnect` events show exactly which client IDs the generator used. Idle
+//! mode: every connection is held, from the loopback source address it was assigned.
 
 use std::sync::Arc;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use thingwatch_bench::{
-    BenchConfig, ConnectConfig, Mode, RawConfig, RawConnectConfig, RunReport, Scenario, run,
-    run_connect,
+    BenchConfig, ConnectConfig, IdleConfig, Mode, RawConfig, RawConnectConfig, RawIdleConfig,
+    RunReport, Scenario, run, run_connect, run_idle,
 };
 use thingwatch_broker::{Broker, BrokerConfig, LoopbackAnonymous};
 use thingwatch_events::{
@@ -303,5 +304,69 @@ async fn fan_in_and_fan_out_deliver_on_every_link() {
         want.extend([0, 1, 2, 3].map(|i| format!("fo-{qos}-s{i}")));
     }
     assert_eq!(ids, want.iter().map(String::as_str).collect());
+    server.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_mode_holds_every_connection_from_each_source_address() {
+    let server = start_broker(LoggingConfig::with_default_level(LevelSetting::Info)).await;
+    let cfg = IdleConfig::validate(RawIdleConfig {
+        host: "127.0.0.1".into(),
+        port: server.port,
+        label: "idle".into(),
+        connections: 300,
+        source_addrs: Some(3),
+        hold_s: 0.2,
+        settle_s: 0.1,
+        keep_alive_s: 60,
+        concurrency: 50,
+        client_prefix: Some("idle-".into()),
+        broker_pid: Some(std::process::id()),
+    })
+    .expect("valid");
+    let r = run_idle(&cfg).await.expect("run");
+    assert!(r.is_clean(), "{}", r.human_line());
+    assert_eq!(
+        (r.mode, r.connected, r.failed, r.dropped),
+        ("idle", 300, 0, 0)
+    );
+    assert_eq!(r.connect_latency.as_ref().map(|l| l.count), Some(300));
+    // In-process broker: its RSS is this process's, read before and after.
+    let (before, after) = (r.broker_rss_before_kib, r.broker_rss_after_kib);
+    assert!(before.is_some_and(|b| b > 0) && after.is_some(), "{r:?}");
+    assert!(r.broker_kib_per_connection.is_some() && r.generator_rss_after_kib > 0);
+
+    // The broker logged one Connect per client ID, 100 from each source address, and (after the
+    // generator's DISCONNECTs are processed) one Disconnect each.
+    let want: BTreeSet<String> = (0..300).map(|i| format!("idle-{i}")).collect();
+    let mut by_ip: BTreeMap<String, u64> = BTreeMap::new();
+    let mut disconnects = 0;
+    for _ in 0..50 {
+        server.logger.flush();
+        by_ip.clear();
+        disconnects = 0;
+        let mut ids = BTreeSet::new();
+        for record in server.sink.records() {
+            let json: serde_json::Value = serde_json::from_str(&record.message).expect("JSON");
+            match json["eventType"].as_str() {
+                Some("Connect") => {
+                    ids.insert(json["clientId"].as_str().unwrap_or("?").to_string());
+                    *by_ip
+                        .entry(json["sourceIp"].as_str().unwrap_or("?").to_string())
+                        .or_default() += 1;
+                }
+                Some("Disconnect") => disconnects += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(ids, want);
+        if disconnects == 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(disconnects, 300);
+    let want_ips: BTreeMap<String, u64> = (2..=4).map(|d| (format!("127.0.0.{d}"), 100)).collect();
+    assert_eq!(by_ip, want_ips);
     server.shut_down().await;
 }
