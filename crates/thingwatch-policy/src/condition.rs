@@ -240,8 +240,8 @@ impl ArnPattern {
             wildcards: true,
         };
         Self {
-            fields: raw
-                .splitn(6, ':')
+            fields: split_arn_fields(raw, variables)
+                .into_iter()
                 .map(|f| Pattern::parse(f, syntax))
                 .collect(),
         }
@@ -257,6 +257,27 @@ impl ArnPattern {
         }
         n == 6 && self.fields.len() == 6
     }
+}
+
+/// Splits an ARN pattern into at most six fields at `:`, ignoring colons inside `${...}` (a
+/// variable name such as `${aws:SourceAccount}` contains one).
+fn split_arn_fields(raw: &str, variables: bool) -> Vec<&str> {
+    let mut fields = Vec::with_capacity(6);
+    let (mut start, mut depth) = (0, 0usize);
+    let bytes = raw.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'$' if variables && bytes.get(i + 1) == Some(&b'{') => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 && fields.len() < 5 => {
+                fields.push(&raw[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    fields.push(&raw[start..]);
+    fields
 }
 
 /// One compiled policy value of a condition.
