@@ -70,6 +70,11 @@ impl DataDir {
         self.root.join("broker")
     }
 
+    /// `shadow/`: Device Shadow documents (`shadows.db`).
+    pub fn shadow_dir(&self) -> PathBuf {
+        self.root.join("shadow")
+    }
+
     /// `registry/`: things, thing groups and the logging configuration.
     pub fn registry_dir(&self) -> PathBuf {
         self.root.join("registry")

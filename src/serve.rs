@@ -115,6 +115,21 @@ async fn serve(
     )
     .with_context(|| format!("opening broker state in {}", data.broker_dir().display()))?;
 
+    let shadow_dir = data.shadow_dir();
+    std::fs::create_dir_all(&shadow_dir)
+        .with_context(|| format!("creating {}", shadow_dir.display()))?;
+    let shadows = thingwatch_shadow::ShadowService::open(&shadow_dir, Default::default())
+        .map_err(|e| anyhow::anyhow!("opening shadows in {}: {e}", shadow_dir.display()))?;
+    let shadows = thingwatch_shadow::ShadowGateway::start(
+        shadows,
+        broker.clone(),
+        logger.clone(),
+        thingwatch_shadow::GatewayLimits::default(),
+    );
+    broker.add_reserved_handler(Arc::new(shadows.clone()));
+    let iotdata =
+        thingwatch_api::IotDataService::new(shadows.clone(), broker.clone(), logger.clone());
+
     let mqtt = tokio::net::TcpListener::bind(settings.mqtt_listen)
         .await
         .with_context(|| format!("binding MQTT listener {}", settings.mqtt_listen))?;
@@ -149,7 +164,8 @@ async fn serve(
         settings.region.clone(),
         store,
     )
-    .with_service("iot", Arc::new(iot));
+    .with_service("iot", Arc::new(iot))
+    .with_service("iotdata", Arc::new(iotdata));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -172,6 +188,7 @@ async fn serve(
     eprintln!("thingwatch: shutting down");
     let _ = stop_tx.send(true);
     let (b, h) = tokio::join!(broker_task, http_task);
+    shadows.stop();
     b.context("broker task")?.context("broker")?;
     h.context("HTTP task")?.context("HTTP API")?;
     Ok(())

@@ -18,6 +18,8 @@
 //! - [`validate`] — the shared AWS validation-message builder ([`validate::Validation`]).
 //! - [`iot`] — the AWS IoT control plane (rest-json): logging configuration, thing registry,
 //!   DescribeEndpoint, over `thingwatch_registry::Registry` ([`IotService`]).
+//! - [`iotdata`] — the AWS IoT data plane (`iotdata`): Device Shadow REST API over
+//!   `thingwatch_shadow::ShadowGateway` and `Publish` into the broker ([`IotDataService`]).
 //!
 //! **API Boundary:** only this crate knows AWS wire shapes and SigV4; the log store knows
 //! nothing of HTTP.
@@ -25,6 +27,7 @@
 pub mod credentials;
 pub mod error;
 pub mod iot;
+pub mod iotdata;
 mod json;
 pub mod logs;
 pub mod server;
@@ -34,6 +37,7 @@ pub mod validate;
 pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Protocol};
 pub use iot::{Endpoints, IotService, IotSettings};
+pub use iotdata::IotDataService;
 pub use server::{
     ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestContext, ServiceHandler,
     router, serve,

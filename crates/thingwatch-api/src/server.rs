@@ -74,6 +74,8 @@ pub struct RequestContext {
     /// The server clock's reading when the request arrived (use it for creation times so a
     /// request sees one consistent "now").
     pub received_at: SystemTime,
+    /// The TCP peer, when the server was started with connect info ([`serve`] does).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl RequestContext {
@@ -215,9 +217,12 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The protocol to answer in before the credential scope is known: JSON when an
@@ -300,10 +305,15 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         };
         return ApiError::new(ErrorCode::UnknownOperation, message).render(protocol, &request_id);
     };
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
     let ctx = RequestContext {
         request_id: request_id.clone(),
         auth,
         received_at,
+        peer,
     };
     let aws_req = AwsRequest {
         method: parts.method,

@@ -352,7 +352,7 @@ async fn v2_logging_options_validation() {
         ),
         (
             json!({"eventConfigurations": [{"eventType": "Teleport"}]}),
-            "Unsupported eventType 'Teleport'. Supported event types: Connect, Disconnect, Subscribe, Unsubscribe, Publish-In, Publish-Out, Queued.",
+            "Unsupported eventType 'Teleport'. Supported event types: Connect, Disconnect, Subscribe, Unsubscribe, Publish-In, Publish-Out, Queued, GetThingShadow, UpdateThingShadow, DeleteThingShadow.",
         ),
         (
             json!({"eventConfigurations": [{"eventType": "Connect", "logDestination": "bad group"}]}),

@@ -20,6 +20,7 @@ pub mod codec;
 pub mod config;
 mod connection;
 mod handlers;
+pub mod hook;
 pub mod limits;
 mod server;
 mod state;
@@ -31,6 +32,7 @@ pub use auth::{
     ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal,
 };
 pub use config::BrokerConfig;
+pub use hook::{ReservedPublish, ReservedTopicHandler};
 
 use state::{Message, Outgoing, Session, Shared, SubOpts};
 use std::future::Future;
@@ -127,6 +129,7 @@ impl Broker {
             store,
             counters: Default::default(),
             next_conn_id: Default::default(),
+            reserved_handlers: Default::default(),
         });
         {
             let mut retained = shared.retained.write();
@@ -229,24 +232,9 @@ impl Broker {
     /// # Errors
     /// [`BrokerError`] for an invalid topic, payload over 128 KiB, QoS 2, or a storage failure.
     pub async fn publish(&self, req: PublishRequest) -> Result<(), BrokerError> {
-        topic::validate_topic_name(&req.topic)?;
-        if req.payload.len() > limits::MAX_PAYLOAD_BYTES {
-            return Err(BrokerError::PayloadTooLarge);
-        }
-        if req.qos > 1 {
-            return Err(BrokerError::Qos(req.qos));
-        }
-        let msg = Arc::new(Message {
-            topic: Arc::from(req.topic),
-            payload: codec::payload_from_vec(req.payload),
-            qos: req.qos,
-            retain: req.retain,
-            props: Vec::new(),
-            trace: req.trace_id,
-            expiry: req.message_expiry.map(state::Expiry::after_secs),
-        });
+        let msg = self.message_for(req)?;
         let mut tickets = Vec::new();
-        if req.retain && !topic::is_reserved(&msg.topic) {
+        if msg.retain && !topic::is_reserved(&msg.topic) {
             tickets.push(self.shared.retain(&msg));
             self.shared.logger.metrics().incr(
                 MetricName::PublishRetainedSuccess,
@@ -258,6 +246,53 @@ impl Broker {
             t.await.map_err(|_| BrokerError::Storage)?;
         }
         Ok(())
+    }
+
+    /// Publishes a message from inside the server without waiting for durable writes (they are
+    /// submitted; a crash right after may lose a queued QoS 1 copy, as with any QoS 1 message
+    /// not yet acknowledged). For services answering on reserved topics from a non-async
+    /// context, e.g. the Device Shadow service's `…/accepted` responses. No `Publish-In` is
+    /// logged; each delivery logs its `Publish-Out` under `req.trace_id`.
+    ///
+    /// # Errors
+    /// [`BrokerError`] for an invalid topic, a payload over 128 KiB or QoS 2.
+    pub fn publish_detached(&self, req: PublishRequest) -> Result<(), BrokerError> {
+        let msg = self.message_for(req)?;
+        if msg.retain && !topic::is_reserved(&msg.topic) {
+            drop(self.shared.retain(&msg));
+        }
+        drop(self.shared.route(&msg, None));
+        Ok(())
+    }
+
+    /// Registers a service for reserved request topics (see [`ReservedTopicHandler`]). Every
+    /// accepted client PUBLISH whose topic the handler [`handles`](ReservedTopicHandler::handles)
+    /// is passed to it after routing.
+    pub fn add_reserved_handler(&self, handler: Arc<dyn ReservedTopicHandler>) {
+        self.shared.reserved_handlers.rcu(|hs| {
+            let mut v = Vec::clone(hs);
+            v.push(handler.clone());
+            v
+        });
+    }
+
+    fn message_for(&self, req: PublishRequest) -> Result<Arc<Message>, BrokerError> {
+        topic::validate_topic_name(&req.topic)?;
+        if req.payload.len() > limits::MAX_PAYLOAD_BYTES {
+            return Err(BrokerError::PayloadTooLarge);
+        }
+        if req.qos > 1 {
+            return Err(BrokerError::Qos(req.qos));
+        }
+        Ok(Arc::new(Message {
+            topic: Arc::from(req.topic),
+            payload: codec::payload_from_vec(req.payload),
+            qos: req.qos,
+            retain: req.retain,
+            props: Vec::new(),
+            trace: req.trace_id,
+            expiry: req.message_expiry.map(state::Expiry::after_secs),
+        }))
     }
 
     /// Counters and sizes.

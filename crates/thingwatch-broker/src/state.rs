@@ -225,6 +225,8 @@ pub(crate) struct Shared {
     pub store: Store,
     pub counters: Counters,
     pub next_conn_id: AtomicU64,
+    /// Services behind reserved `$aws/…` request topics ([`crate::Broker::add_reserved_handler`]).
+    pub reserved_handlers: arc_swap::ArcSwap<Vec<Arc<dyn crate::hook::ReservedTopicHandler>>>,
 }
 
 /// What routing produced: durable-write tickets to await before acknowledging.

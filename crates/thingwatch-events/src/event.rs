@@ -31,11 +31,17 @@ pub enum EventType {
     PublishOut,
     /// `Queued`
     Queued,
+    /// `GetThingShadow` (Device Shadow service)
+    GetThingShadow,
+    /// `UpdateThingShadow` (Device Shadow service)
+    UpdateThingShadow,
+    /// `DeleteThingShadow` (Device Shadow service)
+    DeleteThingShadow,
 }
 
 impl EventType {
     /// Number of event types (size of per-type tables).
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 10;
 
     /// Every event type, in discriminant order.
     pub const ALL: [EventType; EventType::COUNT] = [
@@ -46,6 +52,9 @@ impl EventType {
         EventType::PublishIn,
         EventType::PublishOut,
         EventType::Queued,
+        EventType::GetThingShadow,
+        EventType::UpdateThingShadow,
+        EventType::DeleteThingShadow,
     ];
 
     /// The exact AWS `eventType` string.
@@ -58,6 +67,9 @@ impl EventType {
             EventType::PublishIn => "Publish-In",
             EventType::PublishOut => "Publish-Out",
             EventType::Queued => "Queued",
+            EventType::GetThingShadow => "GetThingShadow",
+            EventType::UpdateThingShadow => "UpdateThingShadow",
+            EventType::DeleteThingShadow => "DeleteThingShadow",
         }
     }
 

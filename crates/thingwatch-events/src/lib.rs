@@ -18,6 +18,7 @@ pub mod level;
 pub mod logger;
 pub mod metrics;
 pub mod pipeline;
+pub mod shadow;
 pub mod trace;
 
 pub use broker::{
@@ -38,4 +39,5 @@ pub use metrics::{Dimension, MetricName, Metrics};
 pub use pipeline::{
     LogPipeline, LogRecord, LogSink, MemorySink, PipelineConfig, PipelineStats, SinkError, WhenFull,
 };
+pub use shadow::{DeleteThingShadow, GetThingShadow, UpdateThingShadow};
 pub use trace::TraceId;

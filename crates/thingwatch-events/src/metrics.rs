@@ -64,6 +64,10 @@ metric_names! {
     UnsubscribeClientError => "Unsubscribe.ClientError",
     UnsubscribeServerError => "Unsubscribe.ServerError",
     UnsubscribeThrottle => "Unsubscribe.Throttle",
+    GetThingShadowAccepted => "GetThingShadow.Accepted",
+    UpdateThingShadowAccepted => "UpdateThingShadow.Accepted",
+    DeleteThingShadowAccepted => "DeleteThingShadow.Accepted",
+    ListThingShadowAccepted => "ListThingShadow.Accepted",
     NumLogEventsFailedToPublishThrottled => "NumLogEventsFailedToPublishThrottled",
     NumLogBatchesFailedToPublishThrottled => "NumLogBatchesFailedToPublishThrottled",
 }

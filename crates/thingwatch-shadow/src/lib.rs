@@ -4,11 +4,14 @@
 //! documented limits with their error codes, the reserved MQTT topics, and persistence in
 //! SQLite (`shadows.db` in the data directory; survives `kill -9` once a call returned).
 //!
-//! **API Boundary:** this crate returns the exact payloads AWS publishes on
-//! `…/accepted|rejected|delta|documents` and returns over HTTP; it does no networking, emits
-//! no log events and counts no metrics. The broker and the `iotdata` HTTP API call
-//! [`ShadowService`], publish the payloads, and emit `GetThingShadow` / `UpdateThingShadow` /
-//! `DeleteThingShadow` events using [`ShadowOp::event_type`].
+//! Two layers:
+//! - [`ShadowService`] (document semantics, limits, storage) returns the exact payloads AWS
+//!   publishes on `…/accepted|rejected|delta|documents` and returns over HTTP; it does no
+//!   networking, emits no log events and counts no metrics.
+//! - [`ShadowGateway`] puts it on the wire: the broker's handler for the reserved MQTT
+//!   topics (registered with `Broker::add_reserved_handler`), the operations behind the
+//!   `iotdata` HTTP API, AWS's 429 throttling, the `GetThingShadow` / `UpdateThingShadow` /
+//!   `DeleteThingShadow` log events and the `*.Accepted` metrics.
 //!
 //! Times: callers pass `now_ms` (epoch milliseconds); every payload `timestamp` and metadata
 //! timestamp is epoch **seconds**, as AWS sends them.
@@ -21,6 +24,7 @@
 
 mod document;
 mod error;
+mod gateway;
 mod limits;
 mod names;
 mod service;
@@ -28,6 +32,10 @@ mod store;
 mod topic;
 
 pub use error::{ShadowError, ShadowErrorKind};
+pub use gateway::{
+    GatewayLimits, HttpCaller, MAX_IN_FLIGHT_PER_CONNECTION, REQUESTS_PER_SECOND_PER_THING,
+    RESPONSE_QOS, ShadowGateway, THROTTLED_MESSAGE,
+};
 pub use limits::{
     MAX_CLIENT_TOKEN_BYTES, MAX_LIST_PAGE_SIZE, MAX_REQUEST_BYTES, MAX_SHADOW_NAME_LEN,
     MAX_STATE_BYTES, MAX_STATE_DEPTH, MAX_THING_NAME_LEN, ShadowLimits, TOMBSTONE_RETENTION_MS,
@@ -54,4 +62,5 @@ pub fn request_client_token(payload: &[u8]) -> Result<Option<String>, ShadowErro
 const _: fn() = || {
     fn assert_shared<T: Clone + Send + Sync + 'static>() {}
     assert_shared::<ShadowService>();
+    assert_shared::<ShadowGateway>();
 };

@@ -63,18 +63,20 @@ pub enum Operation {
     DescribeEndpoint,
 }
 
-/// One row of the route table.
+/// One row of a rest-json route table (`O`: the service's operation enum; AWS IoT's
+/// [`Operation`] by default, `iotdata` has its own).
 #[derive(Clone, Debug)]
-pub struct Route {
+pub struct Route<O = Operation> {
     /// HTTP method.
     pub method: Method,
     /// Path template: `/`-separated literal segments and `{label}` segments.
     pub template: &'static str,
     /// The operation served.
-    pub operation: Operation,
+    pub operation: O,
 }
 
-const fn route(method: Method, template: &'static str, operation: Operation) -> Route {
+/// A route table row (for `const` tables).
+pub const fn route<O>(method: Method, template: &'static str, operation: O) -> Route<O> {
     Route {
         method,
         template,
@@ -228,26 +230,43 @@ fn match_template(
 /// `UnknownOperationException` (rest-json 404) when no route matches the method and path;
 /// `InvalidRequestException` when a path label is not valid percent-encoded UTF-8.
 pub fn match_route(method: &Method, path: &str) -> Result<Matched, ApiError> {
+    match match_in(ROUTES, method, path)? {
+        Some((operation, labels)) => Ok(Matched { operation, labels }),
+        None => Err(ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!("No AWS IoT operation matches {method} {path}."),
+        )),
+    }
+}
+
+/// The decoded path labels of a match, `(label, value)` in template order.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// Finds the operation of any rest-json route table for `method` and the raw (still
+/// percent-encoded) `path`; literal templates are tried before templates with labels.
+/// `Ok(None)` when nothing matches.
+///
+/// # Errors
+/// `InvalidRequestException` when a path label is not valid percent-encoded UTF-8.
+pub fn match_in<O: Copy>(
+    routes: &[Route<O>],
+    method: &Method,
+    path: &str,
+) -> Result<Option<(O, Labels)>, ApiError> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let literal_first = ROUTES
+    let literal_first = routes
         .iter()
         .filter(|r| !r.template.contains('{'))
-        .chain(ROUTES.iter().filter(|r| r.template.contains('{')));
+        .chain(routes.iter().filter(|r| r.template.contains('{')));
     for r in literal_first {
         if r.method != *method {
             continue;
         }
         if let Some(labels) = match_template(r.template, &segments)? {
-            return Ok(Matched {
-                operation: r.operation,
-                labels,
-            });
+            return Ok(Some((r.operation, labels)));
         }
     }
-    Err(ApiError::new(
-        ErrorCode::UnknownOperation,
-        format!("No AWS IoT operation matches {method} {path}."),
-    ))
+    Ok(None)
 }
 
 /// The decoded query parameters of a request.

@@ -111,6 +111,19 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         shared.metric(MetricName::PublishRetainedSuccess);
     }
     tickets.extend(shared.route(&msg, Some(&conn.client_id)).durable);
+    if topic::is_reserved(&msg.topic) {
+        let handlers = shared.reserved_handlers.load();
+        if let Some(h) = handlers.iter().find(|h| h.handles(&msg.topic)) {
+            h.on_publish(crate::hook::ReservedPublish {
+                topic: &msg.topic,
+                payload: msg.payload.as_slice(),
+                client_id: &conn.client_id,
+                principal: &conn.principal,
+                log: &conn.log,
+                trace_id: trace,
+            });
+        }
+    }
     if let Some(id) = p.packet_id {
         for t in tickets {
             t.await

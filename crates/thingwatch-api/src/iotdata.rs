@@ -1,0 +1,331 @@
+//! The AWS IoT data plane over HTTP (`iot-data`, SigV4 signing name `iotdata`, rest-json):
+//! the Device Shadow REST API and `Publish`.
+//!
+//! | Operation | HTTP |
+//! |---|---|
+//! | GetThingShadow | `GET /things/{thingName}/shadow[?name=]` |
+//! | UpdateThingShadow | `POST /things/{thingName}/shadow[?name=]` (raw JSON body, no Content-Type) |
+//! | DeleteThingShadow | `DELETE /things/{thingName}/shadow[?name=]` |
+//! | ListNamedShadowsForThing | `GET /api/things/shadow/ListNamedShadowsForThing/{thingName}[?nextToken&pageSize]` |
+//! | Publish | `POST /topics/{topic}[?qos&retain&messageExpiry…]` (topic percent-encoded as one label) |
+//!
+//! Shadow bodies are the documents themselves (the `payload` blob members), answered as
+//! `application/json`. Errors are the model's: `InvalidRequestException` 400,
+//! `ResourceNotFoundException` 404, `MethodNotAllowedException` 405, `ConflictException` 409,
+//! `RequestEntityTooLargeException` 413, `UnsupportedDocumentEncodingException` 415,
+//! `ThrottlingException` 429, `InternalFailureException` 500 — the shadow's error text as the
+//! `message`. A known path with another method is 405 `MethodNotAllowedException`.
+//!
+//! Sources: botocore `iot-data` 2015-05-28 model (`../shared/reference/aws-wire.md`), AWS IoT
+//! Developer Guide *Device Shadow REST API* and *HTTPS* (publishing over HTTP).
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use thingwatch_broker::{Broker, BrokerError, PublishRequest};
+use thingwatch_events::{ClientIdentity, LogLevel, Logger, MetricName, PublishIn, TraceId};
+use thingwatch_shadow::{HttpCaller, ShadowError, ShadowErrorKind, ShadowGateway};
+
+use crate::error::{ApiError, ErrorCode, Protocol};
+use crate::iot::route::{self, Query, Route};
+use crate::server::{AwsRequest, HandlerFuture, RequestContext, ServiceHandler};
+
+/// The `clientId` written in log entries of HTTP requests, which have no MQTT client ID (our
+/// choice; AWS uses `"N/A"` the same way in rules-engine entries without a client).
+pub const HTTP_CLIENT_ID: &str = "N/A";
+
+/// Default `pageSize` of ListNamedShadowsForThing (AWS documents 1–100 and no default; 25
+/// matches the `aws` CLI's page when none is given).
+pub const DEFAULT_LIST_PAGE_SIZE: usize = 25;
+
+/// Every `iot-data` operation served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `GET /things/{thingName}/shadow`
+    GetThingShadow,
+    /// `POST /things/{thingName}/shadow`
+    UpdateThingShadow,
+    /// `DELETE /things/{thingName}/shadow`
+    DeleteThingShadow,
+    /// `GET /api/things/shadow/ListNamedShadowsForThing/{thingName}`
+    ListNamedShadowsForThing,
+    /// `POST /topics/{topic}`
+    Publish,
+}
+
+/// The route table (botocore `http` traits).
+pub const ROUTES: &[Route<Operation>] = &[
+    route::route(
+        Method::GET,
+        "/things/{thingName}/shadow",
+        Operation::GetThingShadow,
+    ),
+    route::route(
+        Method::POST,
+        "/things/{thingName}/shadow",
+        Operation::UpdateThingShadow,
+    ),
+    route::route(
+        Method::DELETE,
+        "/things/{thingName}/shadow",
+        Operation::DeleteThingShadow,
+    ),
+    route::route(
+        Method::GET,
+        "/api/things/shadow/ListNamedShadowsForThing/{thingName}",
+        Operation::ListNamedShadowsForThing,
+    ),
+    route::route(Method::POST, "/topics/{topic}", Operation::Publish),
+];
+
+/// The `iotdata` service. Cheap to clone.
+#[derive(Clone)]
+pub struct IotDataService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shadows: ShadowGateway,
+    broker: Broker,
+    logger: Logger,
+}
+
+impl IotDataService {
+    /// Serves shadows through `shadows` and `Publish` into `broker`, logging `Publish-In`
+    /// (protocol `HTTP`) through `logger`.
+    pub fn new(shadows: ShadowGateway, broker: Broker, logger: Logger) -> IotDataService {
+        IotDataService {
+            inner: Arc::new(Inner {
+                shadows,
+                broker,
+                logger,
+            }),
+        }
+    }
+}
+
+impl ServiceHandler for IotDataService {
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+
+    fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.dispatch(ctx, req).await })
+    }
+}
+
+/// Maps a shadow failure to the `iot-data` error of the same HTTP code.
+fn shadow_error(e: ShadowError) -> ApiError {
+    let code = match e.kind {
+        ShadowErrorKind::InvalidRequest => ErrorCode::InvalidRequest,
+        ShadowErrorKind::Unauthorized | ShadowErrorKind::Forbidden => ErrorCode::Unauthorized,
+        ShadowErrorKind::NotFound => ErrorCode::ResourceNotFound,
+        ShadowErrorKind::Conflict => ErrorCode::Conflict,
+        ShadowErrorKind::PayloadTooLarge => ErrorCode::RequestEntityTooLarge,
+        ShadowErrorKind::UnsupportedEncoding => ErrorCode::UnsupportedDocumentEncoding,
+        ShadowErrorKind::Throttled => ErrorCode::Throttling,
+        ShadowErrorKind::Internal => ErrorCode::InternalFailure,
+    };
+    ApiError::new(code, e.message)
+}
+
+fn document(request_id: &str, body: Vec<u8>) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    resp
+}
+
+/// The optional `?name=` of the shadow operations (validated by the shadow service).
+fn shadow_name(query: &Query) -> Option<String> {
+    query.get("name").map(str::to_owned)
+}
+
+impl Inner {
+    async fn dispatch(
+        self: Arc<Self>,
+        ctx: RequestContext,
+        req: AwsRequest,
+    ) -> Result<Response, ApiError> {
+        let path = req.uri.path().to_owned();
+        let Some((op, labels)) = route::match_in(ROUTES, &req.method, &path)? else {
+            let known = [Method::GET, Method::POST, Method::DELETE]
+                .iter()
+                .any(|m| matches!(route::match_in(ROUTES, m, &path), Ok(Some(_))));
+            return Err(if known {
+                ApiError::new(
+                    ErrorCode::MethodNotAllowed,
+                    format!("Method {} is not allowed on {path}.", req.method),
+                )
+            } else {
+                ApiError::new(
+                    ErrorCode::UnknownOperation,
+                    format!("No AWS IoT data operation matches {} {path}.", req.method),
+                )
+            });
+        };
+        let query = Query::parse(req.uri.query())?;
+        let label = |name: &str| {
+            labels
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(String::new(), |(_, v)| v.clone())
+        };
+        let caller = HttpCaller {
+            principal_id: ctx.auth.principal.access_key_id.clone(),
+            peer: ctx.peer.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
+        };
+        if op == Operation::Publish {
+            return self
+                .publish(&ctx, &caller, label("topic"), &query, req)
+                .await;
+        }
+        let thing = label("thingName");
+        let shadows = self.shadows.clone();
+        let body = req.body;
+        let name = shadow_name(&query);
+        let page_size = query.int("pageSize")?;
+        let next_token = query.get("nextToken").map(str::to_owned);
+        // SQLite work runs on the blocking pool, never on the async workers.
+        let result = tokio::task::spawn_blocking(move || {
+            let shadow = name.as_deref();
+            match op {
+                Operation::GetThingShadow => shadows.get_http(&caller, &thing, shadow),
+                Operation::UpdateThingShadow => shadows.update_http(&caller, &thing, shadow, &body),
+                Operation::DeleteThingShadow => shadows.delete_http(&caller, &thing, shadow),
+                Operation::ListNamedShadowsForThing => {
+                    let size = match page_size {
+                        None => DEFAULT_LIST_PAGE_SIZE,
+                        // Out-of-range values are refused by the service with AWS's message.
+                        Some(n) => usize::try_from(n).unwrap_or(0),
+                    };
+                    shadows.list_named_http(&thing, next_token.as_deref(), size)
+                }
+                Operation::Publish => Err(ShadowError::new(
+                    ShadowErrorKind::Internal,
+                    "unreachable: Publish is handled above",
+                )),
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        result
+            .map(|body| document(&ctx.request_id, body))
+            .map_err(shadow_error)
+    }
+
+    /// `Publish`: validates `qos` (0–1), `retain`, `messageExpiry`, logs `Publish-In`
+    /// (protocol `HTTP`, counted as `PublishIn.Success`), then routes through the broker.
+    async fn publish(
+        &self,
+        ctx: &RequestContext,
+        caller: &HttpCaller,
+        topic: String,
+        query: &Query,
+        req: AwsRequest,
+    ) -> Result<Response, ApiError> {
+        let qos = match query.int("qos")? {
+            None => 0,
+            Some(q @ 0..=1) => q as u8,
+            Some(q) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!(
+                        "1 validation error detected: Value '{q}' at 'qos' failed to satisfy \
+                         constraint: Member must have value less than or equal to 1"
+                    ),
+                ));
+            }
+        };
+        let retain = query.bool("retain")?.unwrap_or(false);
+        let message_expiry = match query.int("messageExpiry")? {
+            None => None,
+            Some(s) if s >= 0 => Some(u32::try_from(s).unwrap_or(u32::MAX)),
+            Some(s) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("Value '{s}' at 'messageExpiry' must not be negative."),
+                ));
+            }
+        };
+        let log = self.logger.client(ClientIdentity {
+            client_id: HTTP_CLIENT_ID.to_owned(),
+            principal_id: caller.principal_id.clone(),
+            source_ip: caller.peer.ip(),
+            source_port: caller.peer.port(),
+            protocol: thingwatch_events::Protocol::Http,
+            thing_name: None,
+        });
+        let trace = TraceId::new();
+        let result = self
+            .broker
+            .publish(PublishRequest {
+                topic: topic.clone(),
+                payload: req.body.to_vec(),
+                qos,
+                retain,
+                trace_id: trace,
+                message_expiry,
+            })
+            .await;
+        let metrics = self.logger.metrics();
+        let http = thingwatch_events::Protocol::Http;
+        match result {
+            Ok(()) => {
+                metrics.incr(MetricName::PublishInSuccess, http);
+                self.logger.emit(&log, LogLevel::Info, trace, |id| {
+                    PublishIn::success(id, &topic, retain)
+                });
+                let mut resp = StatusCode::OK.into_response();
+                if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+                    resp.headers_mut().insert("x-amzn-RequestId", v);
+                }
+                Ok(resp)
+            }
+            Err(e) => {
+                let (metric, code, message) = match &e {
+                    BrokerError::Topic(t) => (
+                        MetricName::PublishInClientError,
+                        ErrorCode::InvalidRequest,
+                        format!("Invalid topic name: {t}"),
+                    ),
+                    BrokerError::PayloadTooLarge => (
+                        MetricName::PublishInClientError,
+                        ErrorCode::RequestEntityTooLarge,
+                        "The payload exceeds the maximum size allowed".to_owned(),
+                    ),
+                    BrokerError::Qos(q) => (
+                        MetricName::PublishInClientError,
+                        ErrorCode::InvalidRequest,
+                        format!("QoS {q} is not supported"),
+                    ),
+                    BrokerError::Store(_) | BrokerError::Storage => (
+                        MetricName::PublishInServerError,
+                        ErrorCode::InternalFailure,
+                        "Internal service failure".to_owned(),
+                    ),
+                };
+                metrics.incr(metric, http);
+                let reason = if code == ErrorCode::InternalFailure {
+                    "SERVER_ERROR"
+                } else {
+                    "CLIENT_ERROR"
+                };
+                self.logger.emit(&log, LogLevel::Error, trace, |id| {
+                    PublishIn::failure(id, &topic, retain, reason, &message)
+                });
+                if code == ErrorCode::InternalFailure {
+                    return Err(ApiError::internal(&e));
+                }
+                Err(ApiError::new(code, message))
+            }
+        }
+    }
+}
