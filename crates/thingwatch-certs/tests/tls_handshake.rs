@@ -5,8 +5,8 @@ mod common;
 
 use common::{Outcome, TestCa, client, next, self_signed, server, setup};
 use thingwatch_certs::{
-    AutoRegistrationStatus, CaCertificateStatus, CertificateEvent, CertificateStatus,
-    ListOptions, RefusalReason,
+    AutoRegistrationStatus, CaCertificateStatus, CertificateEvent, CertificateStatus, ListOptions,
+    RefusalReason,
 };
 
 fn refused_with(outcome: &Outcome) -> Option<RefusalReason> {
@@ -22,11 +22,21 @@ async fn active_created_certificate_is_accepted_and_id_matches() {
     let created = reg.create_keys_and_certificate(true).expect("create");
     let (addr, mut rx) = server(&reg).await;
     let ca = reg.authority().ca_pem().to_owned();
-    let line = client(addr, &ca, &created.certificate_pem, &created.key_pair.private_key, &[]).await;
+    let line = client(
+        addr,
+        &ca,
+        &created.certificate_pem,
+        &created.key_pair.private_key,
+        &[],
+    )
+    .await;
     assert_eq!(line, Ok(format!("OK {}", created.certificate_id)));
     assert_eq!(
         next(&mut rx).await,
-        Outcome::Accepted { id: created.certificate_id.clone(), alpn: None }
+        Outcome::Accepted {
+            id: created.certificate_id.clone(),
+            alpn: None
+        }
     );
 }
 
@@ -47,7 +57,10 @@ async fn alpn_x_amzn_mqtt_ca_is_negotiated_when_offered() {
     assert!(line.is_ok(), "{line:?}");
     assert_eq!(
         next(&mut rx).await,
-        Outcome::Accepted { id: created.certificate_id, alpn: Some(b"x-amzn-mqtt-ca".to_vec()) }
+        Outcome::Accepted {
+            id: created.certificate_id,
+            alpn: Some(b"x-amzn-mqtt-ca".to_vec())
+        }
     );
 }
 
@@ -63,13 +76,25 @@ async fn unknown_inactive_and_revoked_certificates_are_refused_distinguishably()
     let out = next(&mut rx).await;
     assert_eq!(refused_with(&out), Some(RefusalReason::Unknown));
     if let Outcome::Refused(Some(r)) = &out {
-        assert_eq!(r.certificate_id, thingwatch_certs::certificate_id(
-            &thingwatch_certs::pem_to_der(&pem).expect("der")));
+        assert_eq!(
+            r.certificate_id,
+            thingwatch_certs::certificate_id(&thingwatch_certs::pem_to_der(&pem).expect("der"))
+        );
     }
 
     // Created INACTIVE.
     let inactive = reg.create_keys_and_certificate(false).expect("create");
-    assert!(client(addr, &ca, &inactive.certificate_pem, &inactive.key_pair.private_key, &[]).await.is_err());
+    assert!(
+        client(
+            addr,
+            &ca,
+            &inactive.certificate_pem,
+            &inactive.key_pair.private_key,
+            &[]
+        )
+        .await
+        .is_err()
+    );
     assert_eq!(
         refused_with(&next(&mut rx).await),
         Some(RefusalReason::NotActive(CertificateStatus::Inactive))
@@ -77,23 +102,48 @@ async fn unknown_inactive_and_revoked_certificates_are_refused_distinguishably()
 
     // ACTIVE, then REVOKED: accepted, then refused.
     let c = reg.create_keys_and_certificate(true).expect("create");
-    assert!(client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[]).await.is_ok());
+    assert!(
+        client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[])
+            .await
+            .is_ok()
+    );
     assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
-    reg.update_certificate(&c.certificate_id, CertificateStatus::Revoked).expect("revoke");
-    assert!(client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[]).await.is_err());
-    assert_eq!(refused_with(&next(&mut rx).await), Some(RefusalReason::Revoked));
-    assert_eq!(reg.status_of(&c.certificate_id), Some(CertificateStatus::Revoked));
+    reg.update_certificate(&c.certificate_id, CertificateStatus::Revoked)
+        .expect("revoke");
+    assert!(
+        client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        refused_with(&next(&mut rx).await),
+        Some(RefusalReason::Revoked)
+    );
+    assert_eq!(
+        reg.status_of(&c.certificate_id),
+        Some(CertificateStatus::Revoked)
+    );
 
     // ACTIVE → INACTIVE → ACTIVE again.
     let d = reg.create_keys_and_certificate(true).expect("create");
-    reg.update_certificate(&d.certificate_id, CertificateStatus::Inactive).expect("deactivate");
-    assert!(client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[]).await.is_err());
+    reg.update_certificate(&d.certificate_id, CertificateStatus::Inactive)
+        .expect("deactivate");
+    assert!(
+        client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[])
+            .await
+            .is_err()
+    );
     assert_eq!(
         refused_with(&next(&mut rx).await),
         Some(RefusalReason::NotActive(CertificateStatus::Inactive))
     );
-    reg.update_certificate(&d.certificate_id, CertificateStatus::Active).expect("activate");
-    assert!(client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[]).await.is_ok());
+    reg.update_certificate(&d.certificate_id, CertificateStatus::Active)
+        .expect("activate");
+    assert!(
+        client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[])
+            .await
+            .is_ok()
+    );
     assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
 }
 
@@ -110,7 +160,9 @@ async fn certificate_registered_without_ca_is_accepted() {
         client(addr, &ca, &pem, &key, &[]).await,
         Ok(format!("OK {}", registered.certificate_id))
     );
-    assert!(matches!(next(&mut rx).await, Outcome::Accepted { id, .. } if id == registered.certificate_id));
+    assert!(
+        matches!(next(&mut rx).await, Outcome::Accepted { id, .. } if id == registered.certificate_id)
+    );
 }
 
 #[tokio::test]
@@ -122,33 +174,51 @@ async fn registered_ca_signed_certificate_is_accepted_unregistered_ca_refused() 
     let their_ca = TestCa::new("Fleet CA");
     let code = reg.registration_code().expect("code");
     let ca_reg = reg
-        .register_ca_certificate(&their_ca.pem, Some(&their_ca.verification(&code)), true, false)
+        .register_ca_certificate(
+            &their_ca.pem,
+            Some(&their_ca.verification(&code)),
+            true,
+            false,
+        )
         .expect("register CA");
     let (pem, key) = their_ca.device("sensor-1");
     let dev = reg
         .register_certificate(&pem, Some(&their_ca.pem), Some(CertificateStatus::Active))
         .expect("register device");
     assert_eq!(
-        reg.describe_certificate(&dev.certificate_id).expect("describe").ca_certificate_id,
+        reg.describe_certificate(&dev.certificate_id)
+            .expect("describe")
+            .ca_certificate_id,
         Some(ca_reg.certificate_id.clone())
     );
     assert!(client(addr, &ca, &pem, &key, &[]).await.is_ok());
     assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
 
     // Deactivating the CA refuses its devices.
-    reg.update_ca_certificate(&ca_reg.certificate_id, Some(CaCertificateStatus::Inactive), None)
-        .expect("deactivate CA");
+    reg.update_ca_certificate(
+        &ca_reg.certificate_id,
+        Some(CaCertificateStatus::Inactive),
+        None,
+    )
+    .expect("deactivate CA");
     assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
-    assert_eq!(refused_with(&next(&mut rx).await), Some(RefusalReason::CaNotActive));
+    assert_eq!(
+        refused_with(&next(&mut rx).await),
+        Some(RefusalReason::CaNotActive)
+    );
 
     // A device of a CA that was never registered: refused as unknown.
     let other_ca = TestCa::new("Rogue CA");
     let (rpem, rkey) = other_ca.device("rogue");
     assert!(client(addr, &ca, &rpem, &rkey, &[]).await.is_err());
-    assert_eq!(refused_with(&next(&mut rx).await), Some(RefusalReason::Unknown));
+    assert_eq!(
+        refused_with(&next(&mut rx).await),
+        Some(RefusalReason::Unknown)
+    );
     // …and it cannot be registered through RegisterCertificate either.
     assert_eq!(
-        reg.register_certificate(&rpem, None, Some(CertificateStatus::Active)).map_err(|e| e.code()),
+        reg.register_certificate(&rpem, None, Some(CertificateStatus::Active))
+            .map_err(|e| e.code()),
         Err("CertificateValidationException")
     );
 }
@@ -159,9 +229,13 @@ async fn auto_registration_registers_pending_activation_then_activation_admits()
     let ca = reg.authority().ca_pem().to_owned();
     let (addr, mut rx) = server(&reg).await;
     let fleet = TestCa::new("JITR CA");
-    let ca_reg = reg.register_ca_certificate(&fleet.pem, None, true, true).expect("register CA");
+    let ca_reg = reg
+        .register_ca_certificate(&fleet.pem, None, true, true)
+        .expect("register CA");
     assert_eq!(
-        reg.describe_ca_certificate(&ca_reg.certificate_id).expect("describe").auto_registration_status,
+        reg.describe_ca_certificate(&ca_reg.certificate_id)
+            .expect("describe")
+            .auto_registration_status,
         AutoRegistrationStatus::Enable
     );
     let mut events = reg.subscribe();
@@ -169,15 +243,27 @@ async fn auto_registration_registers_pending_activation_then_activation_admits()
     let id = thingwatch_certs::certificate_id(&thingwatch_certs::pem_to_der(&pem).expect("der"));
 
     assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
-    assert_eq!(refused_with(&next(&mut rx).await), Some(RefusalReason::AutoRegistered));
-    assert_eq!(reg.status_of(&id), Some(CertificateStatus::PendingActivation));
     assert_eq!(
-        events.recv().await.expect("event"),
-        CertificateEvent::Registered { id: id.clone(), status: CertificateStatus::PendingActivation }
+        refused_with(&next(&mut rx).await),
+        Some(RefusalReason::AutoRegistered)
+    );
+    assert_eq!(
+        reg.status_of(&id),
+        Some(CertificateStatus::PendingActivation)
     );
     assert_eq!(
         events.recv().await.expect("event"),
-        CertificateEvent::AutoRegistered { id: id.clone(), ca_certificate_id: ca_reg.certificate_id.clone() }
+        CertificateEvent::Registered {
+            id: id.clone(),
+            status: CertificateStatus::PendingActivation
+        }
+    );
+    assert_eq!(
+        events.recv().await.expect("event"),
+        CertificateEvent::AutoRegistered {
+            id: id.clone(),
+            ca_certificate_id: ca_reg.certificate_id.clone()
+        }
     );
     let by_ca = reg
         .list_certificates_by_ca(&ca_reg.certificate_id, &ListOptions::default())
@@ -189,10 +275,13 @@ async fn auto_registration_registers_pending_activation_then_activation_admits()
     assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
     assert_eq!(
         refused_with(&next(&mut rx).await),
-        Some(RefusalReason::NotActive(CertificateStatus::PendingActivation))
+        Some(RefusalReason::NotActive(
+            CertificateStatus::PendingActivation
+        ))
     );
 
-    reg.update_certificate(&id, CertificateStatus::Active).expect("activate");
+    reg.update_certificate(&id, CertificateStatus::Active)
+        .expect("activate");
     assert!(client(addr, &ca, &pem, &key, &[]).await.is_ok());
     assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
 }
@@ -202,9 +291,7 @@ async fn client_without_certificate_is_refused() {
     let (_dir, reg) = setup();
     let (addr, mut rx) = server(&reg).await;
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(reg.authority().ca_der().clone())
-        .expect("root");
+    roots.add(reg.authority().ca_der().clone()).expect("root");
     let config = rustls::ClientConfig::builder_with_provider(thingwatch_certs::crypto_provider())
         .with_safe_default_protocol_versions()
         .expect("versions")
@@ -215,8 +302,13 @@ async fn client_without_certificate_is_refused() {
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     if let Ok(tls) = connector.connect(name, tcp).await {
         let mut buf = String::new();
-        let n = tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(tls), &mut buf).await;
-        assert!(!matches!(n, Ok(k) if k > 0), "server must not answer: {buf}");
+        let n =
+            tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(tls), &mut buf)
+                .await;
+        assert!(
+            !matches!(n, Ok(k) if k > 0),
+            "server must not answer: {buf}"
+        );
     }
     assert_eq!(next(&mut rx).await, Outcome::Refused(None));
 }
