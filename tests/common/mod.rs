@@ -152,6 +152,21 @@ impl Server {
         .await
     }
 
+    /// Calls an `iot-data` operation (signing name `iotdata`) with a raw body.
+    pub async fn iotdata(&self, method: &str, path_and_query: &str, body: &[u8]) -> RawResponse {
+        signed_raw_call(
+            self.http,
+            "iotdata",
+            method,
+            path_and_query,
+            body.to_vec(),
+            None,
+            &self.access_key_id,
+            &self.secret_access_key,
+        )
+        .await
+    }
+
     /// Polls FilterLogEvents (all pages) until at least `min` events match `pattern`, or 10 s.
     pub async fn wait_for_events(&self, pattern: &str, min: usize) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -280,7 +295,8 @@ pub async fn signed_logs_call(
     (status, value)
 }
 
-/// One SigV4-signed rest-json call (`service` is the signing name, e.g. `iot`).
+/// One SigV4-signed rest-json call (`service` is the signing name, e.g. `iot`) with a JSON
+/// body; the answer parsed as JSON (`{"raw": text}` when it is not JSON).
 pub async fn signed_rest_call(
     http: SocketAddr,
     service: &str,
@@ -290,18 +306,67 @@ pub async fn signed_rest_call(
     access_key_id: &str,
     secret: &str,
 ) -> (u16, serde_json::Value) {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use aws_sigv4::sign::v4;
-    let url = format!("http://{http}{path_and_query}");
     let bytes = body
         .map(|b| serde_json::to_vec(&b).unwrap())
         .unwrap_or_default();
+    let content_type = (!bytes.is_empty()).then_some("application/json");
+    let resp = signed_raw_call(
+        http,
+        service,
+        method,
+        path_and_query,
+        bytes,
+        content_type,
+        access_key_id,
+        secret,
+    )
+    .await;
+    let value = if resp.body.is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(&resp.body)
+            .unwrap_or(serde_json::json!({"raw": String::from_utf8_lossy(&resp.body)}))
+    };
+    (resp.status, value)
+}
+
+/// An HTTP answer: status, `x-amzn-ErrorType` (if any) and the raw body.
+pub struct RawResponse {
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One SigV4-signed call with a raw body (as the AWS CLI sends iot-data blobs: no
+/// Content-Type), answered raw.
+#[allow(clippy::too_many_arguments)]
+pub async fn signed_raw_call(
+    http: SocketAddr,
+    service: &str,
+    method: &str,
+    path_and_query: &str,
+    bytes: Vec<u8>,
+    content_type: Option<&str>,
+    access_key_id: &str,
+    secret: &str,
+) -> RawResponse {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let url = format!("http://{http}{path_and_query}");
     let mut builder = http::Request::builder()
         .method(method)
         .uri(&url)
         .header("host", http.to_string());
-    if !bytes.is_empty() {
-        builder = builder.header("content-type", "application/json");
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
     }
     let mut req = builder.body(bytes.clone()).unwrap();
     let identity =
@@ -338,13 +403,17 @@ pub async fn signed_rest_call(
     }
     let resp = rb.send().await.expect("HTTP call");
     let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let value = if text.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_str(&text).unwrap_or(serde_json::json!({"raw": text}))
-    };
-    (status, value)
+    let error_type = resp
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+    let body = resp.bytes().await.unwrap().to_vec();
+    RawResponse {
+        status,
+        error_type,
+        body,
+    }
 }
 
 /// A minimal MQTT 3.1.1 client on a raw socket bound to a chosen source address, for tests
