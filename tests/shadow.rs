@@ -329,6 +329,21 @@ async fn http_publish_reaches_mqtt_subscribers_and_is_logged() {
     assert_eq!(topic, "dt/app/sensor 1");
     assert_eq!(payload, json!({"t": 21}));
 
+    // Publishing on a shadow request topic over HTTP is a shadow request too.
+    subscribe(&sub, &mut el, "$aws/things/kettle/shadow/update/accepted").await;
+    let r = server
+        .iotdata(
+            "POST",
+            "/topics/%24aws%2Fthings%2Fkettle%2Fshadow%2Fupdate?qos=1",
+            br#"{"state":{"reported":{"temp":90}},"clientToken":"via-http"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let (topic, accepted) = next_publish(&mut el).await;
+    assert_eq!(topic, "$aws/things/kettle/shadow/update/accepted");
+    assert_eq!(accepted["clientToken"], "via-http");
+    assert_eq!(accepted["version"], 1);
+
     for (path, status, code) in [
         ("/topics/dt%2Fx?qos=2", 400, "InvalidRequestException"),
         ("/topics/dt%2F%23?qos=0", 400, "InvalidRequestException"),

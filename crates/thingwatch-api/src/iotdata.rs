@@ -7,7 +7,7 @@
 //! | UpdateThingShadow | `POST /things/{thingName}/shadow[?name=]` (raw JSON body, no Content-Type) |
 //! | DeleteThingShadow | `DELETE /things/{thingName}/shadow[?name=]` |
 //! | ListNamedShadowsForThing | `GET /api/things/shadow/ListNamedShadowsForThing/{thingName}[?nextToken&pageSize]` |
-//! | Publish | `POST /topics/{topic}[?qos&retain&messageExpiry…]` (topic percent-encoded as one label) |
+//! | Publish | `POST /topics/{topic}[?qos&retain&messageExpiry…]` (topic percent-encoded as one label; a shadow request topic is also handed to the shadow service) |
 //!
 //! Shadow bodies are the documents themselves (the `payload` blob members), answered as
 //! `application/json`. Errors are the model's: `InvalidRequestException` 400,
@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
-use thingwatch_broker::{Broker, BrokerError, PublishRequest};
+use thingwatch_broker::{
+    Broker, BrokerError, PublishRequest, ReservedPublish, ReservedTopicHandler,
+};
 use thingwatch_events::{ClientIdentity, LogLevel, Logger, MetricName, PublishIn, TraceId};
 use thingwatch_shadow::{HttpCaller, ShadowError, ShadowErrorKind, ShadowGateway};
 
@@ -264,11 +266,12 @@ impl Inner {
             thing_name: None,
         });
         let trace = TraceId::new();
+        let payload = req.body.to_vec();
         let result = self
             .broker
             .publish(PublishRequest {
                 topic: topic.clone(),
-                payload: req.body.to_vec(),
+                payload: payload.clone(),
                 qos,
                 retain,
                 trace_id: trace,
@@ -283,6 +286,24 @@ impl Inner {
                 self.logger.emit(&log, LogLevel::Info, trace, |id| {
                     PublishIn::success(id, &topic, retain)
                 });
+                // A publish on a shadow request topic is also a shadow request, answered on
+                // MQTT (`…/accepted|rejected`) as for an MQTT client. In-flight requests are
+                // counted per HTTP connection.
+                if self.shadows.handles(&topic) {
+                    let log = Arc::new(log);
+                    let principal = thingwatch_broker::Principal {
+                        principal_id: caller.principal_id.clone(),
+                        thing_name: None,
+                    };
+                    self.shadows.on_publish(ReservedPublish {
+                        topic: &topic,
+                        payload: &payload,
+                        client_id: &format!("{HTTP_CLIENT_ID}@{}", caller.peer),
+                        principal: &principal,
+                        log: &log,
+                        trace_id: trace,
+                    });
+                }
                 let mut resp = StatusCode::OK.into_response();
                 if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
                     resp.headers_mut().insert("x-amzn-RequestId", v);
