@@ -11,6 +11,8 @@
 //! - `connection`: one connection's lifecycle; `server`: listener, connection cap, shutdown.
 //! - `state`: sessions, routing, retained messages; [`store`]: SQLite persistence.
 //! - [`auth`]: the [`Authorizer`] hook and [`LoopbackAnonymous`].
+//! - [`hook`]: [`ReservedTopicHandler`], how services behind `$aws/…` request topics (Device
+//!   Shadow) receive PUBLISHes.
 //!
 //! **Architecture Invariant:** only the dispatcher (`handlers/mod.rs` + `connection::fail`)
 //! turns a handler error into a DISCONNECT reason code and an AWS `disconnectReason`.
