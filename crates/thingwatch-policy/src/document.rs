@@ -81,8 +81,8 @@ pub enum Effect {
     Deny,
 }
 
-/// `Action` (any pattern matches) or `NotAction` (no pattern matches); patterns compare
-/// case-insensitively and never contain variables.
+/// `Action` (any pattern matches) or `NotAction` (no pattern matches); patterns are stored
+/// lower-cased and compared with the request's lower-cased action; never contain variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Actions {
     negated: bool,
@@ -311,7 +311,7 @@ fn parse_statement(v: &Value, kind: PolicyKind, variables: bool) -> Result<State
                 .map_or_else(|| other.to_string(), str::to_owned);
             return Err(PolicyError::InvalidEffect(shown));
         }
-        None => return Err(PolicyError::InvalidEffect(String::new())),
+        None => return Err(PolicyError::MissingEffect),
     };
 
     let principals = match take_pair(obj, "Principal", "NotPrincipal")? {
@@ -338,9 +338,14 @@ fn parse_statement(v: &Value, kind: PolicyKind, variables: bool) -> Result<State
                 variables: false,
                 wildcards: true,
             };
+            // Lower-cased once here; requests carry a lower-cased action, so matching is a
+            // byte comparison (IAM: action names are case-insensitive).
             Actions {
                 negated,
-                patterns: list.iter().map(|a| Pattern::parse(a, syntax)).collect(),
+                patterns: list
+                    .iter()
+                    .map(|a| Pattern::parse(&a.to_ascii_lowercase(), syntax))
+                    .collect(),
             }
         }
     };
@@ -397,7 +402,7 @@ impl Statement {
             .actions
             .patterns
             .iter()
-            .any(|p| p.matches(&req.action, &req.context, true));
+            .any(|p| p.matches(req.action_lower(), req.context(), false));
         if action_hit == self.actions.negated {
             return false;
         }
@@ -405,17 +410,17 @@ impl Statement {
             let hit = res
                 .patterns
                 .iter()
-                .any(|p| p.matches(&req.resource, &req.context, false));
+                .any(|p| p.matches(req.resource(), req.context(), false));
             if hit == res.negated {
                 return false;
             }
         }
         if let Some(pr) = &self.principals
-            && pr.spec.matches(req.principal.as_ref()) == pr.negated
+            && pr.spec.matches(req.principal()) == pr.negated
         {
             return false;
         }
-        self.conditions.iter().all(|c| c.holds(&req.context))
+        self.conditions.iter().all(|c| c.holds(req.context()))
     }
 }
 

@@ -7,7 +7,8 @@
 //! `MalformedPolicyDocument` (HTTP 400) — except [`PolicyError::TooLarge`], which IAM reports as
 //! `LimitExceeded` (HTTP 409). [`PolicyError::aws_message`] gives the message text per service.
 //!
-//! Messages quoted from IAM ("Syntax errors in policy.", "Policy document should not specify a
+//! Messages quoted from IAM ("Syntax errors in policy.", "Missing required field Effect",
+//! "Policy document should not specify a
 //! principal.", "Has prohibited field Resource", "Missing required field Principal",
 //! "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.", "Resource X must
 //! be in ARN format or \"*\".", "Invalid principal in policy", "Statement IDs (SID) in a single
@@ -41,7 +42,10 @@ pub enum PolicyError {
     /// No `Statement` element.
     #[error("Syntax errors in policy.")]
     MissingStatement,
-    /// A statement without `Effect`, or with a value other than `Allow` / `Deny`.
+    /// A statement without `Effect`.
+    #[error("Missing required field Effect")]
+    MissingEffect,
+    /// A statement whose `Effect` is not exactly `Allow` or `Deny`.
     #[error("Invalid effect: {0}")]
     InvalidEffect(String),
     /// A statement has neither `Action` nor `NotAction`.

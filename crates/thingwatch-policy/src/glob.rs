@@ -41,6 +41,14 @@ fn lit_at(text: &[u8], at: usize, lit: &str, ignore_case: bool) -> bool {
 /// Whether `text` matches the token list. `ignore_case` compares ASCII letters without case
 /// (action names); otherwise the comparison is exact (resources, `StringLike`).
 pub(crate) fn matches(tokens: &[Tok<'_>], text: &str, ignore_case: bool) -> bool {
+    // Fast path: a pattern without wildcards is one comparison.
+    if let [Tok::Lit(s)] = tokens {
+        return if ignore_case {
+            s.eq_ignore_ascii_case(text)
+        } else {
+            *s == text
+        };
+    }
     let t = text.as_bytes();
     let (mut ti, mut pi) = (0usize, 0usize);
     // (token index after the last `*`, text index that `*` currently extends to)

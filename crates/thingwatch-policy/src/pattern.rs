@@ -95,32 +95,18 @@ impl Pattern {
         }
     }
 
-    /// Whether the pattern is exactly `*` (matches everything, no work at evaluation time).
-    pub(crate) fn is_match_all(&self) -> bool {
-        matches!(&*self.parts, [Part::Any])
-    }
-
     /// Whether the pattern contains a policy variable.
     pub(crate) fn has_variables(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Var { .. }))
     }
 
     /// Resolves variables against `ctx` into `out`; `false` if one cannot be resolved.
-    fn resolve<'a>(&'a self, ctx: &'a Context, out: &mut SmallVec<[Tok<'a>; 8]>) -> bool {
+    fn resolve<'a>(&'a self, ctx: &'a Context, out: &mut SmallVec<[Tok<'a>; 16]>) -> bool {
         for part in self.parts.iter() {
-            let tok = match part {
-                Part::Lit(s) => Tok::Lit(s),
-                Part::Any => Tok::Any,
-                Part::One => Tok::One,
-                Part::Var { key, default } => match ctx.get_lower(key) {
-                    Some([single]) => Tok::Lit(single),
-                    _ => match default {
-                        Some(d) => Tok::Lit(d),
-                        None => return false,
-                    },
-                },
-            };
-            out.push(tok);
+            match resolve_part(part, ctx) {
+                Some(tok) => out.push(tok),
+                None => return false,
+            }
         }
         true
     }
@@ -128,11 +114,31 @@ impl Pattern {
     /// Whether `text` matches, with variables taken from `ctx`. An unresolved variable makes
     /// the result `false`. `ignore_case` compares ASCII letters without case.
     pub(crate) fn matches(&self, text: &str, ctx: &Context, ignore_case: bool) -> bool {
-        if self.is_match_all() {
-            return true;
+        match &*self.parts {
+            // The two commonest shapes skip token building entirely.
+            [Part::Any] => true,
+            [Part::Lit(s)] => {
+                if ignore_case {
+                    s.eq_ignore_ascii_case(text)
+                } else {
+                    **s == *text
+                }
+            }
+            parts if parts.len() <= INLINE_PARTS => {
+                let mut toks = [Tok::Any; INLINE_PARTS];
+                for (slot, part) in toks.iter_mut().zip(parts) {
+                    match resolve_part(part, ctx) {
+                        Some(tok) => *slot = tok,
+                        None => return false,
+                    }
+                }
+                glob::matches(&toks[..parts.len()], text, ignore_case)
+            }
+            _ => {
+                let mut toks = SmallVec::new();
+                self.resolve(ctx, &mut toks) && glob::matches(&toks, text, ignore_case)
+            }
         }
-        let mut toks = SmallVec::new();
-        self.resolve(ctx, &mut toks) && glob::matches(&toks, text, ignore_case)
     }
 
     /// The pattern's text with variables resolved (for exact comparisons such as IP addresses
@@ -153,6 +159,23 @@ impl Pattern {
                 .collect(),
         )
     }
+}
+
+/// Patterns with at most this many pieces resolve into a stack array (no allocation).
+const INLINE_PARTS: usize = 8;
+
+/// One part as a token: literal, wildcard, or the variable's value / default; `None` if the
+/// variable cannot be resolved.
+fn resolve_part<'a>(part: &'a Part, ctx: &'a Context) -> Option<Tok<'a>> {
+    Some(match part {
+        Part::Lit(s) => Tok::Lit(s),
+        Part::Any => Tok::Any,
+        Part::One => Tok::One,
+        Part::Var { key, default } => match ctx.get_lower(key) {
+            Some([single]) => Tok::Lit(single),
+            _ => Tok::Lit(default.as_deref()?),
+        },
+    })
 }
 
 /// Index (in `s`) of the `}` closing a variable, skipping braces inside a quoted default.

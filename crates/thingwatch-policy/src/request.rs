@@ -68,26 +68,29 @@ pub enum Principal {
 
 /// One authorization question: may `principal` perform `action` on `resource` given `context`?
 ///
-/// `action` is `service:Action` (e.g. `iot:Publish`, `iam:PassRole`); `resource` is the full
-/// ARN (e.g. `arn:aws:iot:us-east-1:123456789012:topic/a/b`), or `*` / empty for actions
-/// without a resource and for trust-policy checks (trust statements have no `Resource`).
+/// `action` is `service:Action` (e.g. `iot:Publish`, `iam:PassRole`), matched
+/// case-insensitively; `resource` is the full ARN (e.g.
+/// `arn:aws:iot:us-east-1:123456789012:topic/a/b`), matched case-sensitively, or `*` for
+/// actions without a resource and for trust-policy checks (trust statements have no
+/// `Resource`). A request can be reused: change the resource with [`Request::set_resource`]
+/// (the broker keeps one per connection and action).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// `service:Action`, matched case-insensitively.
-    pub action: String,
-    /// Full resource ARN, matched case-sensitively.
-    pub resource: String,
-    /// Who is asking (needed only by policies with `Principal` / `NotPrincipal`).
-    pub principal: Option<Principal>,
-    /// Condition keys and policy-variable values.
-    pub context: Context,
+    action: String,
+    /// `action` in ASCII lower case, computed once so evaluation compares bytes.
+    action_lower: String,
+    resource: String,
+    principal: Option<Principal>,
+    context: Context,
 }
 
 impl Request {
     /// A request for `action` on `resource` with an empty context and no principal.
     pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+        let action = action.into();
         Self {
-            action: action.into(),
+            action_lower: action.to_ascii_lowercase(),
+            action,
             resource: resource.into(),
             principal: None,
             context: Context::default(),
@@ -118,5 +121,50 @@ impl Request {
     pub fn with_principal(mut self, principal: Principal) -> Self {
         self.principal = Some(principal);
         self
+    }
+
+    /// The action as given.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The action in ASCII lower case (what action patterns are compared with).
+    pub(crate) fn action_lower(&self) -> &str {
+        &self.action_lower
+    }
+
+    /// Replaces the action.
+    pub fn set_action(&mut self, action: &str) {
+        self.action.clear();
+        self.action.push_str(action);
+        self.action_lower.clear();
+        self.action_lower.push_str(action);
+        self.action_lower.make_ascii_lowercase();
+    }
+
+    /// The resource ARN.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// Replaces the resource ARN, reusing the allocation.
+    pub fn set_resource(&mut self, resource: &str) {
+        self.resource.clear();
+        self.resource.push_str(resource);
+    }
+
+    /// The requesting principal, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// The request context.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The request context, for adding or changing keys in place.
+    pub fn context_mut(&mut self) -> &mut Context {
+        &mut self.context
     }
 }

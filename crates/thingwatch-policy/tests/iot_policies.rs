@@ -38,7 +38,7 @@ fn run(source: &str, docs: &[PolicyDocument], cases: &[Case<'_>]) {
             "[{source}] {}: {} {} with {:?}",
             c.what,
             c.action,
-            req.resource,
+            req.resource(),
             c.context
         );
     }
@@ -677,4 +677,33 @@ fn no_policies_means_implicit_deny() {
     let req = Request::new(iot::ACTION_CONNECT, Client.arn(REGION, ACCOUNT, "c"));
     assert_eq!(evaluate(std::iter::empty(), &req), ImplicitDeny);
     assert!(!ImplicitDeny.is_allowed() && !ExplicitDeny.is_allowed() && Allow.is_allowed());
+}
+
+#[test]
+fn one_request_reused_across_topics_and_actions() {
+    // How the broker asks: one Request per connection, resource and action swapped in place.
+    let doc = iot_doc(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iot:Publish",
+             "Resource":"arn:aws:iot:us-east-1:123456789012:topic/telemetry/${iot:ClientId}/*"},
+            {"Effect":"Allow","Action":"iot:Subscribe",
+             "Resource":"arn:aws:iot:us-east-1:123456789012:topicfilter/cmd/${iot:ClientId}/#"}]}"#,
+    );
+    let mut req = Request::new("IOT:PUBLISH", Topic.arn(REGION, ACCOUNT, "telemetry/d1/t"))
+        .with(iot::KEY_CLIENT_ID, "d1");
+    assert_eq!(req.action(), "IOT:PUBLISH");
+    assert_eq!(evaluate([&doc], &req), Allow);
+    req.set_resource(&Topic.arn(REGION, ACCOUNT, "telemetry/d2/t"));
+    assert_eq!(evaluate([&doc], &req), ImplicitDeny);
+    req.context_mut().set(iot::KEY_CLIENT_ID, ["d2"]);
+    assert_eq!(evaluate([&doc], &req), Allow);
+    req.set_action(iot::ACTION_SUBSCRIBE);
+    req.set_resource(&TopicFilter.arn(REGION, ACCOUNT, "cmd/d2/#"));
+    assert_eq!(evaluate([&doc], &req), Allow);
+    assert_eq!(
+        req.context().get("IOT:CLIENTID"),
+        Some(&["d2".to_owned()][..])
+    );
+    req.context_mut().remove(iot::KEY_CLIENT_ID);
+    assert_eq!(evaluate([&doc], &req), ImplicitDeny);
 }
