@@ -80,8 +80,9 @@ enum ModeCmd {
         /// Keep-alive in CONNECT, seconds (PINGREQ every half of it).
         #[arg(long, default_value_t = thingwatch_bench::idle::DEFAULT_IDLE_KEEP_ALIVE_SECS)]
         keep_alive: u16,
-        /// Most handshakes in progress at once.
-        #[arg(long, default_value_t = 200)]
+        /// Most handshakes in progress at once (below the usual listen backlog of 128, so no
+        /// SYN is dropped and retried a second later).
+        #[arg(long, default_value_t = 100)]
         concurrency: usize,
         /// Client-ID prefix (default twi-<run>-).
         #[arg(long)]

@@ -1,12 +1,22 @@
 //! Engine benchmark for the log store (ADR docs/decisions/0002-log-store-engine.md).
 //!
-//! Appends N realistic AWS IoT v2 log events (JSON, ~300 bytes) in batches through several
-//! engine configurations and reports ingest events/s, bytes on disk per event vs raw JSON, and
-//! full-scan / FilterLogEvents times, next to `grep -c` over the same events as JSONL.
+//! Two modes over the same deterministic AWS IoT v2 log events (JSON, ~320 bytes each):
 //!
-//! Run: `cargo run --release -p thingwatch-logstore --example engine_bench [-- N [BATCH]]`
-//! (defaults: N = 1,000,000, BATCH = 1,000). Scratch data goes to `$TMPDIR/logstore-bench-*`
-//! and is removed at the end.
+//! - Default, the issue #6 comparison: for each size (1,000,000 events; also 10,000,000 with
+//!   `BENCH_LOGSTORE_10M=1`, or `--sizes N[,N…]`), ingest into the store as the server opens it
+//!   (`--runs` times, default 3), write the same events as raw JSONL, then time whole-group
+//!   FilterLogEvents scans for a term pattern and two JSON patterns beside `grep -c` and
+//!   `jq -c 'select(…)' | wc -l` with equivalent predicates, `--runs` times each, back to back.
+//!   Prints a markdown section with medians, min/max, paired ratios and a check that the three
+//!   counts agree (above 1M events jq runs once, on the selective JSON pattern only; `--jq-runs`
+//!   overrides the count). `cargo run --release -p thingwatch-logstore --example engine_bench [-- --sizes
+//!   1000000,10000000 --runs 3 --batch 1000]`.
+//! - `--engines [N [BATCH]]`: the engine choice of ADR docs/decisions/0002-log-store-engine.md —
+//!   fjall with zstd-1 / zstd-3 / lz4 blocks and SQLite: ingest events/s, bytes on disk per
+//!   event vs raw JSON, full-scan and FilterLogEvents times, next to `grep -c` (defaults: N =
+//!   1,000,000, BATCH = 1,000).
+//!
+//! Scratch data goes to `$TMPDIR/logstore-bench-*` and is removed at the end.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,10 +60,29 @@ fn clock(ms: i64) -> String {
     format!("2026-11-21 {h:02}:{m:02}:{s:02}.{milli:03}")
 }
 
-fn generate(n: usize) -> Vec<Ev> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+/// The deterministic event sequence: the same seed gives the same events in every run and
+/// every mode, so the store and the JSONL file hold identical messages.
+struct EventGen {
+    rng: Rng,
+    i: usize,
+}
+
+impl EventGen {
+    fn new() -> Self {
+        EventGen {
+            rng: Rng(0x9E37_79B9_7F4A_7C15),
+            i: 0,
+        }
+    }
+}
+
+impl Iterator for EventGen {
+    type Item = Ev;
+
+    fn next(&mut self) -> Option<Ev> {
+        let rng = &mut self.rng;
+        let i = self.i;
+        self.i += 1;
         let ts = BASE_MS + (i as i64) * 3;
         let client = rng.next() % CLIENTS;
         let r = rng.next();
@@ -99,13 +128,16 @@ fn generate(n: usize) -> Vec<Ev> {
                 client % 250
             ),
         };
-        out.push(Ev {
+        Some(Ev {
             stream: (client as usize) % STREAMS,
             ts,
             json,
-        });
+        })
     }
-    out
+}
+
+fn generate(n: usize) -> Vec<Ev> {
+    EventGen::new().take(n).collect()
 }
 
 /// CPU seconds (user + system) from a `/proc/.../stat` file: fields 14+15 (own) or 16+17
@@ -397,8 +429,7 @@ fn sqlite_files_size(root: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
+fn engines(mut args: impl Iterator<Item = String>) {
     let n: usize = args
         .next()
         .and_then(|a| a.parse().ok())
@@ -475,5 +506,399 @@ fn main() {
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         bench_sqlite(&events, batch, raw, &root);
     }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// One scan of the comparison: the FilterLogEvents pattern and the `grep` and `jq` commands that
+/// count the same lines of the JSONL file.
+struct Compared {
+    name: &'static str,
+    pattern: &'static str,
+    grep: &'static [&'static str],
+    jq: &'static str,
+}
+
+/// The comparison scans: a term pattern and two JSON patterns, each with an equivalent `grep`
+/// (fixed string or regex over the raw line) and `jq` filter (parsed JSON). Every run checks that
+/// the three counts agree.
+const COMPARED: [Compared; 3] = [
+    Compared {
+        name: "term `Publish-In`",
+        pattern: "Publish-In",
+        grep: &["-c", "-F", "Publish-In"],
+        jq: r#"select(.eventType == "Publish-In")"#,
+    },
+    Compared {
+        name: r#"JSON `{ $.eventType = "Publish-In" && $.clientId = "sensor-17" }`"#,
+        pattern: r#"{ $.eventType = "Publish-In" && $.clientId = "sensor-17" }"#,
+        grep: &[
+            "-c",
+            "-F",
+            r#""eventType":"Publish-In","protocol":"MQTT","topicName":"dt/sensor-17/temp","clientId":"sensor-17""#,
+        ],
+        jq: r#"select(.eventType == "Publish-In" and .clientId == "sensor-17")"#,
+    },
+    Compared {
+        name: "JSON `{ $.sourcePort > 64000 }`",
+        pattern: "{ $.sourcePort > 64000 }",
+        grep: &[
+            "-c",
+            "-E",
+            r#""sourcePort":(640(0[1-9]|[1-9][0-9])|64[1-9][0-9]{2}|6[5-9][0-9]{3})[,}]"#,
+        ],
+        jq: "select(.sourcePort > 64000)",
+    },
+];
+
+/// Median, minimum and maximum of `xs` (not empty).
+fn mmm(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let med = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (med, v[0], v[n - 1])
+}
+
+/// `median [min–max]` with `digits` decimals.
+fn cell(xs: &[f64], digits: usize) -> String {
+    if xs.is_empty() {
+        return "n/a".into();
+    }
+    let (m, lo, hi) = mmm(xs);
+    if digits == 0 {
+        return format!("{} [{}–{}]", thousands(m), thousands(lo), thousands(hi));
+    }
+    format!("{m:.digits$} [{lo:.digits$}–{hi:.digits$}]")
+}
+
+/// A ratio cell: `median× [min–max]`.
+fn ratio(xs: &[f64], digits: usize) -> String {
+    if xs.is_empty() {
+        return "n/a".into();
+    }
+    let (m, lo, hi) = mmm(xs);
+    format!("{m:.digits$}× [{lo:.digits$}–{hi:.digits$}]")
+}
+
+/// Thousands separators for a whole number.
+fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+/// Runs `program args` (or `sh -c script`) and returns (count printed, wall s, CPU s of the
+/// children).
+fn timed_count(cmd: &mut Command) -> (u64, f64, f64) {
+    let t = Instant::now();
+    let c0 = children_cpu();
+    let out = cmd.output();
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = children_cpu() - c0;
+    let count = out
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    (count, wall, cpu)
+}
+
+/// Paginates FilterLogEvents over the whole group: (matches, wall s, thread CPU s).
+fn tw_count(store: &LogStore, pattern: &str) -> (u64, f64, f64) {
+    let pattern = match filter_pattern::parse(pattern) {
+        Ok(p) => p,
+        Err(e) => panic!("{pattern}: {e}"),
+    };
+    let t = Instant::now();
+    let c0 = thread_cpu();
+    let mut q = FilterQuery {
+        pattern: Some(pattern),
+        limit: 10_000,
+        ..FilterQuery::default()
+    };
+    let mut matched = 0u64;
+    loop {
+        let page = match store.filter_log_events(GROUP, &q) {
+            Ok(p) => p,
+            Err(e) => panic!("filter: {e}"),
+        };
+        matched += page.events.len() as u64;
+        match page.next_token {
+            Some(tok) => q.next_token = Some(tok),
+            None => break,
+        }
+    }
+    (matched, t.elapsed().as_secs_f64(), thread_cpu() - c0)
+}
+
+/// The comparison at `n` events: ingest `runs` times into fresh stores (the chosen engine
+/// configuration, as the server opens it), write the same events as JSONL once, then run every
+/// scan `runs` times with FilterLogEvents, `grep -c` and `jq | wc -l` back to back. Prints a
+/// markdown section.
+fn compare(n: usize, runs: usize, jq_runs: Option<usize>, batch: usize, root: &Path) {
+    // jq parses about 40,000 events/s here: above 1M events it runs once, on the selective JSON
+    // pattern only, unless `--jq-runs` says otherwise.
+    let big = n > 1_000_000;
+    let jq_runs = jq_runs.unwrap_or(if big { 1 } else { runs });
+    let dir = root.join(format!("compare-{n}"));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("mkdir: {e}");
+    }
+    let jsonl = dir.join("events.jsonl");
+    let names: Vec<String> = (0..STREAMS).map(|i| format!("iot-stream-{i:02}")).collect();
+    let mut ingest_rate = Vec::new();
+    let mut ingest_cpu_rate = Vec::new();
+    let mut ingest_flush_rate = Vec::new();
+    let mut raw = 0u64;
+    let mut kept: Option<(LogStore, PathBuf)> = None;
+    for run in 0..runs {
+        if let Some((store, old)) = kept.take() {
+            drop(store);
+            let _ = std::fs::remove_dir_all(old);
+        }
+        let store_dir = dir.join(format!("store-{run}"));
+        let store = match LogStore::open(&store_dir, StoreOptions::default()) {
+            Ok(s) => s,
+            Err(e) => panic!("open: {e}"),
+        };
+        let mut file = (run == 0).then(|| match std::fs::File::create(&jsonl) {
+            Ok(f) => std::io::BufWriter::with_capacity(1 << 20, f),
+            Err(e) => panic!("create: {e}"),
+        });
+        let mut gen_ = EventGen::new();
+        let (mut wall, mut cpu) = (0.0f64, 0.0f64);
+        let mut left = n;
+        let mut chunk = Vec::with_capacity(batch);
+        while left > 0 {
+            chunk.clear();
+            chunk.extend(gen_.by_ref().take(batch.min(left)));
+            left -= chunk.len();
+            if let Some(f) = file.as_mut() {
+                for e in &chunk {
+                    raw += e.json.len() as u64;
+                    if let Err(err) = writeln!(f, "{}", e.json) {
+                        panic!("write: {err}");
+                    }
+                }
+            }
+            let events: Vec<AppendEvent> = chunk
+                .iter()
+                .map(|e| AppendEvent {
+                    log_group: GROUP,
+                    log_stream: &names[e.stream],
+                    timestamp: e.ts,
+                    message: &e.json,
+                })
+                .collect();
+            let now = chunk.last().map_or(BASE_MS, |e| e.ts);
+            let t = Instant::now();
+            let c0 = thread_cpu();
+            if let Err(e) = store.append(&events, now) {
+                panic!("append: {e}");
+            }
+            wall += t.elapsed().as_secs_f64();
+            cpu += thread_cpu() - c0;
+        }
+        if let Some(mut f) = file.take()
+            && let Err(e) = f.flush()
+        {
+            panic!("flush JSONL: {e}");
+        }
+        let t = Instant::now();
+        if let Err(e) = store.flush_memtables().and_then(|_| store.sync()) {
+            panic!("flush: {e}");
+        }
+        let flush = t.elapsed().as_secs_f64();
+        ingest_rate.push(n as f64 / wall);
+        ingest_cpu_rate.push(n as f64 / cpu.max(0.01));
+        ingest_flush_rate.push(n as f64 / (wall + flush));
+        eprintln!(
+            "[engine_bench] {n}: ingest run {}/{runs}: {:.0} events/s",
+            run + 1,
+            n as f64 / wall
+        );
+        kept = Some((store, store_dir));
+    }
+    let Some((store, store_dir)) = kept else {
+        return;
+    };
+    let on_disk = dir_size(&store_dir);
+    let tables = dir_size(&store_dir.join("keyspaces"));
+    let jsonl_bytes = std::fs::metadata(&jsonl).map(|m| m.len()).unwrap_or(0);
+    store.set_filter_scan_budget(usize::MAX);
+    let _ = Command::new("cat")
+        .arg(&jsonl)
+        .stdout(std::process::Stdio::null())
+        .status(); // page cache
+    println!(
+        "\n### Log store at {} events ({runs} runs, median [min–max])\n",
+        thousands(n as f64)
+    );
+    println!(
+        "Raw JSON {:.1} bytes/event ({:.0} MB as JSONL); the store as `thingwatch serve` opens it (fjall, zstd-1 blocks), batches of {batch}, {STREAMS} streams.\n",
+        raw as f64 / n as f64,
+        jsonl_bytes as f64 / 1e6
+    );
+    println!("| measure | value |\n|---|---|");
+    println!(
+        "| ingest, events/s (wall time in `append`) | {} |",
+        cell(&ingest_rate, 0)
+    );
+    println!(
+        "| ingest, events per CPU-second of the appending thread | {} |",
+        cell(&ingest_cpu_rate, 0)
+    );
+    println!(
+        "| ingest including the final memtable flush + sync, events/s | {} |",
+        cell(&ingest_flush_rate, 0)
+    );
+    println!(
+        "| on disk after flush: tables, bytes/event (% of raw JSON) | {:.1} ({:.1} %) |",
+        tables as f64 / n as f64,
+        100.0 * tables as f64 / raw.max(1) as f64
+    );
+    println!(
+        "| on disk after flush: tables + write-ahead journal, bytes/event (% of raw JSON) | {:.1} ({:.1} %) |",
+        on_disk as f64 / n as f64,
+        100.0 * on_disk as f64 / raw.max(1) as f64
+    );
+    println!(
+        "\n| scan | matches | FilterLogEvents s | M events/s scanned | `grep -c` s | `jq` s | Thingwatch ÷ grep | jq ÷ Thingwatch |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (k, c) in COMPARED.iter().enumerate() {
+        let (mut tw, mut gr, mut jq, mut rate) = (vec![], vec![], vec![], vec![]);
+        let (mut tw_grep, mut jq_tw) = (vec![], vec![]);
+        let mut counts = std::collections::BTreeSet::new();
+        let jq_here = if big && k != 1 { 0 } else { jq_runs };
+        for run in 0..runs.max(jq_here) {
+            let mut note = String::new();
+            if run < runs {
+                let (tc, tw_wall, _) = tw_count(&store, c.pattern);
+                let (gc, gr_wall, _) = timed_count(Command::new("grep").args(c.grep).arg(&jsonl));
+                counts.extend([tc, gc]);
+                tw.push(tw_wall);
+                gr.push(gr_wall);
+                rate.push(n as f64 / tw_wall / 1e6);
+                tw_grep.push(tw_wall / gr_wall);
+                note = format!("Thingwatch {tc} in {tw_wall:.2} s, grep {gc} in {gr_wall:.2} s");
+            }
+            if run < jq_here {
+                let script = format!("jq -c '{}' \"$1\" | wc -l", c.jq);
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c").arg(script).arg("sh").arg(&jsonl);
+                let (jc, jq_wall, _) = timed_count(&mut cmd);
+                counts.insert(jc);
+                jq.push(jq_wall);
+                if let Some(t) = tw.last() {
+                    jq_tw.push(jq_wall / t);
+                }
+                note = format!("{note}, jq {jc} in {jq_wall:.2} s");
+            }
+            eprintln!("[engine_bench] {n}: {}: {note}", c.name);
+        }
+        let matches = if counts.len() == 1 {
+            counts
+                .first()
+                .map_or(String::new(), |m| thousands(*m as f64))
+        } else {
+            format!("DISAGREE {counts:?}")
+        };
+        println!(
+            "| {} | {matches} | {} | {} | {} | {} | {} | {} |",
+            c.name,
+            cell(&tw, 3),
+            cell(&rate, 2),
+            cell(&gr, 3),
+            if jq.is_empty() {
+                "not run".to_string()
+            } else {
+                format!(
+                    "{}{}",
+                    cell(&jq, 2),
+                    if jq.len() < 3 {
+                        format!(
+                            " ({} run{})",
+                            jq.len(),
+                            if jq.len() == 1 { "" } else { "s" }
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            },
+            ratio(&tw_grep, 2),
+            if jq_tw.is_empty() {
+                "n/a".to_string()
+            } else {
+                ratio(&jq_tw, 1)
+            }
+        );
+    }
+    println!(
+        "\nWall times of whole runs over the same events (JSONL in the page cache, store files as left by ingest). FilterLogEvents paginates the whole group 10,000 events per page in-process; `grep -c` and `jq -c FILTER | wc -l` run as processes. Ratios are per run (paired), then median [min–max]. Above 1M events `jq` (about 40k events/s) runs once, on the selective JSON pattern only. Targets: Thingwatch ÷ grep ≤ 3 for a JSON pattern, jq ÷ Thingwatch ≥ 10, ingest ≥ 500k events/s, on disk ≤ 25 % of raw."
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--engines") {
+        engines(args.into_iter().skip(1));
+        return;
+    }
+    let mut sizes: Vec<usize> = vec![1_000_000];
+    if std::env::var_os("BENCH_LOGSTORE_10M").is_some_and(|v| v == "1") {
+        sizes.push(10_000_000);
+    }
+    let mut runs = 3usize;
+    let mut jq_runs = None;
+    let mut batch = 1_000usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut num = |what: &str| -> usize {
+            match it.next().and_then(|v| v.replace('_', "").parse().ok()) {
+                Some(v) if v > 0 => v,
+                _ => panic!("{what} needs a positive number"),
+            }
+        };
+        match a.as_str() {
+            "--sizes" => {
+                sizes = match it.next() {
+                    Some(list) => list
+                        .split(',')
+                        .filter_map(|x| x.replace('_', "").parse().ok())
+                        .filter(|&x| x > 0)
+                        .collect(),
+                    None => panic!("--sizes needs N[,N...]"),
+                }
+            }
+            "--runs" => runs = num("--runs"),
+            "--batch" => batch = num("--batch"),
+            "--jq-runs" => jq_runs = Some(num("--jq-runs")),
+            other => panic!("unknown argument {other} (see the file's doc comment)"),
+        }
+    }
+    let root: PathBuf = std::env::temp_dir().join(format!("logstore-bench-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        panic!("mkdir: {e}");
+    }
+    let t = Instant::now();
+    for n in sizes {
+        compare(n, runs, jq_runs, batch, &root);
+    }
+    println!(
+        "\n(log store comparison took {:.0} s)",
+        t.elapsed().as_secs_f64()
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
