@@ -7,14 +7,15 @@
 //! `MalformedPolicyDocument` (HTTP 400) — except [`PolicyError::TooLarge`], which IAM reports as
 //! `LimitExceeded` (HTTP 409). [`PolicyError::aws_message`] gives the message text per service.
 //!
-//! Messages quoted from IAM ("Syntax errors in policy.", "Missing required field Effect",
-//! "Policy document should not specify a
+//! Messages quoted from IAM ("Syntax errors in policy.", "Policy document should not specify a
 //! principal.", "Has prohibited field Resource", "Missing required field Principal",
 //! "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.", "Resource X must
 //! be in ARN format or \"*\".", "Invalid principal in policy", "Statement IDs (SID) in a single
-//! policy must be unique", "Invalid Condition type : X") are the texts IAM returns for those
-//! faults as reported by its users; AWS IoT prefixes its messages with
-//! "Policy document is Malformed: ".
+//! policy must be unique", "The policy failed legacy parsing") are the texts IAM returns for
+//! those faults as reported by its users; the others ("Missing required field Effect",
+//! "Invalid effect: X", "Invalid Condition type : X", condition values, characters) follow the
+//! same style but are not confirmed. AWS IoT prefixes its messages with
+//! "Policy document is Malformed: " and says "Invalid policy syntax." for structural faults.
 
 use crate::document::PolicyKind;
 

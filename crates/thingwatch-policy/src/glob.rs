@@ -150,6 +150,49 @@ mod tests {
         }
     }
 
+    /// Reference semantics: the obvious exponential recursion over characters.
+    fn naive(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| naive(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && naive(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && naive(rest, &t[1..]),
+        }
+    }
+
+    /// All strings over `alphabet` of length 0..=max.
+    fn all_strings(alphabet: &[char], max: usize) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..max {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            out.extend(frontier.iter().cloned());
+        }
+        out
+    }
+
+    #[test]
+    fn agrees_with_naive_recursion_exhaustively() {
+        // Every pattern over {a, b, *, ?} up to 5 long against every text over {a, b, é} up
+        // to 5 long (é checks that ? consumes a whole UTF-8 character).
+        let patterns = all_strings(&['a', 'b', '*', '?'], 5);
+        let texts = all_strings(&['a', 'b', 'é'], 5);
+        let mut checked = 0usize;
+        for p in &patterns {
+            let pc: Vec<char> = p.chars().collect();
+            let toks = toks(p);
+            for t in &texts {
+                let tc: Vec<char> = t.chars().collect();
+                assert_eq!(matches(&toks, t, false), naive(&pc, &tc), "{p:?} vs {t:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, patterns.len() * texts.len());
+    }
+
     #[test]
     fn literal_star_token_is_not_a_wildcard() {
         // A substituted value "*" arrives as Lit("*"): it matches only a literal star.

@@ -4,7 +4,10 @@
 //! Per-document limits are enforced by [`crate::PolicyDocument::parse`] (see
 //! [`crate::PolicyKind::max_document_chars`]); IAM's *aggregate* inline-policy limits (the sum of
 //! all inline policies of one user, group or role) can only be checked by the IAM store, which
-//! sums [`crate::PolicyDocument::size_chars`] over the entity's policies.
+//! sums [`crate::PolicyDocument::size_chars`] over the entity's policies and calls
+//! [`check_size`].
+
+use crate::error::PolicyError;
 
 /// AWS IoT policy document: at most 2,048 characters, excluding whitespace.
 /// Source: AWS IoT API Reference, *CreatePolicy* / *CreatePolicyVersion*, `policyDocument`
@@ -37,6 +40,20 @@ pub const IAM_TRUST_POLICY_MAX_CHARS: usize = 2048;
 /// in `json` that are not whitespace.
 pub fn policy_size_chars(json: &str) -> usize {
     json.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Checks an aggregate size (e.g. the sum of [`crate::PolicyDocument::size_chars`] over a
+/// user's inline policies after adding one) against `max` (e.g.
+/// [`IAM_USER_INLINE_AGGREGATE_MAX_CHARS`]).
+///
+/// # Errors
+/// [`PolicyError::TooLarge`] when `chars > max`.
+pub fn check_size(chars: usize, max: usize) -> Result<(), PolicyError> {
+    if chars > max {
+        Err(PolicyError::TooLarge { chars, max })
+    } else {
+        Ok(())
+    }
 }
 
 /// Whether `c` may appear in an IAM policy document: horizontal tab, line feed, carriage return

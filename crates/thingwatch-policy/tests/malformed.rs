@@ -400,6 +400,22 @@ fn size_limits_exclude_whitespace() {
 }
 
 #[test]
+fn aggregate_inline_policy_size() {
+    // IAM quotas: all inline policies of one user together at most 2,048 characters.
+    let one = sized(IamIdentity, 1000, 40);
+    let doc = match PolicyDocument::parse(&one, IamIdentity) {
+        Ok(d) => d,
+        Err(e) => panic!("1000-char identity policy must parse: {e:?}"),
+    };
+    let max = limits::IAM_USER_INLINE_AGGREGATE_MAX_CHARS;
+    assert_eq!(limits::check_size(2 * doc.size_chars(), max), Ok(()));
+    assert_eq!(
+        limits::check_size(3 * doc.size_chars(), max),
+        Err(PolicyError::TooLarge { chars: 3000, max })
+    );
+}
+
+#[test]
 fn iot_policies_accept_unicode_topics_iam_does_not() {
     let json = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/température/ü"}]}"#;
     assert!(PolicyDocument::parse(json, IotPolicy).is_ok());
