@@ -1,6 +1,6 @@
 //! X.509 certificates for AWS IoT: Thingwatch's server CA and server certificate, device
 //! certificates with AWS IoT API semantics (CreateKeysAndCertificate,
-//! CreateCertificateFromCsr, RegisterCertificate[WithoutCA], RegisterCACertificate,
+//! CreateCertificateFromCsr, RegisterCertificate, RegisterCertificateWithoutCA, RegisterCACertificate,
 //! Describe/List/Update/Delete for device and CA certificates), their SQLite registry, and
 //! the rustls mutual-TLS verifier that admits only registered, ACTIVE certificates.
 //!

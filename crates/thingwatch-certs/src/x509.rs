@@ -126,7 +126,7 @@ pub fn parse(der: CertificateDer<'static>) -> Result<CertFacts, CertError> {
 
 fn parse_x509<'a>(der: &'a [u8]) -> Result<X509Certificate<'a>, CertError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         _ => Err(CertError::CertificateValidation(
             "The certificate is not a valid X.509 certificate".to_owned(),
         )),
