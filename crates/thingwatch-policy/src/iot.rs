@@ -37,6 +37,8 @@ pub const KEY_THING_IS_ATTACHED: &str = "iot:Connection.Thing.IsAttached";
 pub const KEY_CERT_SUBJECT_CN: &str = "iot:Certificate.Subject.CommonName";
 
 /// The context key for thing attribute `name`: `iot:Connection.Thing.Attributes[name]`.
+/// Like every context key it is looked up without regard to ASCII case, so attribute names
+/// that differ only in case share one key.
 pub fn thing_attribute_key(name: &str) -> String {
     format!("iot:Connection.Thing.Attributes[{name}]")
 }

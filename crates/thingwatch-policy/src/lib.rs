@@ -27,8 +27,9 @@
 //!
 //! **Architecture Invariant:** pure library — no I/O, no storage, no clock; everything that is
 //! compiled (patterns, operators, CIDRs, numbers, dates) is compiled in
-//! [`PolicyDocument::parse`], so evaluation does no parsing and allocates nothing for
-//! patterns with up to 8 pieces.
+//! [`PolicyDocument::parse`], so evaluation never re-reads the policy (only request values a
+//! numeric, date or IP condition compares are parsed) and allocates nothing for patterns of up
+//! to 8 pieces.
 //!
 //! **API Boundary:** this crate knows the policy grammar and evaluation rules, not the wire:
 //! callers map [`PolicyError`] to `MalformedPolicyException` (AWS IoT) or
