@@ -7,11 +7,14 @@
 //! Developer Guide, *AWS IoT Core policies* ("AWS IoT Core policies are JSON documents … follow
 //! the same conventions as IAM policies"). Which elements a kind allows:
 //!
-//! | element                  | `IotPolicy` | `IamIdentity` | `IamTrust` |
-//! |--------------------------|-------------|---------------|------------|
-//! | `Action` / `NotAction`   | required    | required      | required   |
-//! | `Resource`/`NotResource` | required    | required      | prohibited |
-//! | `Principal`/`NotPrincipal` | prohibited | prohibited   | required   |
+//! | element                      | `IotPolicy` | `IamIdentity` | `IamTrust` |
+//! |------------------------------|-------------|---------------|------------|
+//! | `Action` / `NotAction`       | required    | required      | required   |
+//! | `Resource` / `NotResource`   | required    | required      | prohibited |
+//! | `Principal` / `NotPrincipal` | prohibited  | prohibited    | required   |
+//!
+//! Both halves of a pair in one statement are rejected; IAM kinds also require `Sid`s to be
+//! alphanumeric and unique.
 
 use serde_json::{Map, Value};
 

@@ -707,3 +707,29 @@ fn one_request_reused_across_topics_and_actions() {
     req.context_mut().remove(iot::KEY_CLIENT_ID);
     assert_eq!(evaluate([&doc], &req), ImplicitDeny);
 }
+
+#[test]
+fn compiled_policies_can_be_shared_across_connection_tasks() {
+    // The broker keeps compiled policies in an Arc shared by every connection task.
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<PolicyDocument>();
+    shareable::<Request>();
+    let doc = std::sync::Arc::new(iot_doc(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iot:Connect",
+            "Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:ClientId}"}}"#,
+    ));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let doc = std::sync::Arc::clone(&doc);
+            std::thread::spawn(move || {
+                let id = format!("c{i}");
+                let req = Request::new(iot::ACTION_CONNECT, Client.arn(REGION, ACCOUNT, &id))
+                    .with(iot::KEY_CLIENT_ID, id);
+                evaluate([&*doc], &req)
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().ok(), Some(Allow));
+    }
+}
