@@ -266,9 +266,12 @@ impl CertificateAuthority {
         let key = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048)?;
         let params = device_params(dn(DEVICE_COMMON_NAME))?;
         let cert = params.signed_by(&key, &self.issuer)?;
+        let pkcs1 = pkcs8_rsa_to_pkcs1(key.serialized_der()).ok_or_else(|| {
+            CertError::Internal("generated RSA key is not a PKCS#8 RSA key".to_owned())
+        })?;
         let key_pair = KeyPairPem {
             public_key: key.public_key_pem(),
-            private_key: key.serialize_pem(),
+            private_key: der_to_pem("RSA PRIVATE KEY", &pkcs1),
         };
         Ok((cert.der().clone(), key_pair))
     }
@@ -300,6 +303,20 @@ impl CertificateAuthority {
             public_key: csr.public_key,
         };
         Ok(signed.signed_by(&self.issuer)?.der().clone())
+    }
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5: the
+/// `privateKey` OCTET STRING, third field of the SEQUENCE). `None` if `pkcs8` is not shaped
+/// like one.
+fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (rest, info) = x509_parser::der_parser::parse_der(pkcs8).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    match info.as_sequence().ok()?.as_slice() {
+        [_version, _algorithm, private_key, ..] => Some(private_key.as_slice().ok()?.to_vec()),
+        _ => None,
     }
 }
 

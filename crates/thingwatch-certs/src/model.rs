@@ -293,14 +293,13 @@ pub struct CaCertificateSummary {
 
 /// `KeyPair` of CreateKeysAndCertificate: returned once, never stored.
 ///
-/// AWS returns a 2048-bit RSA key; so does Thingwatch. The private key is PKCS#8 PEM
-/// (`BEGIN PRIVATE KEY`) where AWS uses PKCS#1 (`BEGIN RSA PRIVATE KEY`); OpenSSL,
-/// mosquitto, paho and the AWS IoT Device SDKs read both.
+/// A 2048-bit RSA key, as AWS returns: the private key PKCS#1 PEM
+/// (`BEGIN RSA PRIVATE KEY`), the public key SubjectPublicKeyInfo PEM.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyPairPem {
     /// `PublicKey`: SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`).
     pub public_key: String,
-    /// `PrivateKey`: PKCS#8 PEM. Secret: never log it.
+    /// `PrivateKey`: PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`). Secret: never log it.
     pub private_key: String,
 }
 

@@ -10,6 +10,7 @@ use thingwatch_certs::{
 };
 
 use CertificateStatus::*;
+use rustls::pki_types::pem::PemObject as _;
 
 #[test]
 fn create_keys_and_certificate_matches_aws_shapes() {
@@ -35,12 +36,22 @@ fn create_keys_and_certificate_matches_aws_shapes() {
     assert!(
         c.key_pair
             .private_key
-            .starts_with("-----BEGIN PRIVATE KEY-----")
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----")
     );
     assert!(
-        !format!("{:?}", c.key_pair).contains("BEGIN PRIVATE KEY"),
+        !format!("{:?}", c.key_pair).contains("PRIVATE KEY-----"),
         "Debug redacts"
     );
+    // The key pair is really the certificate's: rustls loads the PKCS#1 key and matches it.
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(c.key_pair.private_key.as_bytes())
+        .expect("pkcs1");
+    assert!(matches!(key, rustls::pki_types::PrivateKeyDer::Pkcs1(_)));
+    let signer = thingwatch_certs::crypto_provider()
+        .key_provider
+        .load_private_key(key)
+        .expect("load");
+    let certified = rustls::sign::CertifiedKey::new(vec![der.clone()], signer);
+    assert!(certified.keys_match().is_ok());
     // RSA 2048: the SubjectPublicKeyInfo of an RSA-2048 key is 294 bytes DER.
     let spki = c
         .key_pair
