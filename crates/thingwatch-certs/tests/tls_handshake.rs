@@ -312,3 +312,61 @@ async fn client_without_certificate_is_refused() {
     }
     assert_eq!(next(&mut rx).await, Outcome::Refused(None));
 }
+
+fn dated_self_signed(
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
+) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params = rcgen::CertificateParams::default();
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let cert = params.self_signed(&key).expect("cert");
+    (cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test]
+async fn validity_dates_and_chain_usage_are_enforced() {
+    let (_dir, reg) = setup();
+    let ca = reg.authority().ca_pem().to_owned();
+    let (addr, mut rx) = server(&reg).await;
+    let now = time::OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+
+    let cases = [
+        (
+            dated_self_signed(now - day * 10, now - day),
+            RefusalReason::Expired,
+        ),
+        (
+            dated_self_signed(now + day, now + day * 10),
+            RefusalReason::NotYetValid,
+        ),
+    ];
+    for ((pem, key), want) in cases {
+        reg.register_certificate_without_ca(&pem, Some(CertificateStatus::Active))
+            .expect("register");
+        assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
+        assert_eq!(refused_with(&next(&mut rx).await), Some(want));
+    }
+
+    // Signed by a registered ACTIVE CA, but for serverAuth only: the chain check fails.
+    let fleet = TestCa::new("Fleet CA");
+    reg.register_ca_certificate(&fleet.pem, None, true, false)
+        .expect("CA");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params = rcgen::CertificateParams::default();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params.signed_by(&key, &fleet.issuer).expect("cert");
+    reg.register_certificate(&cert.pem(), None, Some(CertificateStatus::Active))
+        .expect("register");
+    assert!(
+        client(addr, &ca, &cert.pem(), &key.serialize_pem(), &[])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        refused_with(&next(&mut rx).await),
+        Some(RefusalReason::BadChain)
+    );
+}
