@@ -19,6 +19,22 @@ pub struct ConnectRequest<'a> {
     pub peer: SocketAddr,
     /// `true` when the connection is TLS (always `false` for the plain TCP listener).
     pub tls: bool,
+    /// The client certificate (DER) the TLS handshake verified, if any (mutual TLS).
+    pub client_certificate: Option<&'a [u8]>,
+    /// The identity established by the transport before MQTT started, e.g. the SigV4
+    /// principal of an MQTT-over-WebSocket upgrade.
+    pub transport_principal: Option<&'a str>,
+}
+
+/// How a connection reached the broker: what [`ConnectRequest`] reports about the transport.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// TLS (a TLS listener or WebSocket over TLS).
+    pub tls: bool,
+    /// The verified client certificate (DER).
+    pub client_certificate: Option<Vec<u8>>,
+    /// An identity the transport already authenticated (e.g. SigV4 on the WebSocket upgrade).
+    pub principal: Option<String>,
 }
 
 /// An authenticated identity.
@@ -59,6 +75,13 @@ pub trait Authorizer: Send + Sync {
     fn authorize_subscribe(&self, principal: &Principal, client_id: &str, filter: &str) -> bool;
     /// May `principal` receive a message published on `topic` (AWS `iot:Receive`)?
     fn authorize_receive(&self, principal: &Principal, client_id: &str, topic: &str) -> bool;
+
+    /// Describes a refused TLS handshake for its `Connect` Failure entry: the `principalId`
+    /// to log (a certificate ID, when the client certificate could be identified) and the
+    /// `details` text. The default gives no principal and the TLS error's text.
+    fn describe_tls_failure(&self, error: &std::io::Error) -> (String, String) {
+        (String::new(), format!("TLS handshake failed: {error}"))
+    }
 }
 
 /// Plain, unauthenticated MQTT accepted only from loopback source addresses (127.0.0.0/8,
@@ -109,6 +132,8 @@ mod tests {
             password: None,
             peer: addr.parse().unwrap(),
             tls: false,
+            client_certificate: None,
+            transport_principal: None,
         };
         assert_eq!(
             LoopbackAnonymous

@@ -19,7 +19,6 @@ use thingwatch_events::{
     Protocol, PublishIn, PublishOut, TraceId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, broadcast, oneshot};
 use tokio::time::Instant;
 
@@ -174,9 +173,32 @@ impl Close {
 /// Logs a CONNECT that could not even be decoded (no client id known).
 fn pre_connect_failure(shared: &Shared, peer: SocketAddr, reason: &str, details: &str) {
     shared.metric(MetricName::ConnectClientError);
+    pre_connect_entry(shared, peer, "", reason, details);
+}
+
+/// Logs a TLS handshake the broker refused (unknown, inactive or revoked client certificate,
+/// or no certificate): a `Connect` Failure with `AUTHORIZATION_FAILURE`, counted as
+/// `Connect.AuthError`. `principal_id` is the certificate ID when the certificate was read.
+pub(crate) fn handshake_refused(
+    shared: &Shared,
+    peer: SocketAddr,
+    principal_id: &str,
+    details: &str,
+) {
+    shared.metric(MetricName::ConnectAuthError);
+    pre_connect_entry(shared, peer, principal_id, "AUTHORIZATION_FAILURE", details);
+}
+
+fn pre_connect_entry(
+    shared: &Shared,
+    peer: SocketAddr,
+    principal_id: &str,
+    reason: &str,
+    details: &str,
+) {
     let log = shared.logger.client(ClientIdentity {
         client_id: String::new(),
-        principal_id: String::new(),
+        principal_id: principal_id.to_owned(),
         source_ip: peer.ip(),
         source_port: peer.port(),
         protocol: Protocol::Mqtt,
@@ -190,13 +212,15 @@ fn pre_connect_failure(shared: &Shared, peer: SocketAddr, reason: &str, details:
 }
 
 /// Runs one connection to completion. Never panics on peer input.
-pub(crate) async fn run(
+pub(crate) async fn run<S>(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
+    transport: crate::auth::Transport,
     mut shutdown: broadcast::Receiver<()>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     let mut framer = Framer::new(MAX_PACKET_BYTES);
     let mut buf = vec![0u8; 16 * 1024];
     let mut packets = Vec::new();
@@ -264,7 +288,8 @@ pub(crate) async fn run(
         }
     };
     let mut out = Vec::new();
-    let Some(mut conn) = handlers::connect::handle(&shared, *connect, peer, &mut out) else {
+    let Some(mut conn) = handlers::connect::handle(&shared, *connect, peer, &transport, &mut out)
+    else {
         let _ = stream.write_all(&out).await;
         return;
     };

@@ -32,6 +32,7 @@ pub mod trie;
 
 pub use auth::{
     ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal,
+    Transport,
 };
 pub use config::BrokerConfig;
 pub use hook::{ReservedPublish, ReservedTopicHandler};
@@ -224,7 +225,37 @@ impl Broker {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        server::serve(self.shared.clone(), listener, shutdown).await
+        server::serve(
+            self.shared.clone(),
+            listener,
+            server::Listener::Plain,
+            shutdown,
+        )
+        .await
+    }
+
+    /// Serves MQTT over TLS on `listener` (AWS IoT's port 8883) with `tls` — typically
+    /// mutual TLS, whose verified client certificate reaches [`Authorizer::authenticate`] as
+    /// [`ConnectRequest::client_certificate`]. A refused handshake is logged as a `Connect`
+    /// Failure (`AUTHORIZATION_FAILURE`, details from [`Authorizer::describe_tls_failure`])
+    /// and counted as `Connect.AuthError`. Shutdown as [`Broker::serve`].
+    ///
+    /// # Errors
+    /// Currently none beyond the listener's.
+    pub async fn serve_tls(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        server::serve(
+            self.shared.clone(),
+            listener,
+            server::Listener::Tls(acceptor),
+            shutdown,
+        )
+        .await
     }
 
     /// Publishes a message from inside the server (no `Publish-In` is logged here: the caller

@@ -8,12 +8,62 @@ use crate::state::Shared;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, broadcast, mpsc};
+
+/// What a listener speaks: plain MQTT over TCP, or MQTT over TLS (mutual TLS when the
+/// `rustls::ServerConfig` asks for client certificates).
+#[derive(Clone)]
+pub(crate) enum Listener {
+    Plain,
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+/// Runs one accepted TCP connection: the TLS handshake first when the listener is TLS.
+async fn handle(
+    shared: Arc<Shared>,
+    kind: Listener,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    shutdown: broadcast::Receiver<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    match kind {
+        Listener::Plain => {
+            connection::run(shared, stream, peer, Default::default(), shutdown).await;
+        }
+        Listener::Tls(acceptor) => {
+            let handshake =
+                tokio::time::timeout(shared.config.connect_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(tls)) => {
+                    let cert = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| c.as_ref().to_vec());
+                    let transport = crate::auth::Transport {
+                        tls: true,
+                        client_certificate: cert,
+                        principal: None,
+                    };
+                    connection::run(shared, tls, peer, transport, shutdown).await;
+                }
+                Ok(Err(e)) => {
+                    let (principal, details) = shared.authorizer.describe_tls_failure(&e);
+                    connection::handshake_refused(&shared, peer, &principal, &details);
+                }
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
 
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     listener: TcpListener,
+    kind: Listener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
@@ -53,8 +103,9 @@ pub(crate) async fn serve(
             let shared = shared.clone();
             let rx = notify_shutdown.subscribe();
             let done = done_tx.clone();
+            let kind = kind.clone();
             tokio::spawn(async move {
-                connection::run(shared, stream, peer, rx).await;
+                handle(shared, kind, stream, peer, rx).await;
                 drop(permit);
                 drop(done);
             });

@@ -61,6 +61,7 @@ pub(crate) fn handle(
     shared: &Arc<Shared>,
     c: ConnectPacket,
     peer: SocketAddr,
+    transport: &crate::auth::Transport,
     out: &mut Vec<u8>,
 ) -> Option<Conn> {
     let v = c.version;
@@ -140,7 +141,9 @@ pub(crate) fn handle(
         username: c.username.as_deref(),
         password: c.password.as_deref(),
         peer,
-        tls: false,
+        tls: transport.tls,
+        client_certificate: transport.client_certificate.as_deref(),
+        transport_principal: transport.principal.as_deref(),
     };
     let principal = match shared.authorizer.authenticate(&req) {
         Ok(p) => p,
