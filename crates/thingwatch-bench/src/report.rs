@@ -58,6 +58,12 @@ pub struct RunReport {
     /// Whole run (warm-up + window + drain): messages sent but never delivered, summed over
     /// links (a fan-out publish one subscriber missed counts once).
     pub lost: u64,
+    /// Whole run (warm-up + window + drain): PUBLISH packets the publishers handed to their
+    /// clients, once per publish (a fan-out publish counts once): what a broker logging at INFO
+    /// records as `Publish-In` events.
+    pub published_total: u64,
+    /// Whole run: PUBLISH packets the subscribers received (`Publish-Out` events at INFO).
+    pub received_total: u64,
     /// Whole run: received messages whose sequence number was not above the previous one from
     /// the same publisher (duplicates or reordering).
     pub out_of_order: u64,
@@ -117,6 +123,8 @@ impl RunReport {
             delivered_per_s: 0.0,
             sent_per_s: 0.0,
             lost: 0,
+            published_total: 0,
+            received_total: 0,
             out_of_order: 0,
             malformed: 0,
             stalls: 0,

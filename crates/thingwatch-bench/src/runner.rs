@@ -61,6 +61,10 @@ const REQUEST_CHANNEL_CAPACITY: usize = 16;
 /// setting the client's maximum packet size.
 const PACKET_OVERHEAD_BYTES: usize = 1024;
 
+/// How long a publish in progress when the publishers are stopped may still take to be handed
+/// to the client (and then be counted as sent).
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// Why a run could not produce a report at all.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -291,6 +295,13 @@ fn fill_report(
     report.sent_per_s = (report.sent as f64 / wall_s).round();
     report.delivered_per_s = (report.delivered as f64 / wall_s).round();
     report.lost = sent_all.saturating_sub(received_all);
+    // Links per publish: every subscriber of a fan-out publish, else one.
+    let links_per_publish = match report.scenario {
+        Scenario::FanOut => pairs.len().max(1) as u64,
+        Scenario::OneToOne | Scenario::FanIn => 1,
+    };
+    report.published_total = sent_all / links_per_publish;
+    report.received_total = received_all;
     report.out_of_order = shared.out_of_order.load(Ordering::Acquire);
     report.malformed = shared.malformed.load(Ordering::Acquire);
     report.stalls = shared.stalls.load(Ordering::Acquire);
@@ -732,6 +743,9 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
                 }
             }
         }
+        if ctx.stop.is_cancelled() {
+            return;
+        }
         let body = payload::encode(
             Header {
                 seq,
@@ -739,10 +753,17 @@ async fn publish_loop(ctx: PublisherCtx, client: AsyncClient) {
             },
             ctx.cfg.payload_bytes,
         );
+        // A publish already waiting for room in the client's request channel may be taken by
+        // the event loop at any moment, so on stop it gets STOP_GRACE to finish and be counted
+        // rather than being dropped half-sent (which would leave a delivered message uncounted).
+        let publish = client.publish_bytes(ctx.topic.clone(), qos, false, body);
+        tokio::pin!(publish);
         let sent = tokio::select! {
-            biased;
-            () = ctx.stop.cancelled() => return,
-            r = client.publish_bytes(ctx.topic.clone(), qos, false, body) => r,
+            r = &mut publish => r,
+            () = ctx.stop.cancelled() => match tokio::time::timeout(STOP_GRACE, &mut publish).await {
+                Ok(r) => r,
+                Err(_) => return,
+            },
         };
         if let Err(e) = sent {
             ctx.shared

@@ -124,6 +124,14 @@ fn assert_consistent(r: &RunReport) {
         "{}",
         r.human_line()
     );
+    // Whole run: everything published reached every link (a fan-out publish reaches N).
+    let links_per_publish = if r.scenario == Scenario::FanOut {
+        r.pairs as u64
+    } else {
+        1
+    };
+    assert_eq!(r.published_total * links_per_publish, r.received_total);
+    assert!(r.received_total >= r.delivered, "{}", r.human_line());
     let lat = r.latency.expect("latency samples");
     assert_eq!(lat.count, r.delivered);
     assert!(lat.p50_us > 0.0 && lat.p50_us <= lat.p99_us);
@@ -261,6 +269,11 @@ async fn fixed_client_prefix_names_publishers_and_subscribers() {
             .collect::<BTreeSet<_>>(),
         BTreeSet::from(["tp-p0", "tp-p1"])
     );
+    // The whole-run totals are what the broker logged: one Publish-In per publish, one
+    // Publish-Out per delivery (the count scripts/bench.sh checks against the log store).
+    let total = |kind: &str| events.get(kind).map_or(0, |m| m.values().sum::<u64>());
+    assert_eq!(total("Publish-In"), r.published_total, "{r:?}");
+    assert_eq!(total("Publish-Out"), r.received_total, "{r:?}");
     server.shut_down().await;
 }
 
