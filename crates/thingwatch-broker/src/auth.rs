@@ -82,6 +82,12 @@ pub trait Authorizer: Send + Sync {
     fn describe_tls_failure(&self, error: &std::io::Error) -> (String, String) {
         (String::new(), format!("TLS handshake failed: {error}"))
     }
+
+    /// A connection that [`Authorizer::authenticate`] admitted has ended (drop any state kept
+    /// for it). Default: nothing.
+    fn disconnected(&self, client_id: &str, principal: &Principal) {
+        let _ = (client_id, principal);
+    }
 }
 
 /// Plain, unauthenticated MQTT accepted only from loopback source addresses (127.0.0.0/8,

@@ -335,6 +335,7 @@ pub(crate) async fn run<S>(
             k = async { match kick_rx.as_mut() { Some(rx) => rx.await, None => std::future::pending().await } } => {
                 match k {
                     Ok(Kick::Takeover) => break Close::of(DisconnectReason::DuplicateClientid, Some(0x8E)),
+                    Ok(Kick::AuthRevoked) => break Close::of(DisconnectReason::AuthError, Some(0x87)),
                     Err(_) => kick_rx = None,
                 }
             }
@@ -390,6 +391,9 @@ fn fail(conn: &Conn, e: HandlerError) -> Close {
 
 /// Writes the Disconnect event, publishes the will, parks or ends the session.
 fn finish(conn: Conn, close: Close) {
+    conn.shared
+        .authorizer
+        .disconnected(&conn.client_id, &conn.principal);
     let shared = conn.shared.clone();
     shared.logger.emit(
         &conn.log,

@@ -298,6 +298,26 @@ impl Broker {
         Ok(())
     }
 
+    /// Closes every live connection authenticated as `principal_id` (e.g. a certificate that
+    /// was just revoked or deactivated): each gets DISCONNECT 0x87 *Not authorized* (MQTT 5)
+    /// or a closed socket (3.1.1) and logs `Disconnect` with `AUTH_ERROR`. Returns how many
+    /// connections were told to close.
+    pub fn disconnect_principal(&self, principal_id: &str) -> usize {
+        let sessions: Vec<_> = self.shared.sessions.lock().values().cloned().collect();
+        let mut n = 0;
+        for s in sessions {
+            let mut s = s.lock();
+            if s.principal.principal_id != principal_id {
+                continue;
+            }
+            if let Some(kick) = s.link.as_mut().and_then(|l| l.kick.take()) {
+                let _ = kick.send(state::Kick::AuthRevoked);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Registers a service for reserved request topics (see [`ReservedTopicHandler`]). Every
     /// accepted client PUBLISH whose topic the handler [`handles`](ReservedTopicHandler::handles)
     /// is passed to it after routing.

@@ -126,6 +126,8 @@ impl SubOpts {
 pub(crate) enum Kick {
     /// A new connection with the same client id.
     Takeover,
+    /// The connection's credentials were revoked or deactivated (e.g. its certificate).
+    AuthRevoked,
 }
 
 /// The live connection of a session.
