@@ -144,6 +144,11 @@ check '"desired": null removes the whole desired section' \
 run data get-thing-shadow --thing-name lamp-null "$WORK/gn.json"
 check "  ... version 2, reported only, no delta" jcheck "$WORK/gn.json" \
   'd["version"] == 2 and d["state"] == {"reported": {"a": 2}} and set(d["metadata"]) == {"reported"}'
+check '"state": null clears the state' \
+  data update-thing-shadow --thing-name lamp-null --payload '{"state":null}' "$WORK/x.json"
+run data get-thing-shadow --thing-name lamp-null "$WORK/gn2.json"
+check "  ... but does not delete the shadow (empty state, version 3)" jcheck "$WORK/gn2.json" \
+  'd["version"] == 3 and d["state"] == {} and d["metadata"] == {}'
 
 echo "== 3. errors"
 check "invalid JSON: InvalidRequestException" \
