@@ -1,30 +1,48 @@
 #!/usr/bin/env bash
-# Thingwatch benchmark harness: one command that builds release binaries, starts Mosquitto 2 and
-# Thingwatch (fresh data dir, once per log level DISABLED / INFO / DEBUG) on free loopback ports,
-# runs the same thingwatch-bench scenarios against each, prints a markdown report and appends it
-# to BENCHMARKS.md. Then runs the log store's engine benchmark if the crate has one.
+# Thingwatch benchmark harness, the one command of issue #6: builds release binaries, starts
+# Mosquitto 2 and Thingwatch (fresh data dir, once per log level DISABLED / INFO / DEBUG) on free
+# loopback ports, and in one run measures
+#   1. throughput: QoS 0 and 1, 64 B and 1 KiB payloads, one-to-one / fan-in / fan-out;
+#   2. publish→deliver latency p50/p99/p99.9 at 50 % of each broker's measured throughput
+#      (same broker, scenario, payload and QoS);
+#   3. nothing lost: every event Thingwatch at INFO logged for one QoS 1 run, counted in its log
+#      store over the CloudWatch Logs API, against what the generator sent and received;
+#   4. idle connections: RSS per connection, Mosquitto and Thingwatch (scripts/bench-idle.sh);
+#   5. the log store at 1M events (10M with BENCH_LOGSTORE_10M=1): ingest, size on disk,
+#      FilterLogEvents beside grep -c and jq (engine_bench example of thingwatch-logstore);
+# then prints a markdown report and appends it to BENCHMARKS.md. The full run takes about
+# 45 minutes on 2 cores; --quick (about 8 minutes) runs every stage once, briefly.
 #
-# Usage: scripts/bench.sh [--mosquitto-only] [--no-append] [--no-build] [--no-logstore]
+# Usage: scripts/bench.sh [--quick] [--mosquitto-only] [--no-append] [--no-build]
+#                         [--no-latency] [--no-count] [--no-idle] [--no-logstore]
+#   --quick           BENCH_RUNS=1, 2 s runs, one-to-one 64 B only, 2,000 idle connections,
+#                     200,000 log store events (each still overridable by its variable)
 #   --mosquitto-only  benchmark Mosquitto only (for when the thingwatch package does not build)
 #   --no-append       print the report but do not append it to BENCHMARKS.md
 #   --no-build        use the existing target/release binaries
-#   --no-logstore     skip the log store engine benchmark
+#   --no-latency / --no-count / --no-idle / --no-logstore   skip that stage
 #
-# Environment (defaults in brackets):
+# Environment (defaults in brackets; --quick changes some):
 #   BENCH_DURATION [5]       measured seconds per run
 #   BENCH_WARMUP [2]         warm-up seconds per run
 #   BENCH_RUNS [3]           runs per (broker, scenario); the report gives median/min/max
-#   BENCH_SCENARIOS ["one-to-one"] generator scenarios: one-to-one, fan-in, fan-out
+#   BENCH_SCENARIOS ["one-to-one fan-in fan-out"] generator scenarios
 #   BENCH_PAIRS [10]         pairs (one-to-one) or publishers (fan-in, to 1 wildcard subscriber)
 #   BENCH_FANOUT_SUBS [100]  subscribers of the single fan-out publisher
-#   BENCH_PAYLOADS [64]      payload sizes in bytes (BENCH_PAYLOAD, one size, is still accepted)
+#   BENCH_PAYLOADS ["64 1024"] payload sizes in bytes (BENCH_PAYLOAD, one size, is still accepted)
 #   BENCH_WINDOW [100]       end-to-end window per publisher/subscriber link (see thingwatch-bench)
 #   BENCH_QOS ["0 1"]        QoS levels to run
-#   BENCH_LATENCY_RATE [1000] total msg/s for the latency scenario; 0 skips latency runs
+#   BENCH_LATENCY_RATE [auto] publishes/s of the latency runs: "auto" = BENCH_LATENCY_FRACTION of
+#                            the same broker/scenario/payload/QoS throughput median (fan-out:
+#                            divided by the subscribers); a number = that fixed rate; 0 = skip
+#   BENCH_LATENCY_FRACTION [0.5] share of the measured maximum for "auto"
 #   BENCH_LEVELS ["DISABLED INFO DEBUG"] Thingwatch default log levels to benchmark
+#   BENCH_COUNT_DURATION [3] measured seconds of the nothing-lost run (QoS 1, one-to-one, 64 B)
+#   BENCH_IDLE_CONNECTIONS [50000], BENCH_IDLE_RUNS [BENCH_RUNS], … see scripts/bench-idle.sh
+#   BENCH_LOGSTORE_ARGS [""] engine_bench arguments (e.g. "--sizes 1000000 --runs 3")
+#   BENCH_LOGSTORE_10M [unset] 1 = also 10,000,000 events (adds about 8 minutes)
+#   BENCH_LOGSTORE_TIMEOUT [1800] seconds before the log store benchmark is stopped
 #   BENCH_OUT [<repo>/BENCHMARKS.md] report file to append to
-#   BENCH_LOGSTORE_ARGS [""] arguments for the log store engine benchmark (e.g. "200000 1000")
-#   BENCH_LOGSTORE_TIMEOUT [900] seconds before the log store benchmark is stopped
 #
 # Everything binds 127.0.0.1. Every process this script starts is killed on exit (trap), and
 # every generator run is bounded by `timeout`. Rounds are interleaved (round r runs every
@@ -33,38 +51,53 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-COMMAND_LINE="$(for v in BENCH_DURATION BENCH_WARMUP BENCH_RUNS BENCH_SCENARIOS BENCH_PAIRS BENCH_FANOUT_SUBS BENCH_PAYLOADS BENCH_PAYLOAD BENCH_WINDOW BENCH_QOS BENCH_LATENCY_RATE BENCH_LEVELS BENCH_LOGSTORE_ARGS; do
+COMMAND_LINE="$(for v in BENCH_DURATION BENCH_WARMUP BENCH_RUNS BENCH_SCENARIOS BENCH_PAIRS BENCH_FANOUT_SUBS BENCH_PAYLOADS BENCH_PAYLOAD BENCH_WINDOW BENCH_QOS BENCH_LATENCY_RATE BENCH_LATENCY_FRACTION BENCH_LEVELS BENCH_COUNT_DURATION BENCH_IDLE_CONNECTIONS BENCH_IDLE_RUNS BENCH_LOGSTORE_ARGS BENCH_LOGSTORE_10M; do
     if [[ -n "${!v+x}" ]]; then printf '%s=%q ' "$v" "${!v}"; fi
 done)scripts/bench.sh $*"
 
-MOSQUITTO_ONLY=0 APPEND=1 BUILD=1 LOGSTORE=1
+MOSQUITTO_ONLY=0 APPEND=1 BUILD=1 LOGSTORE=1 IDLE=1 COUNT=1 LATENCY=1 QUICK=0
 for arg in "$@"; do
     case "$arg" in
+        --quick) QUICK=1 ;;
         --mosquitto-only) MOSQUITTO_ONLY=1 ;;
         --no-append) APPEND=0 ;;
         --no-build) BUILD=0 ;;
         --no-logstore) LOGSTORE=0 ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-idle) IDLE=0 ;;
+        --no-count) COUNT=0 ;;
+        --no-latency) LATENCY=0 ;;
+        -h|--help) sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
     esac
 done
 
+if [[ "$QUICK" == 1 ]]; then
+    : "${BENCH_DURATION:=2}" "${BENCH_WARMUP:=1}" "${BENCH_RUNS:=1}" "${BENCH_SCENARIOS:=one-to-one}"
+    : "${BENCH_PAYLOADS:=64}" "${BENCH_COUNT_DURATION:=1}" "${BENCH_IDLE_CONNECTIONS:=2000}"
+    : "${BENCH_IDLE_HOLD:=1}" "${BENCH_IDLE_SETTLE:=1}" "${BENCH_LOGSTORE_ARGS:=--sizes 200000 --runs 1}"
+fi
+export BENCH_IDLE_CONNECTIONS BENCH_IDLE_HOLD BENCH_IDLE_SETTLE
 DURATION="${BENCH_DURATION:-5}"
 WARMUP="${BENCH_WARMUP:-2}"
 RUNS="${BENCH_RUNS:-3}"
-SCENARIOS="${BENCH_SCENARIOS:-one-to-one}"
+SCENARIOS="${BENCH_SCENARIOS:-one-to-one fan-in fan-out}"
 PAIRS="${BENCH_PAIRS:-10}"
 FANOUT_SUBS="${BENCH_FANOUT_SUBS:-100}"
-PAYLOADS="${BENCH_PAYLOADS:-${BENCH_PAYLOAD:-64}}"
+PAYLOADS="${BENCH_PAYLOADS:-${BENCH_PAYLOAD:-64 1024}}"
 WINDOW="${BENCH_WINDOW:-100}"
 QOS_LEVELS="${BENCH_QOS:-0 1}"
-LATENCY_RATE="${BENCH_LATENCY_RATE:-1000}"
+LATENCY_RATE="${BENCH_LATENCY_RATE:-auto}"
+LATENCY_FRACTION="${BENCH_LATENCY_FRACTION:-0.5}"
 LEVELS="${BENCH_LEVELS:-DISABLED INFO DEBUG}"
+COUNT_DURATION="${BENCH_COUNT_DURATION:-3}"
 OUT="${BENCH_OUT:-$REPO/BENCHMARKS.md}"
 LOGSTORE_ARGS="${BENCH_LOGSTORE_ARGS:-}"
-LOGSTORE_TIMEOUT="${BENCH_LOGSTORE_TIMEOUT:-900}"
+LOGSTORE_TIMEOUT="${BENCH_LOGSTORE_TIMEOUT:-1800}"
+export BENCH_IDLE_RUNS="${BENCH_IDLE_RUNS:-$RUNS}"
+[[ "$LATENCY_RATE" == 0 ]] && LATENCY=0
+[[ "$LATENCY_RATE" == auto || "$LATENCY_RATE" =~ ^[0-9]+$ ]] || { echo "BENCH_LATENCY_RATE must be auto or a number" >&2; exit 64; }
 # A generator run may take warm-up + duration + setup (<=10 s) + drain (<=2 s) + disconnects.
-RUN_TIMEOUT="$(python3 -c "import math; print(math.ceil($WARMUP + $DURATION + 30))")"
+RUN_TIMEOUT="$(python3 -c "import math; print(math.ceil($WARMUP + max($DURATION, $COUNT_DURATION) + 30))")"
 
 BENCH_BIN="$REPO/target/release/thingwatch-bench"
 TW_BIN="$REPO/target/release/thingwatch"
@@ -88,17 +121,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/twbench.XXXXXX")"
 PIDS=()
 # shellcheck source=lib/procs.sh
 . "$REPO/scripts/lib/procs.sh"
-
-wait_port() { # wait_port PORT PID NAME: until PORT accepts connections (30 s), or PID dies
-    local port="$1" pid="$2" name="$3"
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    log "$name did not open port $port within 30 s"
-    return 1
-}
+# shellcheck source=lib/brokers.sh
+. "$REPO/scripts/lib/brokers.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Build and prerequisites.
@@ -117,55 +141,8 @@ for tool in python3 jq timeout cargo git; do
 done
 [[ -x "$BENCH_BIN" ]] || die "$BENCH_BIN missing (drop --no-build)"
 [[ "$MOSQUITTO_ONLY" == 1 || -x "$TW_BIN" ]] || die "$TW_BIN missing (drop --no-build, or --mosquitto-only)"
-
-if ! command -v mosquitto >/dev/null 2>&1 && [[ ! -x /usr/sbin/mosquitto ]]; then
-    log "mosquitto not found; installing the Debian package"
-    SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq mosquitto >/dev/null ||
-        die "could not install mosquitto"
-fi
-MOSQUITTO="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+find_mosquitto || die "mosquitto is required"
 MOSQUITTO_VERSION="$("$MOSQUITTO" -h 2>/dev/null | head -1 || true)"
-
-# ---------------------------------------------------------------------------------------------
-# Brokers. start_<broker> sets BROKER_PID and BROKER_PORT.
-start_mosquitto() {
-    BROKER_PORT="$(free_port)"
-    local conf="$WORK/mosquitto.conf"
-    cat >"$conf" <<EOF
-# Written by scripts/bench.sh: loopback only, anonymous, in memory, errors to stderr only.
-listener $BROKER_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-log_dest stderr
-log_type error
-EOF
-    "$MOSQUITTO" -c "$conf" >>"$WORK/mosquitto.log" 2>&1 &
-    BROKER_PID=$!
-    PIDS+=("$BROKER_PID")
-    wait_port "$BROKER_PORT" "$BROKER_PID" mosquitto || { tail -20 "$WORK/mosquitto.log" >&2; return 1; }
-}
-
-start_thingwatch() { # start_thingwatch LEVEL
-    local level="$1" data
-    data="$(mktemp -d "$WORK/tw-data-$level.XXXXXX")"
-    BROKER_PORT="$(free_port)"
-    local http_port; http_port="$(free_port)"
-    "$TW_BIN" serve --data-dir "$data" --mqtt-listen "127.0.0.1:$BROKER_PORT" \
-        --http-listen "127.0.0.1:$http_port" --default-log-level "$level" \
-        >"$WORK/thingwatch-$level.log" 2>&1 &
-    BROKER_PID=$!
-    PIDS+=("$BROKER_PID")
-    wait_port "$BROKER_PORT" "$BROKER_PID" "thingwatch ($level)" ||
-        { tail -20 "$WORK/thingwatch-$level.log" >&2; return 1; }
-}
-
-stop_broker() {
-    stop_pid "$BROKER_PID"
-    local kept=()
-    for pid in "${PIDS[@]}"; do [[ "$pid" == "$BROKER_PID" ]] || kept+=("$pid"); done
-    PIDS=("${kept[@]}")
-}
 
 # ---------------------------------------------------------------------------------------------
 # Runs.
@@ -184,13 +161,30 @@ failed_row() { # failed_row LABEL MODE QOS SCENARIO PAYLOAD REASON: a JSON line 
         '{tool:"thingwatch-bench",label:$l,mode:$m,qos:$q,scenario:$s,payload_bytes:$p,failed:true,reason:$r}'
 }
 
-run_generator() { # run_generator LABEL MODE QOS SCENARIO PAYLOAD
-    local label="$1" mode="$2" qos="$3" scenario="$4" payload="$5" rc=0 line
+latency_rate() { # latency_rate LABEL QOS SCENARIO PAYLOAD: publishes/s for the latency run (0: none)
+    if [[ "$LATENCY_RATE" != auto ]]; then echo "$LATENCY_RATE"; return; fi
+    python3 - "$RESULTS" "$1" "$2" "$3" "$4" "$LATENCY_FRACTION" "$FANOUT_SUBS" <<'PY'
+import json, statistics, sys
+path, label, qos, scenario, payload, fraction, subs = sys.argv[1:]
+xs = []
+for line in open(path):
+    r = json.loads(line)
+    if (r.get("mode") == "throughput" and not r.get("failed") and r["label"] == label
+            and r["qos"] == int(qos) and r.get("scenario", "one-to-one") == scenario
+            and r.get("payload_bytes") == int(payload)):
+        xs.append(r["delivered_per_s"])
+per_publish = int(subs) if scenario == "fan-out" else 1
+print(max(1, round(statistics.median(xs) * float(fraction) / per_publish)) if xs else 0)
+PY
+}
+
+run_generator() { # run_generator LABEL MODE QOS SCENARIO PAYLOAD [RATE]
+    local label="$1" mode="$2" qos="$3" scenario="$4" payload="$5" rate="${6:-}" rc=0 line
     local args=(--host 127.0.0.1 --port "$BROKER_PORT" --label "$label" --scenario "$scenario"
         --pairs "$(scenario_n "$scenario")" --qos "$qos" --payload "$payload"
         --duration "$DURATION" --warmup "$WARMUP"
         --window "$WINDOW" --broker-pid "$BROKER_PID")
-    if [[ "$mode" == latency ]]; then args+=(--rate "$LATENCY_RATE"); fi
+    if [[ "$mode" == latency ]]; then args+=(--rate "$rate"); fi
     line="$(timeout --kill-after=5 "$RUN_TIMEOUT" "$BENCH_BIN" "$mode" "${args[@]}" 2>"$WORK/gen.err")" || rc=$?
     cat "$WORK/gen.err" >&2
     if [[ -n "$line" ]]; then
@@ -202,79 +196,161 @@ run_generator() { # run_generator LABEL MODE QOS SCENARIO PAYLOAD
     fi
 }
 
-run_scenarios() { # run_scenarios LABEL
-    local scenario payload qos
+run_scenarios() { # run_scenarios LABEL MODE
+    local label="$1" mode="$2" scenario payload qos rate
     for scenario in $SCENARIOS; do
         for payload in $PAYLOADS; do
             for qos in $QOS_LEVELS; do
-                run_generator "$1" throughput "$qos" "$scenario" "$payload"
-                [[ "$LATENCY_RATE" == 0 ]] || run_generator "$1" latency "$qos" "$scenario" "$payload"
+                if [[ "$mode" == latency ]]; then
+                    rate="$(latency_rate "$label" "$qos" "$scenario" "$payload")"
+                    if [[ "$rate" == 0 ]]; then
+                        failed_row "$label" latency "$qos" "$scenario" "$payload" \
+                            "no throughput measurement to derive the rate from" >>"$RESULTS"
+                        continue
+                    fi
+                    log "latency $label $scenario ${payload}B qos$qos at $rate publishes/s"
+                    run_generator "$label" latency "$qos" "$scenario" "$payload" "$rate"
+                else
+                    run_generator "$label" throughput "$qos" "$scenario" "$payload"
+                fi
             done
         done
     done
 }
 
-record_start_failure() { # record_start_failure LABEL LOGFILE: every scenario of LABEL failed
-    local label="$1" reason scenario payload qos mode
-    reason="$(grep -v '^\s*$' "$2" 2>/dev/null | tail -1 | cut -c1-300 || true)"
+record_start_failure() { # record_start_failure LABEL MODE LOGFILE: every scenario of LABEL failed
+    local label="$1" mode="$2" reason scenario payload qos
+    reason="$(grep -v '^\s*$' "$3" 2>/dev/null | tail -1 | cut -c1-300 || true)"
     log "$label did not start: $reason"
     for scenario in $SCENARIOS; do
         for payload in $PAYLOADS; do
             for qos in $QOS_LEVELS; do
-                for mode in throughput latency; do
-                    [[ "$mode" == latency && "$LATENCY_RATE" == 0 ]] && continue
-                    failed_row "$label" "$mode" "$qos" "$scenario" "$payload" \
-                        "broker did not start: $reason" >>"$RESULTS"
-                done
+                failed_row "$label" "$mode" "$qos" "$scenario" "$payload" \
+                    "broker did not start: $reason" >>"$RESULTS"
             done
         done
     done
 }
 
+start_target() { # start_target TARGET: starts mosquitto or thingwatch-LEVEL
+    case "$1" in
+        mosquitto) start_mosquitto ;;
+        thingwatch-*) start_thingwatch "${1#thingwatch-}" ;;
+    esac
+}
+
 TARGETS=(mosquitto)
 [[ "$MOSQUITTO_ONLY" == 1 ]] || for level in $LEVELS; do TARGETS+=("thingwatch-$level"); done
-N_SCEN=$(( $(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$PAYLOADS") * $(wc -w <<<"$QOS_LEVELS") * ( LATENCY_RATE == 0 ? 1 : 2 ) ))
-log "targets: ${TARGETS[*]}; $RUNS rounds x $N_SCEN scenarios each; about $(python3 -c "print(round($RUNS*${#TARGETS[@]}*$N_SCEN*($WARMUP+$DURATION+1.5)/60,1))") min"
+MODES=(throughput)
+[[ "$LATENCY" == 1 ]] && MODES+=(latency)
+N_SCEN=$(( $(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$PAYLOADS") * $(wc -w <<<"$QOS_LEVELS") * ${#MODES[@]} ))
+log "targets: ${TARGETS[*]}; $RUNS rounds x $N_SCEN runs each; about $(python3 -c "print(round($RUNS*${#TARGETS[@]}*$N_SCEN*($WARMUP+$DURATION+1.5)/60,1))") min for the broker runs"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-for round in $(seq "$RUNS"); do
-    for target in "${TARGETS[@]}"; do
-        log "round $round/$RUNS: $target"
-        started=0
-        case "$target" in
-            mosquitto) start_mosquitto && started=1 ;;
-            thingwatch-*) start_thingwatch "${target#thingwatch-}" && started=1 ;;
-        esac
-        if [[ "$started" == 1 ]]; then
-            run_scenarios "$target"
-        else
-            log_file="$WORK/mosquitto.log"
-            [[ "$target" == mosquitto ]] || log_file="$WORK/$target.log"
-            record_start_failure "$target" "$log_file"
-        fi
-        stop_broker
+# Throughput first (every round), then latency, so "auto" latency rates use the median of every
+# throughput round of the same broker/scenario/payload/QoS.
+for mode in "${MODES[@]}"; do
+    for round in $(seq "$RUNS"); do
+        for target in "${TARGETS[@]}"; do
+            log "$mode round $round/$RUNS: $target"
+            if start_target "$target"; then
+                run_scenarios "$target" "$mode"
+            else
+                log_file="$WORK/mosquitto.log"
+                [[ "$target" == mosquitto ]] || log_file="$WORK/$target.log"
+                record_start_failure "$target" "$mode" "$log_file"
+            fi
+            stop_broker
+        done
     done
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------------------------------------
-# Log store engine benchmark (owned by crates/thingwatch-logstore), if the crate has one.
+# Nothing lost: one QoS 1 one-to-one run against Thingwatch at INFO, then every event in its log
+# store counted by eventType over FilterLogEvents (SigV4, the server's root credentials) and
+# compared with what the generator's whole-run totals say the broker must have logged.
+COUNT_OUT="$WORK/count.json"
+COUNT_STATUS="not run (--no-count)"
+count_events() { # count_events: prints {"counts":{eventType:n}, "total":n} for AWSIotLogsV2
+    CREDENTIALS="$BROKER_DATA/credentials" ENDPOINT="http://127.0.0.1:$BROKER_HTTP_PORT" python3 - <<'PY'
+import configparser, json, os
+import botocore.session
+from botocore.config import Config
+env = os.environ
+creds = configparser.ConfigParser()
+creds.read(env["CREDENTIALS"])
+logs = botocore.session.get_session().create_client(
+    "logs", endpoint_url=env["ENDPOINT"], region_name="us-east-1",
+    aws_access_key_id=creds["default"]["aws_access_key_id"],
+    aws_secret_access_key=creds["default"]["aws_secret_access_key"],
+    config=Config(retries={"max_attempts": 2}))
+counts, total = {}, 0
+for page in logs.get_paginator("filter_log_events").paginate(logGroupName="AWSIotLogsV2"):
+    for e in page["events"]:
+        kind = json.loads(e["message"]).get("eventType", "?")
+        counts[kind] = counts.get(kind, 0) + 1
+        total += 1
+print(json.dumps({"counts": counts, "total": total}))
+PY
+}
+if [[ "$COUNT" == 1 && "$MOSQUITTO_ONLY" == 0 ]]; then
+    COUNT_STATUS="failed"
+    if ! python3 -c 'import botocore' 2>/dev/null; then
+        COUNT_STATUS="not run (python3 botocore missing; it comes with the AWS CLI)"
+    elif start_thingwatch INFO; then
+        log "nothing-lost run: thingwatch-INFO, one-to-one QoS 1 64 B, ${COUNT_DURATION} s"
+        count_line="$(timeout --kill-after=5 "$RUN_TIMEOUT" "$BENCH_BIN" throughput --port "$BROKER_PORT" \
+            --label thingwatch-INFO --scenario one-to-one --pairs "$PAIRS" --qos 1 --payload 64 \
+            --duration "$COUNT_DURATION" --warmup 1 --window "$WINDOW" --broker-pid "$BROKER_PID" \
+            2>"$WORK/gen.err")" || true
+        cat "$WORK/gen.err" >&2
+        if [[ -n "$count_line" ]]; then
+            # The pipeline batches; poll until two readings 2 s apart agree (at most ~60 s).
+            prev="" cur=""
+            for _ in $(seq 30); do
+                sleep 2
+                cur="$(count_events 2>"$WORK/count.err")" || { log "count failed: $(tail -2 "$WORK/count.err")"; cur=""; break; }
+                [[ "$cur" == "$prev" ]] && break
+                prev="$cur"
+            done
+            if [[ -n "$cur" ]]; then
+                jq -cn --argjson run "$count_line" --argjson store "$cur" '{run:$run, store:$store}' >"$COUNT_OUT"
+                COUNT_STATUS="ok"
+            fi
+        fi
+        stop_broker
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Idle connections (scripts/bench-idle.sh).
+IDLE_OUT="$WORK/idle.md"
+IDLE_STATUS="not run (--no-idle)"
+if [[ "$IDLE" == 1 && "$MOSQUITTO_ONLY" == 0 ]]; then
+    log "idle connections: scripts/bench-idle.sh"
+    if "$REPO/scripts/bench-idle.sh" --no-build --markdown "$IDLE_OUT" >/dev/null; then
+        IDLE_STATUS="ok"
+    else
+        IDLE_STATUS="failed (exit $?)"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Log store: ingest, size, FilterLogEvents vs grep -c and jq (thingwatch-logstore engine_bench).
 LOGSTORE_OUT="$WORK/logstore.txt"
 LOGSTORE_STATUS="not run (--no-logstore)"
 if [[ "$LOGSTORE" == 1 ]]; then
-    LOGSTORE_STATUS="not present (no crates/thingwatch-logstore/examples/engine_bench.rs)"
-    if [[ -f crates/thingwatch-logstore/examples/engine_bench.rs ]]; then
-        log "log store engine benchmark: cargo run --release -p thingwatch-logstore --example engine_bench -- $LOGSTORE_ARGS"
-        # shellcheck disable=SC2086 # LOGSTORE_ARGS is a word list on purpose
-        if timeout --kill-after=10 "$LOGSTORE_TIMEOUT" cargo run --quiet --release -p thingwatch-logstore \
-            --example engine_bench -- $LOGSTORE_ARGS >"$LOGSTORE_OUT" 2>"$WORK/logstore.err"; then
-            LOGSTORE_STATUS="ok"
-        else
-            LOGSTORE_STATUS="failed (exit $?)"
-            tail -20 "$WORK/logstore.err" >>"$LOGSTORE_OUT"
-        fi
-        cat "$LOGSTORE_OUT" >&2
+    log "log store: cargo run --release -p thingwatch-logstore --example engine_bench -- $LOGSTORE_ARGS"
+    # shellcheck disable=SC2086 # LOGSTORE_ARGS is a word list on purpose
+    if timeout --kill-after=10 "$LOGSTORE_TIMEOUT" cargo run --quiet --release -p thingwatch-logstore \
+        --example engine_bench -- $LOGSTORE_ARGS >"$LOGSTORE_OUT" 2>"$WORK/logstore.err"; then
+        LOGSTORE_STATUS="ok"
+    else
+        LOGSTORE_STATUS="failed (exit $?)"
+        tail -20 "$WORK/logstore.err" >>"$LOGSTORE_OUT"
     fi
+    cat "$LOGSTORE_OUT" >&2
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -286,12 +362,13 @@ COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || COMMIT="$COMMIT (working tree modified)"
 
 REPORT="$WORK/report.md"
+export COUNT_OUT COUNT_STATUS IDLE_OUT IDLE_STATUS LATENCY_FRACTION COUNT_DURATION
 export RESULTS REPORT LOGSTORE_OUT LOGSTORE_STATUS COMMAND_LINE COMMIT CPU_MODEL MEM_GIB \
     MOSQUITTO_VERSION LOAD_BEFORE LOAD_AFTER DURATION WARMUP RUNS SCENARIOS PAIRS FANOUT_SUBS PAYLOADS WINDOW LATENCY_RATE LOGSTORE_ARGS
 NPROC="$(nproc)" RUSTC="$(rustc --version)" DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export NPROC RUSTC DATE
 python3 - <<'PY'
-import json, os, statistics
+import json, os, re, statistics
 env = os.environ
 rows = [json.loads(l) for l in open(env["RESULTS"]) if l.strip()]
 
@@ -367,10 +444,14 @@ for key in keys_for("throughput"):
 w("")
 
 if keys_for("latency"):
-    w(f"### Latency (publish → deliver at {env['LATENCY_RATE']} msg/s total, µs)")
+    if env["LATENCY_RATE"] == "auto":
+        pct_used = f"{float(env['LATENCY_FRACTION']) * 100:g}"
+        w(f"### Latency (publish → deliver at {pct_used} % of the same broker's measured throughput, µs)")
+    else:
+        w(f"### Latency (publish → deliver at {env['LATENCY_RATE']} publishes/s, µs)")
     w("")
-    w("| Scenario | Payload B | Broker | QoS | p50 µs | p99 µs | p99.9 µs | p99 vs Mosquitto | delivered msg/s | runs ok |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
+    w("| Scenario | Payload B | Broker | QoS | rate, publishes/s | p50 µs | p99 µs | p99.9 µs | p99 vs Mosquitto | delivered msg/s | runs ok |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in keys_for("latency"):
         _, scenario, payload, qos = key
         by_label, base = lines_for(key)
@@ -384,7 +465,7 @@ if keys_for("latency"):
                 return f"{fmt(med(xs), 1)} [{fmt(min(xs), 1)}–{fmt(max(xs), 1)}]" if xs else "failed"
             p99 = med([r["latency"]["p99_us"] for r in ok])
             ratio = f"{p99 / base_p99:.2f}×" if (p99 and base_p99 and label != "mosquitto") else ("1.00×" if label == "mosquitto" and p99 else "n/a")
-            w(f"| {scenario} | {payload if payload is not None else 'n/a'} | {label} | {qos} | {pct('p50_us')} | {pct('p99_us')} | {pct('p999_us')} | {ratio} | "
+            w(f"| {scenario} | {payload if payload is not None else 'n/a'} | {label} | {qos} | {fmt(med([r.get('target_rate_per_s') for r in ok]))} | {pct('p50_us')} | {pct('p99_us')} | {pct('p999_us')} | {ratio} | "
               f"{fmt(med([r['delivered_per_s'] for r in ok]))} | {len(clean)}/{len(rs)} |")
     w("")
 
@@ -393,8 +474,9 @@ w("How to read this: *delivered msg/s* counts PUBLISH packets received by the su
   "*vs Mosquitto* is the Thingwatch median divided by the Mosquitto median (higher is better for throughput, lower for latency). "
   "*broker CPU µs/msg* is the broker's user+system CPU time per delivered message (from /proc; less sensitive to other load than msg/s). "
   "*generator CPU cores* is the load generator's own CPU (getrusage) divided by wall time: if it approaches the machine's core count, "
-  "the generator, not the broker, is the bottleneck. *lost* = sent − received over whole runs, per link (a fan-out publish counts once per subscriber). Latency runs publish at a fixed rate; "
-  "the timestamp is taken just before the publish is handed to the client, so generator scheduling delay is included.")
+  "the generator, not the broker, is the bottleneck. *lost* = sent − received over whole runs, per link (a fan-out publish counts once per subscriber). Latency runs publish at a fixed rate "
+  f"({str(float(env['LATENCY_FRACTION'])) + ' × the median delivered msg/s of the same broker, scenario, payload and QoS above, divided by the subscribers for fan-out' if env['LATENCY_RATE'] == 'auto' else 'given'}); "
+  "the timestamp is taken just before the publish is handed to the client, so generator scheduling delay is included; compare *delivered msg/s* with the rate to see that it was kept.")
 w("")
 
 failures = sorted({(r["label"], scen(r), r.get("reason", "")) for r in rows if r.get("failed")} |
@@ -406,15 +488,47 @@ if failures:
         w(f"- {label} ({scenario}): {reason}")
     w("")
 
-w("### Log store engine benchmark")
+w("### Nothing lost: events in the log store vs what the generator saw")
+w("")
+if env["COUNT_STATUS"] == "ok":
+    c = json.load(open(env["COUNT_OUT"]))
+    run, store = c["run"], c["store"]["counts"]
+    conns = run["publishers"] + run["subscribers"]
+    expected = {"Connect": conns, "Subscribe": run["subscribers"], "Publish-In": run["published_total"],
+                "Publish-Out": run["received_total"], "Disconnect": conns}
+    w(f"Thingwatch at INFO, one-to-one {run['pairs']} → {run['pairs']}, QoS 1, 64 B, 1 s warm-up + {env['COUNT_DURATION']} s at full rate "
+      f"({fmt(run['delivered_per_s'])} msg/s delivered, lost {run['lost']}); then every event of `AWSIotLogsV2` counted over FilterLogEvents.")
+    w("")
+    w("| eventType | expected (generator) | in the store | missing |")
+    w("|---|---|---|---|")
+    for kind in sorted(set(expected) | set(store)):
+        e, s_ = expected.get(kind), store.get(kind, 0)
+        w(f"| {kind} | {fmt(e) if e is not None else '—'} | {fmt(s_)} | {fmt(e - s_) if e is not None else '—'} |")
+    tot_e, tot_s = sum(expected.values()), sum(store.get(k, 0) for k in expected)
+    w(f"| **all** | {fmt(tot_e)} | {fmt(tot_s)} | {fmt(tot_e - tot_s)} |")
+    w("")
+    w("Expected: one Connect and one Disconnect per client, one Subscribe per subscriber, one Publish-In per publish and one Publish-Out per delivery (whole run: warm-up, window and drain). "
+      "`NumLogEventsFailedToPublishThrottled` is not observable yet (the server exposes no metrics endpoint).")
+else:
+    w(env["COUNT_STATUS"])
+w("")
+
+if env["IDLE_STATUS"] == "ok" and os.path.exists(env["IDLE_OUT"]):
+    w(open(env["IDLE_OUT"]).read().rstrip())
+else:
+    w("### Idle connections")
+    w("")
+    w(f"`scripts/bench-idle.sh`: {env['IDLE_STATUS']}")
+w("")
+
+w("### Log store: ingest, size, FilterLogEvents beside grep and jq")
 w("")
 status = env["LOGSTORE_STATUS"]
 w(f"`cargo run --release -p thingwatch-logstore --example engine_bench -- {env['LOGSTORE_ARGS']}`: {status}")
 if os.path.exists(env["LOGSTORE_OUT"]) and os.path.getsize(env["LOGSTORE_OUT"]) > 0:
+    text = open(env["LOGSTORE_OUT"], errors="replace").read().rstrip()
     w("")
-    w("```text")
-    w(open(env["LOGSTORE_OUT"], errors="replace").read().rstrip())
-    w("```")
+    w(re.sub(r"(?m)^### Log store at", "#### Log store at", text) if status == "ok" else "```text\n" + text + "\n```")
 w("")
 open(env["REPORT"], "w").write("\n".join(out) + "\n")
 PY
