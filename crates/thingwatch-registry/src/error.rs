@@ -7,7 +7,8 @@
 /// HTTP statuses per the AWS IoT API Reference (botocore `iot` model, see
 /// `../shared/reference/aws-wire.md` §3): ResourceNotFound 404, ResourceAlreadyExists 409,
 /// InvalidRequest 400, VersionConflict 409, LimitExceeded 410 (`SetV2LoggingLevel`, the only
-/// operation that returns it here), NotConfigured 404, Storage → InternalFailure 500.
+/// operation that returns it here), NotConfigured 404, MalformedPolicy 400, DeleteConflict
+/// 409, VersionsLimitExceeded 409, Storage → InternalFailure 500.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     /// `ResourceNotFoundException` (404): the named thing or thing group does not exist.
@@ -39,6 +40,18 @@ pub enum RegistryError {
     /// `NotConfiguredException` (404): V2 logging was never configured.
     #[error("{0}")]
     NotConfigured(String),
+    /// `MalformedPolicyException` (400): CreatePolicy / CreatePolicyVersion with a document
+    /// `thingwatch_policy` rejects; the text is `PolicyError::aws_message(IotPolicy)`.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// `DeleteConflictException` (409): DeletePolicy of a policy that is attached or has
+    /// non-default versions; DeletePolicyVersion of the default version.
+    #[error("{0}")]
+    DeleteConflict(String),
+    /// `VersionsLimitExceededException` (409): CreatePolicyVersion on a policy that already
+    /// has [`crate::MAX_POLICY_VERSIONS`] versions.
+    #[error("{0}")]
+    VersionsLimitExceeded(String),
     /// `InternalFailureException` (500): the database failed. The text is for the server log,
     /// not for the client.
     #[error("registry storage failure: {0}")]
@@ -55,6 +68,9 @@ impl RegistryError {
             RegistryError::VersionConflict(_) => "VersionConflictException",
             RegistryError::LimitExceeded(_) => "LimitExceededException",
             RegistryError::NotConfigured(_) => "NotConfiguredException",
+            RegistryError::MalformedPolicy(_) => "MalformedPolicyException",
+            RegistryError::DeleteConflict(_) => "DeleteConflictException",
+            RegistryError::VersionsLimitExceeded(_) => "VersionsLimitExceededException",
             RegistryError::Storage(_) => "InternalFailureException",
         }
     }
@@ -63,8 +79,11 @@ impl RegistryError {
     pub fn http_status(&self) -> u16 {
         match self {
             RegistryError::ResourceNotFound(_) | RegistryError::NotConfigured(_) => 404,
-            RegistryError::ResourceAlreadyExists { .. } | RegistryError::VersionConflict(_) => 409,
-            RegistryError::InvalidRequest(_) => 400,
+            RegistryError::ResourceAlreadyExists { .. }
+            | RegistryError::VersionConflict(_)
+            | RegistryError::DeleteConflict(_)
+            | RegistryError::VersionsLimitExceeded(_) => 409,
+            RegistryError::InvalidRequest(_) | RegistryError::MalformedPolicy(_) => 400,
             RegistryError::LimitExceeded(_) => 410,
             RegistryError::Storage(_) => 500,
         }
@@ -97,4 +116,9 @@ pub(crate) fn thing_not_found(name: &str) -> RegistryError {
 /// `ResourceNotFound` for a thing group, in AWS's wording.
 pub(crate) fn group_not_found(name: &str) -> RegistryError {
     RegistryError::ResourceNotFound(format!("Thing group {name} cannot be found."))
+}
+
+/// `ResourceNotFound` for an IoT policy, in AWS's wording.
+pub(crate) fn policy_not_found(name: &str) -> RegistryError {
+    RegistryError::ResourceNotFound(format!("Policy {name} cannot be found."))
 }

@@ -255,7 +255,8 @@ impl Registry {
     /// DeleteThingGroup: deletes the group and its memberships, then revalidates connected
     /// clients. Deleting a group that does not exist succeeds (the operation models no
     /// `ResourceNotFoundException`, API Reference `DeleteThingGroup`; moto's tests assert
-    /// 200). A THING_GROUP log target naming the group is kept.
+    /// 200). A THING_GROUP log target naming the group is kept; policies attached to the
+    /// group are detached (the security epoch is bumped).
     ///
     /// Errors: `InvalidRequest` while the group has child groups; `VersionConflict` when
     /// `expected_version` differs.
@@ -292,9 +293,13 @@ impl Registry {
             "SELECT thing FROM memberships WHERE grp = ?1",
             vec![Value::Text(name.to_string())],
         )?;
+        let arn = self.thing_group_arn(name);
+        tx.execute("DELETE FROM policy_targets WHERE target = ?1", [&arn])?;
         tx.execute("DELETE FROM thing_groups WHERE name = ?1", [name])?;
         tx.commit()?;
         self.inner.index.remove_group(name, &members);
+        self.inner.security.detach_target(&arn);
+        self.inner.security.bump();
         self.inner.logger.invalidate();
         Ok(())
     }
@@ -401,6 +406,7 @@ impl Registry {
         tx.commit()?;
         self.inner.index.add_member(thing, group);
         self.inner.logger.invalidate();
+        self.inner.security.bump();
         Ok(())
     }
 
@@ -429,6 +435,7 @@ impl Registry {
         if removed > 0 {
             self.inner.index.remove_member(thing, group);
             self.inner.logger.invalidate();
+            self.inner.security.bump();
         }
         Ok(())
     }

@@ -1,6 +1,12 @@
 //! Thingwatch's AWS IoT thing registry — things, static thing groups (a hierarchy via
-//! parents), thing↔group membership — and the account's persisted logging configuration
-//! (V2 options with event configurations, resource-specific log targets, legacy V1 options).
+//! parents), thing↔group membership, IoT policies with versions, policy attachments
+//! (certificate and thing-group targets) and thing principals — and the account's persisted
+//! logging configuration (V2 options with event configurations, resource-specific log
+//! targets, legacy V1 options).
+//!
+//! Authorization reads policies through [`Registry::effective_policies`] (parsed once, in
+//! memory) and invalidates its per-connection caches when [`Registry::security_epoch`]
+//! changes ([`Registry::subscribe_security_changes`] wakes on each change).
 //!
 //! State lives in one SQLite database, `registry.db` in the data directory (WAL,
 //! `synchronous=NORMAL`: a change that returned `Ok` survives `kill -9`). An in-memory
@@ -20,7 +26,10 @@
 mod error;
 mod groups;
 mod membership;
+mod policies;
+mod principals;
 mod registry;
+mod security;
 mod store;
 mod things;
 mod token;
@@ -31,9 +40,11 @@ pub use membership::MembershipIndex;
 pub use registry::{Registry, check_logging_role};
 pub use store::DB_FILE;
 pub use types::{
-    DEFAULT_MAX_LOG_TARGETS, GroupNameAndArn, ListThingsQuery, MAX_DIRECT_CHILD_GROUPS,
-    MAX_GROUPS_PER_THING, MAX_HIERARCHY_DEPTH, MAX_RESULTS_LIMIT, MAX_THING_ATTRIBUTES, Page,
-    RegistrySettings, ThingGroupInfo, ThingGroupProperties, ThingInfo,
+    DEFAULT_MAX_LOG_TARGETS, DEFAULT_POLICY_PAGE_SIZE, GroupNameAndArn, ListThingsQuery,
+    MAX_DIRECT_CHILD_GROUPS, MAX_GROUPS_PER_THING, MAX_HIERARCHY_DEPTH, MAX_POLICIES_PER_TARGET,
+    MAX_POLICY_VERSIONS, MAX_RESULTS_LIMIT, MAX_THING_ATTRIBUTES, MarkerQuery, Page, PolicyInfo,
+    PolicySummary, PolicyVersionInfo, PolicyVersionSummary, RegistrySettings, ThingGroupInfo,
+    ThingGroupProperties, ThingInfo, ThingPrincipalType,
 };
 
 // `Registry` is shared across tasks and threads (the contract with `thingwatch-api`).

@@ -1,10 +1,13 @@
 //! [`Registry`]: the handle the `iot` API service and the server call — opening the database,
 //! the shared state, ARNs, the logging role check, and the logging-configuration operations
 //! (`SetV2LoggingOptions`, `SetV2LoggingLevel`, `ListV2LoggingLevels`, `DeleteV2LoggingLevel`,
-//! `SetLoggingOptions`). Things live in `things.rs`, thing groups in `groups.rs`.
+//! `SetLoggingOptions`). Things live in `things.rs`, thing groups in `groups.rs`, IoT
+//! policies in `policies.rs`, thing principals and the authorization read side in
+//! `principals.rs`.
 
 use crate::error::RegistryError;
 use crate::membership::MembershipIndex;
+use crate::security::SecurityIndex;
 use crate::store;
 use crate::token;
 use crate::types::{Page, RegistrySettings};
@@ -27,6 +30,15 @@ pub(crate) struct Inner {
     pub(crate) index: Arc<MembershipIndex>,
     /// The committed logging configuration (what the logger was last given).
     pub(crate) logging: RwLock<LoggingConfig>,
+    /// Policies, attachments and thing principals in memory, and the security epoch.
+    pub(crate) security: SecurityIndex,
+}
+
+/// The system clock in epoch milliseconds (for changes whose operation takes no `now_ms`).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The thing registry and the account's logging configuration, persisted in SQLite.
@@ -68,6 +80,7 @@ impl Registry {
         let logging = store::load_logging(&conn)?;
         let (groups, members) = store::load_index_rows(&conn)?;
         let index = Arc::new(MembershipIndex::build(groups, members));
+        let security = SecurityIndex::build(store::load_security_rows(&conn)?);
         logger.set_config(logging.clone());
         logger.set_group_membership(index.clone());
         Ok(Registry {
@@ -77,6 +90,7 @@ impl Registry {
                 logger,
                 index,
                 logging: RwLock::new(logging),
+                security,
             }),
         })
     }

@@ -18,8 +18,13 @@ use thingwatch_events::{
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "registry.db";
 
-/// The schema version this code writes and reads.
-const SCHEMA_VERSION: &str = "1";
+/// The schema version this code writes and reads. Version 1 (things, groups, logging) is
+/// migrated in place: version 2 only adds tables (IoT policies, their versions and targets,
+/// thing principals), which `CREATE TABLE IF NOT EXISTS` creates beside the existing data.
+const SCHEMA_VERSION: &str = "2";
+
+/// Schema versions [`open`] upgrades to [`SCHEMA_VERSION`] by creating the missing tables.
+const MIGRATABLE_VERSIONS: &[&str] = &["1"];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -76,6 +81,35 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (thing, grp)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS memberships_by_group ON memberships(grp, thing);
+CREATE TABLE IF NOT EXISTS policies (
+    name TEXT PRIMARY KEY,
+    default_version INTEGER NOT NULL,
+    next_version INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    generation_id TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS policies_by_creation ON policies(created_ms, name);
+CREATE TABLE IF NOT EXISTS policy_versions (
+    policy TEXT NOT NULL REFERENCES policies(name) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (policy, version)
+) STRICT;
+CREATE TABLE IF NOT EXISTS policy_targets (
+    policy TEXT NOT NULL REFERENCES policies(name),
+    target TEXT NOT NULL,
+    PRIMARY KEY (policy, target)
+) STRICT;
+CREATE INDEX IF NOT EXISTS policy_targets_by_target ON policy_targets(target, policy);
+CREATE TABLE IF NOT EXISTS thing_principals (
+    thing TEXT NOT NULL REFERENCES things(name) ON DELETE CASCADE,
+    principal TEXT NOT NULL,
+    exclusive INTEGER NOT NULL,
+    PRIMARY KEY (thing, principal)
+) STRICT;
+CREATE INDEX IF NOT EXISTS thing_principals_by_principal ON thing_principals(principal, thing);
 ";
 
 /// Opens `dir/registry.db` (creating `dir` and the schema), in WAL mode with
@@ -113,6 +147,12 @@ pub(crate) fn open(
             save_logging(&tx, initial_logging)?;
         }
         Some(SCHEMA_VERSION) => {}
+        Some(old) if MIGRATABLE_VERSIONS.contains(&old) => {
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [SCHEMA_VERSION],
+            )?;
+        }
         Some(other) => {
             return Err(RegistryError::Storage(format!(
                 "{DB_FILE} has schema version {other}; this build reads version {SCHEMA_VERSION}"
@@ -271,4 +311,38 @@ pub(crate) fn load_index_rows(conn: &Connection) -> Result<IndexRows, RegistryEr
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok((groups, members))
+}
+
+/// What the in-memory security index is built from.
+pub(crate) struct SecurityRows {
+    /// `(policy name, default version's document)`.
+    pub(crate) policies: Vec<(String, String)>,
+    /// `(policy name, target)`.
+    pub(crate) targets: Vec<(String, String)>,
+    /// `(principal, thing, exclusive)`.
+    pub(crate) principals: Vec<(String, String, bool)>,
+}
+
+/// Reads the default version of every policy, every policy attachment and every thing
+/// principal.
+pub(crate) fn load_security_rows(conn: &Connection) -> Result<SecurityRows, RegistryError> {
+    let mut stmt = conn.prepare(
+        "SELECT p.name, v.document FROM policies p JOIN policy_versions v ON v.policy = p.name AND v.version = p.default_version",
+    )?;
+    let policies = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare("SELECT policy, target FROM policy_targets")?;
+    let targets = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare("SELECT principal, thing, exclusive FROM thing_principals")?;
+    let principals = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SecurityRows {
+        policies,
+        targets,
+        principals,
+    })
 }

@@ -203,11 +203,13 @@ impl Registry {
             [name],
         )?;
         tx.commit()?;
+        // Attributes feed `${iot:Connection.Thing.Attributes[...]}`.
+        self.inner.security.bump();
         Ok(())
     }
 
-    /// DeleteThing: deletes the thing and its group memberships, then revalidates connected
-    /// clients' levels. Deleting a thing that does not exist succeeds ("Returns successfully
+    /// DeleteThing: deletes the thing, its group memberships and its principal attachments,
+    /// then revalidates connected clients' levels and bumps the security epoch. Deleting a thing that does not exist succeeds ("Returns successfully
     /// with no error if the deletion is successful or you specify a thing that doesn't
     /// exist", API Reference `DeleteThing`).
     ///
@@ -235,6 +237,8 @@ impl Registry {
         tx.execute("DELETE FROM things WHERE name = ?1", [name])?;
         tx.commit()?;
         self.inner.index.remove_thing(name);
+        self.inner.security.remove_thing(name);
+        self.inner.security.bump();
         self.inner.logger.invalidate();
         Ok(())
     }

@@ -1,4 +1,6 @@
-//! Opaque pagination tokens: URL-safe base64 of `<operation tag>\n<last key returned>`.
+//! Opaque pagination tokens: URL-safe base64 of `<operation tag>\n<last key returned>`
+//! (`nextToken`), and the `marker`s of the policy list operations, which the model constrains
+//! to standard base64 (`Marker`: `[A-Za-z0-9+/]+={0,2}`) and so use the standard alphabet.
 //!
 //! Pages continue strictly after the last key of the previous page, so items created or
 //! deleted between calls never make a page repeat or skip an item that existed throughout.
@@ -6,7 +8,7 @@
 use crate::error::RegistryError;
 use crate::types::MAX_RESULTS_LIMIT;
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 /// Encodes the key of the last item of a page for operation `tag`.
 pub(crate) fn encode(tag: &str, last_key: &str) -> String {
@@ -25,6 +27,61 @@ pub(crate) fn decode(tag: &str, token: Option<&str>) -> Result<Option<String>, R
     match text.split_once('\n') {
         Some((t, key)) if t == tag => Ok(Some(key.to_string())),
         _ => Err(invalid()),
+    }
+}
+
+/// Encodes a `nextMarker` (standard base64 with padding) for operation `tag`.
+pub(crate) fn encode_marker(tag: &str, last_key: &str) -> String {
+    STANDARD.encode(format!("{tag}\n{last_key}"))
+}
+
+/// Decodes a `marker` of operation `tag`. `None` → start.
+/// Errors: `InvalidRequest` for anything [`encode_marker`] did not produce for `tag`.
+pub(crate) fn decode_marker(
+    tag: &str,
+    marker: Option<&str>,
+) -> Result<Option<String>, RegistryError> {
+    let Some(marker) = marker else {
+        return Ok(None);
+    };
+    let invalid = || RegistryError::InvalidRequest(format!("The marker {marker} is not valid."));
+    let bytes = STANDARD.decode(marker).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    match text.split_once('\n') {
+        Some((t, key)) if t == tag => Ok(Some(key.to_string())),
+        _ => Err(invalid()),
+    }
+}
+
+/// Resolves `pageSize` (default `default`, 1..=250). Errors: `InvalidRequest`.
+pub(crate) fn page_size(page_size: Option<usize>, default: usize) -> Result<usize, RegistryError> {
+    let n = page_size.unwrap_or(default);
+    if (1..=MAX_RESULTS_LIMIT).contains(&n) {
+        Ok(n)
+    } else {
+        Err(RegistryError::InvalidRequest(format!(
+            "pageSize must be between 1 and {MAX_RESULTS_LIMIT}, got {n}."
+        )))
+    }
+}
+
+/// Like [`page`], with a `nextMarker` from [`encode_marker`].
+pub(crate) fn marker_page<T>(
+    tag: &str,
+    mut rows: Vec<T>,
+    page_size: usize,
+    key: impl Fn(&T) -> String,
+) -> crate::Page<T> {
+    let more = rows.len() > page_size;
+    rows.truncate(page_size);
+    let next_token = if more {
+        rows.last().map(|last| encode_marker(tag, &key(last)))
+    } else {
+        None
+    };
+    crate::Page {
+        items: rows,
+        next_token,
     }
 }
 
@@ -75,6 +132,24 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn markers_are_standard_base64_and_tagged() {
+        let m = encode_marker("policies", "00000000000001\nmy-policy");
+        assert!(
+            m.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+        );
+        assert_eq!(
+            decode_marker("policies", Some(&m)),
+            Ok(Some("00000000000001\nmy-policy".to_string()))
+        );
+        assert!(decode_marker("targets", Some(&m)).is_err());
+        assert!(decode_marker("policies", Some("%%")).is_err());
+        assert_eq!(page_size(None, 25), Ok(25));
+        assert!(page_size(Some(0), 25).is_err());
+        assert!(page_size(Some(251), 25).is_err());
     }
 
     #[test]

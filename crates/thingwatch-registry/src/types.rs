@@ -139,3 +139,135 @@ pub struct ThingGroupInfo {
     /// `thingGroupMetadata.creationDate`, epoch milliseconds.
     pub creation_date_ms: i64,
 }
+
+/// Versions one IoT policy may have: 5 (AWS IoT API Reference `CreatePolicyVersion`: "A
+/// managed policy can have up to five versions. If the policy has five versions, you must use
+/// DeletePolicyVersion to delete an existing version before you create a new one"; AWS General
+/// Reference *AWS IoT Core endpoints and quotas*, "Maximum number of named policy versions").
+pub const MAX_POLICY_VERSIONS: usize = 5;
+
+/// Policies attached to one target (certificate or thing group): 10 (AWS General Reference
+/// *AWS IoT Core endpoints and quotas*, "Maximum number of policies that can be attached to a
+/// certificate or Amazon Cognito identity": 10). AttachPolicy beyond it fails with
+/// `LimitExceededException` (HTTP 410, which the operation models).
+pub const MAX_POLICIES_PER_TARGET: usize = 10;
+
+/// `pageSize` of ListPolicies / ListAttachedPolicies / ListTargetsForPolicy when the caller
+/// sends none: 25 (AWS documents no default for these operations; 25 is the default it
+/// documents for ListCertificates, the sibling operation with the same paging members).
+pub const DEFAULT_POLICY_PAGE_SIZE: usize = 25;
+
+/// `ThingPrincipalType` of AttachThingPrincipal (botocore enum `EXCLUSIVE_THING |
+/// NON_EXCLUSIVE_THING`; API Reference `AttachThingPrincipal`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ThingPrincipalType {
+    /// `EXCLUSIVE_THING`: the thing is the only thing attached to the principal.
+    Exclusive,
+    /// `NON_EXCLUSIVE_THING` (the default): the principal may be attached to other things too.
+    NonExclusive,
+}
+
+impl ThingPrincipalType {
+    /// The wire spelling (`EXCLUSIVE_THING` / `NON_EXCLUSIVE_THING`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThingPrincipalType::Exclusive => "EXCLUSIVE_THING",
+            ThingPrincipalType::NonExclusive => "NON_EXCLUSIVE_THING",
+        }
+    }
+}
+
+impl std::fmt::Display for ThingPrincipalType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ThingPrincipalType {
+    type Err = crate::RegistryError;
+
+    /// Parses the wire spelling. Errors: `InvalidRequest` for anything else.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "EXCLUSIVE_THING" => Ok(ThingPrincipalType::Exclusive),
+            "NON_EXCLUSIVE_THING" => Ok(ThingPrincipalType::NonExclusive),
+            other => Err(crate::RegistryError::InvalidRequest(format!(
+                "Value '{other}' at 'thingPrincipalType' failed to satisfy constraint: Member must satisfy enum value set: [EXCLUSIVE_THING, NON_EXCLUSIVE_THING]"
+            ))),
+        }
+    }
+}
+
+/// `Policy` (one entry of ListPolicies / ListAttachedPolicies).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicySummary {
+    /// `policyName`.
+    pub policy_name: String,
+    /// `policyArn`: `arn:aws:iot:REGION:ACCOUNT:policy/NAME`.
+    pub policy_arn: String,
+}
+
+/// An IoT policy as `GetPolicy` describes it (its default version's document).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyInfo {
+    /// `policyName`.
+    pub policy_name: String,
+    /// `policyArn`.
+    pub policy_arn: String,
+    /// `policyDocument` of the default version, exactly as it was sent.
+    pub policy_document: String,
+    /// `defaultVersionId` (`policyVersionId` in CreatePolicy's output): 1 at creation.
+    pub default_version_id: u32,
+    /// `creationDate`, epoch milliseconds.
+    pub creation_date_ms: i64,
+    /// `lastModifiedDate`, epoch milliseconds: the last version change (create, delete,
+    /// default switch).
+    pub last_modified_date_ms: i64,
+    /// `generationId`: a fresh UUID on every change of the policy.
+    pub generation_id: String,
+}
+
+/// One version of an IoT policy as `GetPolicyVersion` / `CreatePolicyVersion` describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersionInfo {
+    /// `policyName`.
+    pub policy_name: String,
+    /// `policyArn`.
+    pub policy_arn: String,
+    /// `policyDocument`, exactly as it was sent.
+    pub policy_document: String,
+    /// `policyVersionId`: 1, 2, … per policy, never reused after a delete.
+    pub version_id: u32,
+    /// `isDefaultVersion`.
+    pub is_default_version: bool,
+    /// `creationDate` of this version, epoch milliseconds.
+    pub creation_date_ms: i64,
+    /// `lastModifiedDate` of the policy, epoch milliseconds.
+    pub last_modified_date_ms: i64,
+    /// `generationId` of the policy.
+    pub generation_id: String,
+}
+
+/// `PolicyVersion` (one entry of ListPolicyVersions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersionSummary {
+    /// `versionId`.
+    pub version_id: u32,
+    /// `isDefaultVersion`.
+    pub is_default_version: bool,
+    /// `createDate`, epoch milliseconds.
+    pub create_date_ms: i64,
+}
+
+/// Paging of ListPolicies / ListAttachedPolicies / ListTargetsForPolicy (`marker`,
+/// `pageSize`; `ascendingOrder` where the operation has it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarkerQuery {
+    /// `marker`: the `nextMarker` of the previous page.
+    pub marker: Option<String>,
+    /// `pageSize`, 1..=[`MAX_RESULTS_LIMIT`]; `None` = [`DEFAULT_POLICY_PAGE_SIZE`].
+    pub page_size: Option<usize>,
+    /// `isAscendingOrder` (ListPolicies only): oldest first when `true`, newest first
+    /// otherwise ("If true, the results are returned in ascending creation order").
+    pub ascending: bool,
+}
