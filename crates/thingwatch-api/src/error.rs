@@ -109,6 +109,22 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// `UnsupportedDocumentEncodingException` (iot-data, 415).
     UnsupportedDocumentEncoding,
+    /// `MalformedPolicyException` (IoT, 400): the policy document is not a valid AWS IoT policy.
+    MalformedPolicy,
+    /// `DeleteConflictException` (IoT, 409): the policy, version or certificate is still in
+    /// use (attached, non-default versions, default version).
+    IotDeleteConflict,
+    /// `VersionsLimitExceededException` (IoT, 409): the policy already has 5 versions.
+    VersionsLimitExceeded,
+    /// `CertificateStateException` (IoT, 406): not allowed in the certificate's status.
+    CertificateState,
+    /// `CertificateValidationException` (IoT, 400): the certificate is invalid.
+    CertificateValidation,
+    /// `CertificateConflictException` (IoT, 409): more than one registered CA matches.
+    CertificateConflict,
+    /// `RegistrationCodeValidationException` (IoT, 400): the verification certificate does
+    /// not prove the registration code.
+    RegistrationCodeValidation,
 }
 
 impl ErrorCode {
@@ -140,6 +156,13 @@ impl ErrorCode {
             Self::VersionConflict => "VersionConflictException",
             Self::MethodNotAllowed => "MethodNotAllowedException",
             Self::UnsupportedDocumentEncoding => "UnsupportedDocumentEncodingException",
+            Self::MalformedPolicy => "MalformedPolicyException",
+            Self::IotDeleteConflict => "DeleteConflictException",
+            Self::VersionsLimitExceeded => "VersionsLimitExceededException",
+            Self::CertificateState => "CertificateStateException",
+            Self::CertificateValidation => "CertificateValidationException",
+            Self::CertificateConflict => "CertificateConflictException",
+            Self::RegistrationCodeValidation => "RegistrationCodeValidationException",
         }
     }
 
@@ -195,9 +218,13 @@ impl ErrorCode {
                 Self::ResourceNotFound | Self::NotConfigured | Self::UnknownOperation => {
                     StatusCode::NOT_FOUND
                 }
-                Self::ResourceAlreadyExists | Self::Conflict | Self::VersionConflict => {
-                    StatusCode::CONFLICT
-                }
+                Self::ResourceAlreadyExists
+                | Self::Conflict
+                | Self::VersionConflict
+                | Self::IotDeleteConflict
+                | Self::VersionsLimitExceeded
+                | Self::CertificateConflict => StatusCode::CONFLICT,
+                Self::CertificateState => StatusCode::NOT_ACCEPTABLE,
                 Self::LimitExceeded => StatusCode::GONE,
                 Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
                 Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
