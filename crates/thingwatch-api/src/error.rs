@@ -7,7 +7,13 @@
 //! * **AWS JSON 1.1** (logs, cloudtrail): `Content-Type: application/x-amz-json-1.1`,
 //!   `{"__type": "Code", "message": "…"}`, HTTP 400 for client faults, 500 for server faults;
 //! * **AWS JSON 1.0, awsQueryCompatible** (CloudWatch `monitoring`): as JSON 1.1 with
-//!   `application/x-amz-json-1.0` plus `x-amzn-query-error: <QueryCode>;Sender|Receiver`.
+//!   `application/x-amz-json-1.0` plus `x-amzn-query-error: <QueryCode>;Sender|Receiver`;
+//! * **awsQuery** (IAM `iam`, STS `sts`): `Content-Type: text/xml`,
+//!   `<ErrorResponse><Error><Type>Sender|Receiver</Type><Code>NoSuchEntity</Code>`
+//!   `<Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>` with the status the
+//!   botocore model's error shape declares (`httpStatusCode`; IAM `NoSuchEntity` 404,
+//!   `EntityAlreadyExists` 409, …). botocore's query parser reads `Error/Code`,
+//!   `Error/Message` and `RequestId`, ignoring the namespace.
 //!
 //! Every response carries `x-amzn-RequestId`. Internal causes are logged by the caller
 //! with `tracing` and replaced by a generic message here; client mistakes are never 5xx.
@@ -29,6 +35,8 @@ pub const QUERY_ERROR_HEADER: &str = "x-amzn-query-error";
 pub const CONTENT_TYPE_JSON_1_1: &str = "application/x-amz-json-1.1";
 /// Content type of AWS JSON 1.0 requests and responses.
 pub const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
+/// Content type of awsQuery (IAM, STS) responses and errors.
+pub const CONTENT_TYPE_XML: &str = "text/xml";
 
 /// The wire protocol a service speaks; decides the error format and statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,6 +47,9 @@ pub enum Protocol {
     AwsJson11,
     /// AWS JSON 1.0 with awsQueryCompatible errors (CloudWatch `monitoring`).
     AwsJson10QueryCompatible,
+    /// awsQuery (IAM `iam`, STS `sts`): form-encoded `Action=…&Version=…` requests, XML
+    /// responses and `<ErrorResponse>` errors with per-code statuses.
+    AwsQuery,
 }
 
 /// Who is at fault: decides 4xx vs 5xx in the JSON protocols and `Sender`/`Receiver` in
@@ -125,6 +136,22 @@ pub enum ErrorCode {
     /// `RegistrationCodeValidationException` (IoT, 400): the verification certificate does
     /// not prove the registration code.
     RegistrationCodeValidation,
+    // ---- IAM awsQuery codes (statuses from the iam-2010-05-08 model's `httpStatusCode`)
+    /// `NoSuchEntity` (IAM, 404): the user, role, access key or policy does not exist.
+    NoSuchEntity,
+    /// `EntityAlreadyExists` (IAM, 409).
+    EntityAlreadyExists,
+    /// `MalformedPolicyDocument` (IAM, 400): the policy document failed validation.
+    MalformedPolicyDocument,
+    /// `DeleteConflict` (IAM, 409): the entity still has subordinate entities (access keys,
+    /// policies).
+    DeleteConflict,
+    /// `InvalidInput` (IAM, 400): an invalid parameter value.
+    InvalidInput,
+    /// `UnmodifiableEntity` (IAM, 400): the entity is protected.
+    UnmodifiableEntity,
+    /// `ServiceFailure` (IAM, 500): unexpected internal failure.
+    ServiceFailure,
 }
 
 impl ErrorCode {
@@ -163,13 +190,51 @@ impl ErrorCode {
             Self::CertificateValidation => "CertificateValidationException",
             Self::CertificateConflict => "CertificateConflictException",
             Self::RegistrationCodeValidation => "RegistrationCodeValidationException",
+            Self::NoSuchEntity => "NoSuchEntity",
+            Self::EntityAlreadyExists => "EntityAlreadyExists",
+            Self::MalformedPolicyDocument => "MalformedPolicyDocument",
+            Self::DeleteConflict => "DeleteConflict",
+            Self::InvalidInput => "InvalidInput",
+            Self::UnmodifiableEntity => "UnmodifiableEntity",
+            Self::ServiceFailure => "ServiceFailure",
+        }
+    }
+
+    /// The code sent in an awsQuery `<Error><Code>` (IAM/STS). AWS query services name their
+    /// errors without the `Exception` suffix (iam model: `NoSuchEntityException` has
+    /// `error.code = "NoSuchEntity"`); the common authentication codes are the query front
+    /// end's (`MissingAuthenticationToken`, `IncompleteSignature`, `InvalidClientTokenId`,
+    /// `SignatureDoesNotMatch`, `AccessDenied`, `InvalidAction`, `ValidationError`,
+    /// `Throttling`, `ServiceUnavailable`).
+    pub fn aws_query_code(self) -> &'static str {
+        match self {
+            Self::MissingAuthenticationToken => "MissingAuthenticationToken",
+            Self::IncompleteSignature => "IncompleteSignature",
+            Self::InvalidSignature => "SignatureDoesNotMatch",
+            Self::UnrecognizedClient => "InvalidClientTokenId",
+            Self::AccessDenied | Self::Unauthorized => "AccessDenied",
+            Self::Serialization => "MalformedQueryString",
+            Self::UnknownOperation => "InvalidAction",
+            Self::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Self::Throttling => "Throttling",
+            Self::InvalidParameter | Self::InvalidRequest => "InvalidParameterValue",
+            Self::ResourceNotFound => "ResourceNotFound",
+            Self::ResourceAlreadyExists => "ResourceAlreadyExists",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::Validation => "ValidationError",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InternalFailure | Self::Internal => "InternalFailure",
+            other => other.as_str(),
         }
     }
 
     /// Client or server fault.
     pub fn fault(self) -> Fault {
         match self {
-            Self::ServiceUnavailable | Self::InternalFailure | Self::Internal => Fault::Server,
+            Self::ServiceUnavailable
+            | Self::InternalFailure
+            | Self::Internal
+            | Self::ServiceFailure => Fault::Server,
             _ => Fault::Client,
         }
     }
@@ -201,10 +266,34 @@ impl ErrorCode {
     ///   410 limit exceeded, …); authentication failures are 403 (Lambda, a rest-json
     ///   service, answers `UnrecognizedClientException` with 403: iann0036/iamlive#58).
     ///   `UnknownOperationException` is 404 (no such route).
+    /// * awsQuery: the IAM model's `httpStatusCode` per error shape (`NoSuchEntity` 404,
+    ///   `EntityAlreadyExists` / `LimitExceeded` / `DeleteConflict` 409,
+    ///   `MalformedPolicyDocument` / `InvalidInput` / `UnmodifiableEntity` 400,
+    ///   `ServiceFailure` 500); authentication and authorization failures 403 (what IAM and
+    ///   STS answer for `InvalidClientTokenId`, `SignatureDoesNotMatch` and `AccessDenied`),
+    ///   other client faults 400, `ServiceUnavailable` 503, other server faults 500.
     pub fn http_status(self, protocol: Protocol) -> StatusCode {
         match (self, protocol) {
             (Self::MissingAuthenticationToken, _) => StatusCode::FORBIDDEN,
             (Self::RequestEntityTooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
+            (code, Protocol::AwsQuery) => match code {
+                Self::InvalidSignature
+                | Self::UnrecognizedClient
+                | Self::AccessDenied
+                | Self::Unauthorized => StatusCode::FORBIDDEN,
+                Self::NoSuchEntity | Self::ResourceNotFound => StatusCode::NOT_FOUND,
+                Self::EntityAlreadyExists
+                | Self::ResourceAlreadyExists
+                | Self::LimitExceeded
+                | Self::DeleteConflict
+                | Self::Conflict => StatusCode::CONFLICT,
+                Self::Throttling => StatusCode::BAD_REQUEST,
+                Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => match code.fault() {
+                    Fault::Client => StatusCode::BAD_REQUEST,
+                    Fault::Server => StatusCode::INTERNAL_SERVER_ERROR,
+                },
+            },
             (_, Protocol::AwsJson11 | Protocol::AwsJson10QueryCompatible) => match self.fault() {
                 Fault::Client => StatusCode::BAD_REQUEST,
                 Fault::Server => StatusCode::INTERNAL_SERVER_ERROR,
@@ -308,6 +397,7 @@ impl ApiError {
     pub fn render(&self, protocol: Protocol, request_id: &str) -> Response {
         let status = self.code.http_status(protocol);
         let (content_type, mut body) = match protocol {
+            Protocol::AwsQuery => return self.render_aws_query(status, request_id),
             Protocol::RestJson => (
                 "application/json",
                 serde_json::json!({ "message": self.message }),
@@ -350,10 +440,55 @@ impl ApiError {
                     h.insert(QUERY_ERROR_HEADER, v);
                 }
             }
-            Protocol::AwsJson11 => {}
+            Protocol::AwsJson11 | Protocol::AwsQuery => {}
         }
         resp
     }
+
+    /// The awsQuery `<ErrorResponse>` (see the module doc). Extra `fields` are not rendered:
+    /// no IAM or STS error shape has members beside `message`.
+    fn render_aws_query(&self, status: StatusCode, request_id: &str) -> Response {
+        let side = match self.code.fault() {
+            Fault::Client => "Sender",
+            Fault::Server => "Receiver",
+        };
+        let body = format!(
+            "<ErrorResponse><Error><Type>{side}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            xml_escape(self.code.aws_query_code()),
+            xml_escape(&self.message),
+            xml_escape(request_id),
+        );
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE_XML),
+        );
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert(REQUEST_ID_HEADER, v);
+        }
+        resp
+    }
+}
+
+/// Escapes `s` for XML character data and attribute values (`&`, `<`, `>`, `"`, `'`).
+fn xml_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A successful JSON-protocol response: 200, the protocol's content type, the request id,
@@ -373,6 +508,7 @@ pub fn json_success(
         Protocol::RestJson => "application/json",
         Protocol::AwsJson11 => CONTENT_TYPE_JSON_1_1,
         Protocol::AwsJson10QueryCompatible => CONTENT_TYPE_JSON_1_0,
+        Protocol::AwsQuery => CONTENT_TYPE_XML,
     };
     let mut resp = (StatusCode::OK, bytes).into_response();
     let h = resp.headers_mut();
@@ -406,6 +542,21 @@ mod tests {
             (C::LimitExceeded, P::RestJson, 410),
             (C::UnknownOperation, P::RestJson, 404),
             (C::UnknownOperation, P::AwsJson10QueryCompatible, 400),
+            (C::NoSuchEntity, P::AwsQuery, 404),
+            (C::EntityAlreadyExists, P::AwsQuery, 409),
+            (C::LimitExceeded, P::AwsQuery, 409),
+            (C::DeleteConflict, P::AwsQuery, 409),
+            (C::MalformedPolicyDocument, P::AwsQuery, 400),
+            (C::InvalidInput, P::AwsQuery, 400),
+            (C::Validation, P::AwsQuery, 400),
+            (C::ServiceFailure, P::AwsQuery, 500),
+            (C::ServiceUnavailable, P::AwsQuery, 503),
+            (C::AccessDenied, P::AwsQuery, 403),
+            (C::UnrecognizedClient, P::AwsQuery, 403),
+            (C::InvalidSignature, P::AwsQuery, 403),
+            (C::IncompleteSignature, P::AwsQuery, 400),
+            (C::MissingAuthenticationToken, P::AwsQuery, 403),
+            (C::UnknownOperation, P::AwsQuery, 400),
         ];
         for (code, proto, want) in table {
             assert_eq!(code.http_status(proto).as_u16(), want, "{code:?} {proto:?}");
@@ -431,6 +582,59 @@ mod tests {
             Some(&b"InternalServiceError;Receiver"[..])
         );
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn aws_query_error_xml() {
+        let r = ApiError::new(
+            ErrorCode::NoSuchEntity,
+            "The user with name <bob> & co cannot be found.",
+        )
+        .render(Protocol::AwsQuery, "rid-9");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            r.headers()
+                .get(header::CONTENT_TYPE)
+                .map(HeaderValue::as_bytes),
+            Some(&b"text/xml"[..])
+        );
+        assert_eq!(
+            r.headers()
+                .get(REQUEST_ID_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"rid-9"[..])
+        );
+        let body = body_text(r);
+        assert_eq!(
+            body,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code>\
+             <Message>The user with name &lt;bob&gt; &amp; co cannot be found.</Message></Error>\
+             <RequestId>rid-9</RequestId></ErrorResponse>"
+        );
+        let r = ApiError::new(ErrorCode::ServiceFailure, "boom").render(Protocol::AwsQuery, "r");
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body_text(r).contains("<Type>Receiver</Type><Code>ServiceFailure</Code>"));
+        let r = ApiError::new(
+            ErrorCode::UnrecognizedClient,
+            "The security token included in the request is invalid.",
+        )
+        .render(Protocol::AwsQuery, "r");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(body_text(r).contains("<Code>InvalidClientTokenId</Code>"));
+    }
+
+    fn body_text(r: Response) -> String {
+        let bytes = futures_body(r.into_body());
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    fn futures_body(body: Body) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("test runtime");
+        rt.block_on(async { body.collect().await.map(|c| c.to_bytes().to_vec()) })
+            .unwrap_or_default()
     }
 
     #[test]
