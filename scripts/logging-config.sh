@@ -28,8 +28,8 @@ check() { local what=$1; shift; if "$@" >"$WORK/check.out" 2>&1; then ok "$what"
 # start_server NAME EXTRA_FLAGS... ; sets MQTT_PORT HTTP_PORT EP DATA
 start_server() {
   local name=$1; shift
-  MQTT_PORT=$(free_port); HTTP_PORT=$(free_port); DATA="$WORK/$name"
-  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --http-listen "127.0.0.1:$HTTP_PORT" "$@" \
+  MQTT_PORT=$(free_port); MQTTS_PORT=$(free_port); HTTP_PORT=$(free_port); DATA="$WORK/$name"
+  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --mqtts-listen "127.0.0.1:$MQTTS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PIDS+=($!)
   for _ in $(seq 1 100); do

@@ -23,6 +23,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 MQTT_PORT=$(free_port)
+MQTTS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 DATA="$WORK/thingwatch-data"
 PASS=0
@@ -32,7 +33,7 @@ bad()  { FAIL=$((FAIL+1)); echo "  FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 start_server() {
-  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --http-listen "127.0.0.1:$HTTP_PORT" \
+  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --mqtts-listen "127.0.0.1:$MQTTS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" \
     >>"$WORK/server.out" 2>>"$WORK/server.err" &
   PID=$!
   for _ in $(seq 1 100); do

@@ -16,8 +16,8 @@ PIDS=()
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 OUT="$WORK/results.jsonl"
 for run in $(seq "$RUNS"); do
-  MQTT=$(free_port) HTTP=$(free_port)
-  target/release/thingwatch serve --data-dir "$WORK/data-$run" --mqtt-listen "127.0.0.1:$MQTT" \
+  MQTT=$(free_port) MQTTS=$(free_port) HTTP=$(free_port)
+  target/release/thingwatch serve --data-dir "$WORK/data-$run" --mqtt-listen "127.0.0.1:$MQTT" --mqtts-listen "127.0.0.1:$MQTTS" \
     --http-listen "127.0.0.1:$HTTP" --default-log-level "$LEVEL" >"$WORK/server-$run.log" 2>&1 &
   PID=$!; PIDS+=("$PID")
   for _ in $(seq 100); do grep -q "HTTP listening" "$WORK/server-$run.log" && break; sleep 0.1; done

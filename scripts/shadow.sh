@@ -24,6 +24,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 MQTT_PORT=$(free_port)
+MQTTS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 DATA="$WORK/thingwatch-data"
 PASS=0
@@ -34,7 +35,7 @@ check() { local what=$1; shift; if "$@" >"$WORK/check.out" 2>&1; then ok "$what"
 
 # start_server N: starts on the fixed ports and waits for the N-th "HTTP listening" banner line.
 start_server() {
-  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --http-listen "127.0.0.1:$HTTP_PORT" \
+  "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --mqtts-listen "127.0.0.1:$MQTTS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" \
     >>"$WORK/server.out" 2>>"$WORK/server.err" &
   PID=$!
   for _ in $(seq 1 100); do
@@ -304,6 +305,10 @@ check "publish --topic cmd/valve-1/open --qos 1" data publish --topic cmd/valve-
 wait "$SUB" || true
 check "  ... delivered to the MQTT subscriber" grep -qxF 'cmd/valve-1/open {"open":1}' "$WORK/sub-pub.out"
 check "publish --qos 2: InvalidRequestException" expect_error InvalidRequestException "" data publish --topic cmd/x --qos 2 --payload x
+check "publish on a shadow request topic is a shadow update" data publish --topic '$aws/things/valve-2/shadow/update' --qos 1 --payload '{"state":{"reported":{"open":false}}}'
+sleep 0.5
+run data get-thing-shadow --thing-name valve-2 "$WORK/valve2.json"
+check "  ... the shadow exists at version 1" jcheck "$WORK/valve2.json" 'd["version"] == 1 and d["state"]["reported"]["open"] is False'
 
 echo "== 7. shadow log events in AWSIotLogsV2"
 events '{ $.eventType = "UpdateThingShadow" && $.protocol = "HTTP" && $.deviceShadowName = "lamp-http" && $.status = "Success" }' "$WORK/e1.json" 6

@@ -4,7 +4,8 @@
 #   2. every crate's tests (real MQTT clients, SigV4-signed HTTP, kill -9 durability),
 #   3. the README quickstart, step by step, with mosquitto clients and the AWS CLI against
 #      the release binary,
-#   4. the logging-configuration scenario (AWS IoT API + levels) the same way.
+#   4. the logging-configuration scenario (AWS IoT API + levels) the same way,
+#   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,4 @@ cargo build --release --workspace
 cargo test --release --workspace --all-targets
 bash scripts/quickstart.sh
 bash scripts/logging-config.sh
+bash scripts/shadow.sh

@@ -70,6 +70,12 @@ impl DataDir {
         self.root.join("broker")
     }
 
+    /// `certificates/`: device and CA certificates (`certificates.sqlite3`). The server CA
+    /// itself is `ca.pem` (public) with its keys in `tls/` (0700) at the root.
+    pub fn certificates_dir(&self) -> PathBuf {
+        self.root.join("certificates")
+    }
+
     /// `shadow/`: Device Shadow documents (`shadows.db`).
     pub fn shadow_dir(&self) -> PathBuf {
         self.root.join("shadow")

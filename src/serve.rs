@@ -107,11 +107,46 @@ async fn serve(
     logger: Logger,
     registry: Registry,
 ) -> Result<()> {
+    // X.509: the server CA (DATA_DIR/ca.pem, what TLS clients trust) and server certificate,
+    // and the registry of device and CA certificates.
+    let authority = Arc::new(
+        thingwatch_certs::CertificateAuthority::load_or_create(data.root(), &[]).map_err(|e| {
+            anyhow::anyhow!("creating the server CA in {}: {e}", data.root().display())
+        })?,
+    );
+    let certificates = thingwatch_certs::CertificateRegistry::open(
+        &data.certificates_dir(),
+        authority.clone(),
+        &settings.region,
+        &settings.account_id,
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "opening certificates in {}: {e}",
+            data.certificates_dir().display()
+        )
+    })?;
+    let tls_config = certificates
+        .server_config()
+        .map_err(|e| anyhow::anyhow!("building the TLS configuration: {e}"))?;
+
+    // MQTT authorization: certificates + IoT policies on the TLS listener, `anonymous` on the
+    // loopback-only plain listener.
+    let authorizer = thingwatch_authz::IotAuthorizer::new(
+        certificates.clone(),
+        Arc::new(registry.clone()),
+        None,
+        &settings.region,
+        &settings.account_id,
+    );
     let broker = thingwatch_broker::Broker::open(
         &data.broker_dir(),
-        thingwatch_broker::BrokerConfig::default(),
+        thingwatch_broker::BrokerConfig {
+            max_connections: settings.max_connections,
+            ..Default::default()
+        },
         logger.clone(),
-        Arc::new(thingwatch_broker::LoopbackAnonymous),
+        Arc::new(authorizer),
     )
     .with_context(|| format!("opening broker state in {}", data.broker_dir().display()))?;
 
@@ -133,10 +168,14 @@ async fn serve(
     let mqtt = tokio::net::TcpListener::bind(settings.mqtt_listen)
         .await
         .with_context(|| format!("binding MQTT listener {}", settings.mqtt_listen))?;
+    let mqtts = tokio::net::TcpListener::bind(settings.mqtts_listen)
+        .await
+        .with_context(|| format!("binding MQTT over TLS listener {}", settings.mqtts_listen))?;
     let http = tokio::net::TcpListener::bind(settings.http_listen)
         .await
         .with_context(|| format!("binding HTTP listener {}", settings.http_listen))?;
     let mqtt_addr = mqtt.local_addr()?;
+    let mqtts_addr = mqtts.local_addr()?;
     let http_addr = http.local_addr()?;
 
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port
@@ -153,7 +192,8 @@ async fn serve(
             region: settings.region.clone(),
             endpoints: thingwatch_api::Endpoints::data_only(data_endpoint),
         },
-    );
+    )
+    .with_certificates(certificates.clone());
     let api_state = thingwatch_api::ApiState::new(
         Arc::new(thingwatch_api::StaticCredentials::root(
             credentials.access_key_id.clone(),
@@ -176,20 +216,38 @@ async fn serve(
         let shutdown = stopped(stop_rx.clone());
         tokio::spawn(async move { broker.serve(mqtt, shutdown).await })
     };
+    tokio::spawn(thingwatch_authz::watch_certificates(
+        certificates.clone(),
+        broker.clone(),
+    ));
+    let tls_task = {
+        let broker = broker.clone();
+        let shutdown = stopped(stop_rx.clone());
+        tokio::spawn(async move { broker.serve_tls(mqtts, tls_config, shutdown).await })
+    };
     let http_task = tokio::spawn(thingwatch_api::serve(
         http,
         api_state,
         stopped(stop_rx.clone()),
     ));
 
-    print_banner(&settings, &data, &credentials, mqtt_addr, http_addr);
+    print_banner(
+        &settings,
+        &data,
+        &credentials,
+        mqtt_addr,
+        mqtts_addr,
+        http_addr,
+    );
 
     wait_for_signal().await;
     eprintln!("thingwatch: shutting down");
     let _ = stop_tx.send(true);
-    let (b, h) = tokio::join!(broker_task, http_task);
+    let (b, t, h) = tokio::join!(broker_task, tls_task, http_task);
     shadows.stop();
     b.context("broker task")?.context("broker")?;
+    t.context("TLS broker task")?
+        .context("MQTT over TLS listener")?;
     h.context("HTTP task")?.context("HTTP API")?;
     Ok(())
 }
@@ -199,6 +257,7 @@ fn print_banner(
     data: &DataDir,
     credentials: &crate::datadir::RootCredentials,
     mqtt: std::net::SocketAddr,
+    mqtts: std::net::SocketAddr,
     http: std::net::SocketAddr,
 ) {
     let mut out = std::io::stdout().lock();
@@ -212,6 +271,11 @@ fn print_banner(
     let _ = writeln!(
         out,
         "MQTT listening on {mqtt} (plain MQTT 3.1.1/5, loopback only, no authentication)"
+    );
+    let _ = writeln!(
+        out,
+        "MQTT over TLS listening on {mqtts} (X.509 client certificates; CA: {})",
+        data.root().join(thingwatch_certs::CA_PEM_FILE).display()
     );
     let _ = writeln!(
         out,

@@ -16,6 +16,11 @@ use thingwatch_events::LevelSetting;
 pub const DEFAULT_DATA_DIR: &str = "./thingwatch-data";
 /// Default plain-MQTT listener (loopback only).
 pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
+/// Default MQTT-over-TLS listener (mutual TLS with registered client certificates, AWS IoT's
+/// port 8883).
+pub const DEFAULT_MQTTS_LISTEN: &str = "127.0.0.1:8883";
+/// Default most concurrent MQTT connections (further accepts wait for a slot).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Default HTTP listener for every AWS API.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4580";
 /// Default AWS account ID.
@@ -38,9 +43,18 @@ pub struct ServeArgs {
     /// Plain MQTT listener address (default 127.0.0.1:1883; loopback only).
     #[arg(long)]
     pub mqtt_listen: Option<SocketAddr>,
+    /// MQTT over TLS listener (default 127.0.0.1:8883): clients authenticate with X.509
+    /// certificates registered with AWS IoT's certificate APIs; `DATA_DIR/ca.pem` is the CA
+    /// they trust.
+    #[arg(long)]
+    pub mqtts_listen: Option<SocketAddr>,
     /// HTTP listener for the AWS APIs (default 127.0.0.1:4580; loopback only).
     #[arg(long)]
     pub http_listen: Option<SocketAddr>,
+    /// Most concurrent MQTT connections over all listeners (default 10000); further
+    /// connections wait to be accepted.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// 12-digit AWS account ID (default 123456789012).
     #[arg(long)]
     pub account_id: Option<String>,
@@ -65,8 +79,12 @@ pub struct ConfigFile {
     pub data_dir: Option<PathBuf>,
     /// Same as `--mqtt-listen`.
     pub mqtt_listen: Option<SocketAddr>,
+    /// Same as `--mqtts-listen`.
+    pub mqtts_listen: Option<SocketAddr>,
     /// Same as `--http-listen`.
     pub http_listen: Option<SocketAddr>,
+    /// Same as `--max-connections`.
+    pub max_connections: Option<usize>,
     /// Same as `--account-id`.
     pub account_id: Option<String>,
     /// Same as `--region`.
@@ -108,8 +126,12 @@ pub struct ServeSettings {
     pub data_dir: PathBuf,
     /// MQTT listener.
     pub mqtt_listen: SocketAddr,
+    /// MQTT over TLS listener.
+    pub mqtts_listen: SocketAddr,
     /// HTTP listener.
     pub http_listen: SocketAddr,
+    /// Most concurrent MQTT connections.
+    pub max_connections: usize,
     /// Account ID.
     pub account_id: String,
     /// Region.
@@ -210,6 +232,13 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
     if max_log_targets == 0 || max_log_targets > 10_000 {
         bail!("--max-log-targets must be between 1 and 10000, got {max_log_targets}");
     }
+    let max_connections = args
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
     Ok(ServeSettings {
         data_dir: args
             .data_dir
@@ -220,10 +249,15 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
             .mqtt_listen
             .or(file.mqtt_listen)
             .unwrap_or_else(|| parse_addr(DEFAULT_MQTT_LISTEN)),
+        mqtts_listen: args
+            .mqtts_listen
+            .or(file.mqtts_listen)
+            .unwrap_or_else(|| parse_addr(DEFAULT_MQTTS_LISTEN)),
         http_listen: args
             .http_listen
             .or(file.http_listen)
             .unwrap_or_else(|| parse_addr(DEFAULT_HTTP_LISTEN)),
+        max_connections,
         account_id,
         region,
         initial_logging,
@@ -261,6 +295,8 @@ mod tests {
         let s = resolve(&ServeArgs::default(), no_env).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("./thingwatch-data"));
         assert_eq!(s.mqtt_listen.to_string(), "127.0.0.1:1883");
+        assert_eq!(s.mqtts_listen.to_string(), "127.0.0.1:8883");
+        assert_eq!(s.max_connections, 10_000);
         assert_eq!(s.http_listen.to_string(), "127.0.0.1:4580");
         assert_eq!(s.account_id, "123456789012");
         assert_eq!(s.region, "us-east-1");

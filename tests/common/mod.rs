@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct Server {
     pub child: Child,
     pub mqtt: SocketAddr,
+    pub mqtts: SocketAddr,
     pub http: SocketAddr,
     pub data_dir: PathBuf,
     pub access_key_id: String,
@@ -61,6 +62,11 @@ impl Server {
             } else {
                 &["--mqtt-listen", "127.0.0.1:0"][..]
             })
+            .args(if extra.contains(&"--mqtts-listen") {
+                &[][..]
+            } else {
+                &["--mqtts-listen", "127.0.0.1:0"][..]
+            })
             .args(["--http-listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("THINGWATCH_ACCESS_KEY_ID")
@@ -73,10 +79,11 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn thingwatch");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let (mut mqtt, mut http) = (None, None);
+        let (mut mqtt, mut mqtts, mut http) = (None, None, None);
         let mut banner = Vec::new();
         // The banner ends with the credentials line.
         while mqtt.is_none()
+            || mqtts.is_none()
             || http.is_none()
             || !banner
                 .iter()
@@ -87,6 +94,7 @@ impl Server {
                 _ => panic!("thingwatch exited before printing its addresses: {banner:?}"),
             };
             mqtt = mqtt.or_else(|| parse_addr(&line, "MQTT listening on "));
+            mqtts = mqtts.or_else(|| parse_addr(&line, "MQTT over TLS listening on "));
             http = http.or_else(|| parse_addr(&line, "HTTP listening on "));
             banner.push(line);
         }
@@ -107,6 +115,7 @@ impl Server {
         Server {
             child,
             mqtt: mqtt.unwrap(),
+            mqtts: mqtts.unwrap(),
             http: http.unwrap(),
             data_dir: data_dir.to_path_buf(),
             access_key_id,
@@ -161,6 +170,34 @@ impl Server {
             path_and_query,
             body.to_vec(),
             None,
+            &[],
+            &self.access_key_id,
+            &self.secret_access_key,
+        )
+        .await
+    }
+
+    /// Calls an AWS IoT operation (signing name `iot`) with a JSON body and extra headers
+    /// (e.g. `x-amzn-principal`).
+    pub async fn iot_with_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> RawResponse {
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
+        let ct = (!bytes.is_empty()).then_some("application/json");
+        signed_raw_call(
+            self.http,
+            "iot",
+            method,
+            path_and_query,
+            bytes,
+            ct,
+            headers,
             &self.access_key_id,
             &self.secret_access_key,
         )
@@ -317,6 +354,7 @@ pub async fn signed_rest_call(
         path_and_query,
         bytes,
         content_type,
+        &[],
         access_key_id,
         secret,
     )
@@ -355,6 +393,7 @@ pub async fn signed_raw_call(
     path_and_query: &str,
     bytes: Vec<u8>,
     content_type: Option<&str>,
+    headers: &[(&str, &str)],
     access_key_id: &str,
     secret: &str,
 ) -> RawResponse {
@@ -367,6 +406,9 @@ pub async fn signed_raw_call(
         .header("host", http.to_string());
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
     }
     let mut req = builder.body(bytes.clone()).unwrap();
     let identity =
