@@ -1,6 +1,9 @@
 //! The AWS IoT control-plane API (rest-json, SigV4 signing name `iot`) over
 //! [`thingwatch_registry::Registry`]: the logging configuration (V2 and legacy V1), the thing
-//! registry (things, thing groups, membership) and DescribeEndpoint.
+//! registry (things, thing groups, membership), IoT policies with versions and attachments,
+//! thing principals ([`policies`]), DescribeEndpoint, and — when configured with
+//! [`IotService::with_certificates`] — the certificate operations over
+//! `thingwatch_certs::CertificateRegistry` ([`certificates`]).
 //!
 //! Routing is a small table ([`route::ROUTES`]: method + path template with percent-decoded
 //! labels); each operation is one `op_*` function that reads its labels, query and JSON body,
@@ -17,7 +20,9 @@
 //! ([`crate::error`]); `ResourceAlreadyExistsException` also carries `resourceId` and
 //! `resourceArn`. A request that matches no route is `UnknownOperationException` (404).
 
+pub mod certificates;
 mod logging;
+pub mod policies;
 pub mod route;
 mod things;
 pub mod validate;
@@ -27,6 +32,7 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use thingwatch_certs::CertificateRegistry;
 use thingwatch_registry::{Registry, RegistryError};
 
 use crate::error::{ApiError, ErrorCode, Protocol, json_success};
@@ -82,7 +88,7 @@ pub struct IotSettings {
 /// The AWS IoT service handler (signing name `iot`). Cheap to clone.
 ///
 /// Register it with `ApiState::with_service("iot", Arc::new(IotService::new(registry,
-/// settings)))`.
+/// settings).with_certificates(certs)))`.
 #[derive(Clone)]
 pub struct IotService {
     inner: Arc<Inner>,
@@ -94,6 +100,9 @@ struct Inner {
     /// Serializes SetV2LoggingOptions / SetLoggingOptions: they read the stored options,
     /// merge the members the caller sent, and write the result back.
     logging_writes: tokio::sync::Mutex<()>,
+    /// The certificate registry the certificate operations use; `None` answers them with
+    /// `UnknownOperationException`.
+    certificates: Option<CertificateRegistry>,
 }
 
 impl IotService {
@@ -104,8 +113,30 @@ impl IotService {
                 registry,
                 settings,
                 logging_writes: tokio::sync::Mutex::new(()),
+                certificates: None,
             }),
         }
+    }
+
+    /// The same service with the certificate operations (CreateKeysAndCertificate …
+    /// GetRegistrationCode) served by `certificates`, which also makes certificate principals
+    /// and targets be checked for existence. Call it before the service is shared (it builds
+    /// a new handle; clones made earlier keep the old configuration).
+    #[must_use]
+    pub fn with_certificates(self, certificates: CertificateRegistry) -> IotService {
+        IotService {
+            inner: Arc::new(Inner {
+                registry: self.inner.registry.clone(),
+                settings: self.inner.settings.clone(),
+                logging_writes: tokio::sync::Mutex::new(()),
+                certificates: Some(certificates),
+            }),
+        }
+    }
+
+    /// The certificate registry, when configured.
+    pub fn certificates(&self) -> Option<&CertificateRegistry> {
+        self.inner.certificates.as_ref()
     }
 
     fn registry(&self) -> Registry {
@@ -133,6 +164,7 @@ pub(crate) struct Input<'a> {
     pub matched: route::Matched,
     pub query: route::Query,
     pub body: &'a [u8],
+    pub headers: &'a http::HeaderMap,
     pub ctx: &'a RequestContext,
 }
 
@@ -140,6 +172,11 @@ impl Input<'_> {
     /// Parses the JSON body into `T` (an empty body counts as `{}`).
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         parse_body(self.body)
+    }
+
+    /// A request header as text (`None` when absent or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -152,6 +189,7 @@ impl IotService {
             matched,
             query,
             body: &req.body,
+            headers: &req.headers,
             ctx: &ctx,
         };
         use Operation as O;
@@ -180,6 +218,50 @@ impl IotService {
             O::ListThingsInThingGroup => reply(&rid, self.op_list_things_in_group(&input)).await,
             O::ListThingGroupsForThing => reply(&rid, self.op_list_groups_for_thing(&input)).await,
             O::DescribeEndpoint => reply(&rid, async { self.op_describe_endpoint(&input) }).await,
+            O::CreatePolicy => reply(&rid, self.op_create_policy(&input)).await,
+            O::GetPolicy => reply(&rid, self.op_get_policy(&input)).await,
+            O::ListPolicies => reply(&rid, self.op_list_policies(&input)).await,
+            O::DeletePolicy => reply(&rid, self.op_delete_policy(&input)).await,
+            O::CreatePolicyVersion => reply(&rid, self.op_create_policy_version(&input)).await,
+            O::GetPolicyVersion => reply(&rid, self.op_get_policy_version(&input)).await,
+            O::ListPolicyVersions => reply(&rid, self.op_list_policy_versions(&input)).await,
+            O::DeletePolicyVersion => reply(&rid, self.op_delete_policy_version(&input)).await,
+            O::SetDefaultPolicyVersion => {
+                reply(&rid, self.op_set_default_policy_version(&input)).await
+            }
+            O::AttachPolicy => reply(&rid, self.op_attach_policy(&input)).await,
+            O::DetachPolicy => reply(&rid, self.op_detach_policy(&input)).await,
+            O::ListAttachedPolicies => reply(&rid, self.op_list_attached_policies(&input)).await,
+            O::ListTargetsForPolicy => reply(&rid, self.op_list_targets_for_policy(&input)).await,
+            O::AttachThingPrincipal => reply(&rid, self.op_attach_thing_principal(&input)).await,
+            O::DetachThingPrincipal => reply(&rid, self.op_detach_thing_principal(&input)).await,
+            O::ListThingPrincipals => reply(&rid, self.op_list_thing_principals(&input)).await,
+            O::ListThingPrincipalsV2 => reply(&rid, self.op_list_thing_principals_v2(&input)).await,
+            O::ListPrincipalThings => reply(&rid, self.op_list_principal_things(&input)).await,
+            O::ListPrincipalThingsV2 => reply(&rid, self.op_list_principal_things_v2(&input)).await,
+            O::CreateKeysAndCertificate => {
+                reply(&rid, self.op_create_keys_and_certificate(&input)).await
+            }
+            O::CreateCertificateFromCsr => {
+                reply(&rid, self.op_create_certificate_from_csr(&input)).await
+            }
+            O::RegisterCertificate => {
+                reply(&rid, self.op_register_certificate(&input, false)).await
+            }
+            O::RegisterCertificateWithoutCA => {
+                reply(&rid, self.op_register_certificate(&input, true)).await
+            }
+            O::RegisterCACertificate => reply(&rid, self.op_register_ca_certificate(&input)).await,
+            O::DescribeCertificate => reply(&rid, self.op_describe_certificate(&input)).await,
+            O::ListCertificates => reply(&rid, self.op_list_certificates(&input)).await,
+            O::ListCertificatesByCA => reply(&rid, self.op_list_certificates_by_ca(&input)).await,
+            O::UpdateCertificate => reply(&rid, self.op_update_certificate(&input)).await,
+            O::DeleteCertificate => reply(&rid, self.op_delete_certificate(&input)).await,
+            O::DescribeCACertificate => reply(&rid, self.op_describe_ca_certificate(&input)).await,
+            O::ListCACertificates => reply(&rid, self.op_list_ca_certificates(&input)).await,
+            O::UpdateCACertificate => reply(&rid, self.op_update_ca_certificate(&input)).await,
+            O::DeleteCACertificate => reply(&rid, self.op_delete_ca_certificate(&input)).await,
+            O::GetRegistrationCode => reply(&rid, self.op_get_registration_code()).await,
         }
     }
 
@@ -260,6 +342,11 @@ pub(crate) fn registry_error(e: RegistryError, internal: ErrorCode) -> ApiError 
         RegistryError::VersionConflict(m) => ApiError::new(ErrorCode::VersionConflict, m),
         RegistryError::LimitExceeded(m) => ApiError::new(ErrorCode::LimitExceeded, m),
         RegistryError::NotConfigured(m) => ApiError::new(ErrorCode::NotConfigured, m),
+        RegistryError::MalformedPolicy(m) => ApiError::new(ErrorCode::MalformedPolicy, m),
+        RegistryError::DeleteConflict(m) => ApiError::new(ErrorCode::IotDeleteConflict, m),
+        RegistryError::VersionsLimitExceeded(m) => {
+            ApiError::new(ErrorCode::VersionsLimitExceeded, m)
+        }
         RegistryError::Storage(cause) => {
             tracing::error!(%cause, "registry storage failure");
             ApiError::new(internal, "An unexpected error has occurred.")
@@ -345,6 +432,21 @@ mod tests {
                 RegistryError::NotConfigured("x".into()),
                 ErrorCode::NotConfigured,
                 404,
+            ),
+            (
+                RegistryError::MalformedPolicy("x".into()),
+                ErrorCode::MalformedPolicy,
+                400,
+            ),
+            (
+                RegistryError::DeleteConflict("x".into()),
+                ErrorCode::IotDeleteConflict,
+                409,
+            ),
+            (
+                RegistryError::VersionsLimitExceeded("x".into()),
+                ErrorCode::VersionsLimitExceeded,
+                409,
             ),
             (
                 RegistryError::Storage("disk on fire".into()),

@@ -61,6 +61,74 @@ pub enum Operation {
     ListThingGroupsForThing,
     /// `GET /endpoint`
     DescribeEndpoint,
+    /// `POST /policies/{policyName}`
+    CreatePolicy,
+    /// `GET /policies/{policyName}`
+    GetPolicy,
+    /// `GET /policies`
+    ListPolicies,
+    /// `DELETE /policies/{policyName}`
+    DeletePolicy,
+    /// `POST /policies/{policyName}/version`
+    CreatePolicyVersion,
+    /// `GET /policies/{policyName}/version/{policyVersionId}`
+    GetPolicyVersion,
+    /// `GET /policies/{policyName}/version`
+    ListPolicyVersions,
+    /// `DELETE /policies/{policyName}/version/{policyVersionId}`
+    DeletePolicyVersion,
+    /// `PATCH /policies/{policyName}/version/{policyVersionId}`
+    SetDefaultPolicyVersion,
+    /// `PUT /target-policies/{policyName}`
+    AttachPolicy,
+    /// `POST /target-policies/{policyName}`
+    DetachPolicy,
+    /// `POST /attached-policies/{target}`
+    ListAttachedPolicies,
+    /// `POST /policy-targets/{policyName}`
+    ListTargetsForPolicy,
+    /// `PUT /things/{thingName}/principals`
+    AttachThingPrincipal,
+    /// `DELETE /things/{thingName}/principals`
+    DetachThingPrincipal,
+    /// `GET /things/{thingName}/principals`
+    ListThingPrincipals,
+    /// `GET /things/{thingName}/principals-v2`
+    ListThingPrincipalsV2,
+    /// `GET /principals/things`
+    ListPrincipalThings,
+    /// `GET /principals/things-v2`
+    ListPrincipalThingsV2,
+    /// `POST /keys-and-certificate`
+    CreateKeysAndCertificate,
+    /// `POST /certificates`
+    CreateCertificateFromCsr,
+    /// `POST /certificate/register`
+    RegisterCertificate,
+    /// `POST /certificate/register-no-ca`
+    RegisterCertificateWithoutCA,
+    /// `POST /cacertificate`
+    RegisterCACertificate,
+    /// `GET /certificates/{certificateId}`
+    DescribeCertificate,
+    /// `GET /certificates`
+    ListCertificates,
+    /// `GET /certificates-by-ca/{caCertificateId}`
+    ListCertificatesByCA,
+    /// `PUT /certificates/{certificateId}`
+    UpdateCertificate,
+    /// `DELETE /certificates/{certificateId}`
+    DeleteCertificate,
+    /// `GET /cacertificate/{caCertificateId}`
+    DescribeCACertificate,
+    /// `GET /cacertificates`
+    ListCACertificates,
+    /// `PUT /cacertificate/{caCertificateId}`
+    UpdateCACertificate,
+    /// `DELETE /cacertificate/{caCertificateId}`
+    DeleteCACertificate,
+    /// `GET /registrationcode`
+    GetRegistrationCode,
 }
 
 /// One row of a rest-json route table (`O`: the service's operation enum; AWS IoT's
@@ -168,6 +236,164 @@ pub const ROUTES: &[Route] = &[
         Operation::ListThingsInThingGroup,
     ),
     route(Method::GET, "/endpoint", Operation::DescribeEndpoint),
+    route(
+        Method::POST,
+        "/policies/{policyName}",
+        Operation::CreatePolicy,
+    ),
+    route(Method::GET, "/policies/{policyName}", Operation::GetPolicy),
+    route(Method::GET, "/policies", Operation::ListPolicies),
+    route(
+        Method::DELETE,
+        "/policies/{policyName}",
+        Operation::DeletePolicy,
+    ),
+    route(
+        Method::POST,
+        "/policies/{policyName}/version",
+        Operation::CreatePolicyVersion,
+    ),
+    route(
+        Method::GET,
+        "/policies/{policyName}/version/{policyVersionId}",
+        Operation::GetPolicyVersion,
+    ),
+    route(
+        Method::GET,
+        "/policies/{policyName}/version",
+        Operation::ListPolicyVersions,
+    ),
+    route(
+        Method::DELETE,
+        "/policies/{policyName}/version/{policyVersionId}",
+        Operation::DeletePolicyVersion,
+    ),
+    route(
+        Method::PATCH,
+        "/policies/{policyName}/version/{policyVersionId}",
+        Operation::SetDefaultPolicyVersion,
+    ),
+    route(
+        Method::PUT,
+        "/target-policies/{policyName}",
+        Operation::AttachPolicy,
+    ),
+    route(
+        Method::POST,
+        "/target-policies/{policyName}",
+        Operation::DetachPolicy,
+    ),
+    route(
+        Method::POST,
+        "/attached-policies/{target}",
+        Operation::ListAttachedPolicies,
+    ),
+    route(
+        Method::POST,
+        "/policy-targets/{policyName}",
+        Operation::ListTargetsForPolicy,
+    ),
+    route(
+        Method::PUT,
+        "/things/{thingName}/principals",
+        Operation::AttachThingPrincipal,
+    ),
+    route(
+        Method::DELETE,
+        "/things/{thingName}/principals",
+        Operation::DetachThingPrincipal,
+    ),
+    route(
+        Method::GET,
+        "/things/{thingName}/principals",
+        Operation::ListThingPrincipals,
+    ),
+    route(
+        Method::GET,
+        "/things/{thingName}/principals-v2",
+        Operation::ListThingPrincipalsV2,
+    ),
+    route(
+        Method::GET,
+        "/principals/things",
+        Operation::ListPrincipalThings,
+    ),
+    route(
+        Method::GET,
+        "/principals/things-v2",
+        Operation::ListPrincipalThingsV2,
+    ),
+    route(
+        Method::POST,
+        "/keys-and-certificate",
+        Operation::CreateKeysAndCertificate,
+    ),
+    route(
+        Method::POST,
+        "/certificates",
+        Operation::CreateCertificateFromCsr,
+    ),
+    route(
+        Method::POST,
+        "/certificate/register",
+        Operation::RegisterCertificate,
+    ),
+    route(
+        Method::POST,
+        "/certificate/register-no-ca",
+        Operation::RegisterCertificateWithoutCA,
+    ),
+    route(
+        Method::POST,
+        "/cacertificate",
+        Operation::RegisterCACertificate,
+    ),
+    route(
+        Method::GET,
+        "/certificates/{certificateId}",
+        Operation::DescribeCertificate,
+    ),
+    route(Method::GET, "/certificates", Operation::ListCertificates),
+    route(
+        Method::GET,
+        "/certificates-by-ca/{caCertificateId}",
+        Operation::ListCertificatesByCA,
+    ),
+    route(
+        Method::PUT,
+        "/certificates/{certificateId}",
+        Operation::UpdateCertificate,
+    ),
+    route(
+        Method::DELETE,
+        "/certificates/{certificateId}",
+        Operation::DeleteCertificate,
+    ),
+    route(
+        Method::GET,
+        "/cacertificate/{caCertificateId}",
+        Operation::DescribeCACertificate,
+    ),
+    route(
+        Method::GET,
+        "/cacertificates",
+        Operation::ListCACertificates,
+    ),
+    route(
+        Method::PUT,
+        "/cacertificate/{caCertificateId}",
+        Operation::UpdateCACertificate,
+    ),
+    route(
+        Method::DELETE,
+        "/cacertificate/{caCertificateId}",
+        Operation::DeleteCACertificate,
+    ),
+    route(
+        Method::GET,
+        "/registrationcode",
+        Operation::GetRegistrationCode,
+    ),
 ];
 
 /// A matched route: the operation and its decoded path labels.
@@ -386,6 +612,54 @@ mod tests {
                 &[("thingGroupName", "g 1")],
             ),
             (Method::GET, "/endpoint", Operation::DescribeEndpoint, &[]),
+            (
+                Method::POST,
+                "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Acert%2Fab",
+                Operation::ListAttachedPolicies,
+                &[("target", "arn:aws:iot:us-east-1:123456789012:cert/ab")],
+            ),
+            (
+                Method::PATCH,
+                "/policies/p1/version/3",
+                Operation::SetDefaultPolicyVersion,
+                &[("policyName", "p1"), ("policyVersionId", "3")],
+            ),
+            (
+                Method::GET,
+                "/policies/p1/version",
+                Operation::ListPolicyVersions,
+                &[("policyName", "p1")],
+            ),
+            (
+                Method::PUT,
+                "/things/t1/principals",
+                Operation::AttachThingPrincipal,
+                &[("thingName", "t1")],
+            ),
+            (
+                Method::GET,
+                "/principals/things",
+                Operation::ListPrincipalThings,
+                &[],
+            ),
+            (
+                Method::POST,
+                "/certificates",
+                Operation::CreateCertificateFromCsr,
+                &[],
+            ),
+            (
+                Method::PUT,
+                "/certificates/abc",
+                Operation::UpdateCertificate,
+                &[("certificateId", "abc")],
+            ),
+            (
+                Method::POST,
+                "/certificate/register-no-ca",
+                Operation::RegisterCertificateWithoutCA,
+                &[],
+            ),
         ];
         for (method, path, op, labels) in table {
             let m = match_route(method, path).unwrap();

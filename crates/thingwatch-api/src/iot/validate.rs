@@ -21,6 +21,17 @@ pub const MAX_GROUP_DESCRIPTION_LEN: usize = 2028;
 pub const MAX_EVENT_FIELD_LEN: usize = 512;
 /// `EndpointType` maximum length (model: max=128).
 pub const MAX_ENDPOINT_TYPE_LEN: usize = 128;
+/// `PolicyName` length (model: min=1, max=128).
+pub const MAX_POLICY_NAME_LEN: usize = 128;
+/// `PolicyDocument` maximum length as the model states it (max=404600); the 2,048
+/// non-whitespace characters AWS IoT enforces are checked by `thingwatch_policy`.
+pub const MAX_POLICY_DOCUMENT_LEN: usize = 404_600;
+/// `CertificatePem` maximum length (model: min=1, max=65536).
+pub const MAX_CERTIFICATE_PEM_LEN: usize = 65_536;
+/// `CertificateSigningRequest` maximum length (model: min=1, max=4096).
+pub const MAX_CSR_LEN: usize = 4096;
+/// `Marker` maximum length (model: max=1024).
+pub const MAX_MARKER_LEN: usize = 1024;
 
 /// A model string pattern with a matcher equivalent to its regular expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +46,12 @@ pub enum Pattern {
     Description,
     /// `LogDestination`: `^[.\-_/#A-Za-z0-9]+$`.
     LogDestination,
+    /// `PolicyName`: `[\w+=,.@-]+`.
+    PolicyName,
+    /// `PolicyVersionId`: `[0-9]+`.
+    PolicyVersionId,
+    /// `Marker`: `[A-Za-z0-9+/]+={0,2}`.
+    Marker,
 }
 
 /// AWS IoT raises `InvalidRequestException` and reports only the length violation of a
@@ -50,6 +67,9 @@ impl ModelPattern for Pattern {
             Self::AttributeValue => r"[a-zA-Z0-9_.,@/:#=\[\]-]*",
             Self::Description => r"[\p{Graph}\x20]*",
             Self::LogDestination => r"^[.\-_/#A-Za-z0-9]+$",
+            Self::PolicyName => r"[\w+=,.@-]+",
+            Self::PolicyVersionId => "[0-9]+",
+            Self::Marker => "[A-Za-z0-9+/]+={0,2}",
         }
     }
 
@@ -64,6 +84,16 @@ impl ModelPattern for Pattern {
             Self::AttributeValue => all("_.,@/:#=[]-"),
             Self::Description => s.chars().all(|c| c.is_ascii_graphic() || c == ' '),
             Self::LogDestination => !s.is_empty() && all(".-_/#"),
+            Self::PolicyName => !s.is_empty() && all("_+=,.@-"),
+            Self::PolicyVersionId => !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()),
+            Self::Marker => {
+                let body = s.trim_end_matches('=');
+                !body.is_empty()
+                    && s.len() - body.len() <= 2
+                    && body
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+/".contains(c))
+            }
         }
     }
 }
@@ -78,6 +108,17 @@ impl Validation {
             self.null(field);
         }
         value
+    }
+
+    /// A policy name: 1..=128, `[\w+=,.@-]+`.
+    pub fn policy_name(&mut self, field: &str, value: Option<&str>) {
+        self.string(
+            field,
+            value,
+            1,
+            MAX_POLICY_NAME_LEN,
+            Some(Pattern::PolicyName),
+        );
     }
 
     /// A thing / thing group / thing type name: 1..=128, `[a-zA-Z0-9:_-]+`.
@@ -110,6 +151,15 @@ mod tests {
             (Pattern::LogDestination, "AWSIotLogsV2", true),
             (Pattern::LogDestination, "bad group", false),
             (Pattern::LogDestination, "", false),
+            (Pattern::PolicyName, "my_policy+=,.@-1", true),
+            (Pattern::PolicyName, "a b", false),
+            (Pattern::PolicyName, "a/b", false),
+            (Pattern::PolicyName, "", false),
+            (Pattern::PolicyVersionId, "12", true),
+            (Pattern::PolicyVersionId, "1a", false),
+            (Pattern::Marker, "cG9saWNpZXMKYQ==", true),
+            (Pattern::Marker, "a===", false),
+            (Pattern::Marker, "a_b", false),
         ];
         for (p, s, want) in table {
             assert_eq!(p.matches(s), *want, "{p:?} {s:?}");
