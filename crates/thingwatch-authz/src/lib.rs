@@ -224,7 +224,10 @@ impl Authorizer for IotAuthorizer {
                 &req.peer.ip().to_string(),
             );
             if !evaluate(docs.iter().map(|d| d.as_ref()), &request).is_allowed() {
-                return Err(AuthError::NotAuthenticated("iot:Connect is not allowed"));
+                return Err(AuthError::NotAuthorized {
+                    principal_id: id,
+                    details: "iot:Connect is not allowed",
+                });
             }
             let ctx = ConnContext {
                 principal_id: id.clone(),
@@ -253,7 +256,10 @@ impl Authorizer for IotAuthorizer {
                 .as_ref()
                 .is_some_and(|i| i.allows(arn, iot::ACTION_CONNECT, &resource));
             if !allowed {
-                return Err(AuthError::NotAuthenticated("iot:Connect is not allowed"));
+                return Err(AuthError::NotAuthorized {
+                    principal_id: arn.to_owned(),
+                    details: "iot:Connect is not allowed",
+                });
             }
             let ctx = ConnContext {
                 principal_id: arn.to_owned(),

@@ -57,6 +57,15 @@ pub enum AuthError {
     /// The source address is refused (AWS disconnectReason `FORBIDDEN_ACCESS`).
     #[error("forbidden source address")]
     Forbidden,
+    /// The client authenticated as `principal_id` but its policies do not allow
+    /// `iot:Connect`; the `Connect` Failure entry carries the principal.
+    #[error("{principal_id} is not authorized: {details}")]
+    NotAuthorized {
+        /// The authenticated principal (e.g. a certificate ID).
+        principal_id: String,
+        /// Why, for the entry's `details`.
+        details: &'static str,
+    },
 }
 
 /// The broker's policy interface. Implementations must be cheap: `authorize_*` run on every

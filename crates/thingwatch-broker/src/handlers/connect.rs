@@ -147,12 +147,16 @@ pub(crate) fn handle(
     };
     let principal = match shared.authorizer.authenticate(&req) {
         Ok(p) => p,
-        Err(_) => {
+        Err(e) => {
+            let principal_id = match &e {
+                crate::auth::AuthError::NotAuthorized { principal_id, .. } => principal_id.as_str(),
+                _ => "",
+            };
             refuse(
                 shared,
                 v,
                 &client_id,
-                "",
+                principal_id,
                 peer,
                 0x87,
                 MetricName::ConnectAuthError,
