@@ -1207,3 +1207,216 @@ async fn certificate_operations_need_a_certificate_registry() {
     );
     s.stop().await;
 }
+
+/// Runs the unchanged AWS CLI (`aws iot …`) against `endpoint`, isolated from any local AWS
+/// configuration; returns (exit code, stdout, stderr).
+fn aws(endpoint: &str, home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new("aws")
+        .arg("iot")
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--output", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env("AWS_ACCESS_KEY_ID", AKID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_PAGER", "")
+        .output()
+        .expect("run aws");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The README acceptance steps with the real AWS CLI: create-keys-and-certificate,
+/// create-policy with policy variables, attach-policy, attach-thing-principal, the list
+/// operations (with the CLI's own pagination), a policy version, the CLI's
+/// rendering of a modeled error, and the delete rules. Needs `aws` on PATH (CLI v1 or v2);
+/// without it the test says so and checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_sets_up_a_device_identity() {
+    let installed = std::process::Command::new("aws")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("aws CLI not installed: skipping the AWS CLI checks");
+        return;
+    }
+    let s = Server::start(true).await;
+    let endpoint = format!("http://{}", s.addr);
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let endpoint = endpoint.clone();
+        let home = home.path().to_owned();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                aws(&endpoint, &home, &args)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let ok = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let run = &run;
+        async move {
+            let shown = args.join(" ");
+            let (code, out, err) = run(args).await;
+            assert_eq!(code, 0, "aws iot {shown}: {err}");
+            if out.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str::<Value>(&out).unwrap()
+            }
+        }
+    };
+
+    let created = ok(&["create-keys-and-certificate", "--set-as-active"]).await;
+    let id = created["certificateId"].as_str().unwrap().to_owned();
+    let arn = created["certificateArn"].as_str().unwrap().to_owned();
+    assert_eq!(
+        id,
+        hex::encode(sha2::Sha256::digest(pem_der(
+            created["certificatePem"].as_str().unwrap()
+        )))
+    );
+    assert!(
+        created["keyPair"]["PrivateKey"]
+            .as_str()
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+    let described = ok(&["describe-certificate", "--certificate-id", &id]).await;
+    assert_eq!(described["certificateDescription"]["status"], "ACTIVE");
+
+    ok(&[
+        "create-policy",
+        "--policy-name",
+        "thing-policy",
+        "--policy-document",
+        THING_POLICY,
+    ])
+    .await;
+    ok(&[
+        "attach-policy",
+        "--policy-name",
+        "thing-policy",
+        "--target",
+        &arn,
+    ])
+    .await;
+    let attached = ok(&["list-attached-policies", "--target", &arn]).await;
+    assert_eq!(attached["policies"][0]["policyName"], "thing-policy");
+    ok(&["create-thing", "--thing-name", "dev1"]).await;
+    ok(&[
+        "attach-thing-principal",
+        "--thing-name",
+        "dev1",
+        "--principal",
+        &arn,
+    ])
+    .await;
+    let things = ok(&["list-principal-things", "--principal", &arn]).await;
+    assert_eq!(things["things"], json!(["dev1"]));
+    let principals = ok(&["list-thing-principals", "--thing-name", "dev1"]).await;
+    assert_eq!(principals["principals"], json!([arn]));
+    assert_eq!(s.registry.effective_policies(&arn, Some("dev1")).len(), 1);
+
+    let v2 = ok(&[
+        "create-policy-version",
+        "--policy-name",
+        "thing-policy",
+        "--policy-document",
+        &allow_publish("v2"),
+        "--set-as-default",
+    ])
+    .await;
+    assert_eq!(v2["policyVersionId"], "2");
+    let got = ok(&["get-policy", "--policy-name", "thing-policy"]).await;
+    assert_eq!(got["defaultVersionId"], "2");
+    for i in 0..3 {
+        ok(&[
+            "create-policy",
+            "--policy-name",
+            &format!("extra{i}"),
+            "--policy-document",
+            &allow_publish("x"),
+        ])
+        .await;
+    }
+    // The CLI's own pagination (no paging member given) collects every policy; with
+    // `--max-items` it pages client-side and hands back its own token.
+    let all = ok(&["list-policies"]).await;
+    assert_eq!(all["policies"].as_array().unwrap().len(), 4);
+    let two = ok(&["list-policies", "--max-items", "2"]).await;
+    assert_eq!(two["policies"].as_array().unwrap().len(), 2);
+    let token = two["NextToken"].as_str().unwrap();
+    let rest = ok(&["list-policies", "--starting-token", token]).await;
+    let mut names: Vec<&str> = two["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["policies"].as_array().unwrap())
+        .filter_map(|p| p["policyName"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["extra0", "extra1", "extra2", "thing-policy"]);
+
+    let (code, _, err) = run(vec![
+        "create-policy".into(),
+        "--policy-name".into(),
+        "bad".into(),
+        "--policy-document".into(),
+        "{\"Statement\": 5}".into(),
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("(MalformedPolicyException)")
+            && err.contains("Policy document is Malformed: Invalid policy syntax."),
+        "{err}"
+    );
+    let (code, _, err) = run(vec![
+        "delete-certificate".into(),
+        "--certificate-id".into(),
+        id.clone(),
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("(CertificateStateException)"), "{err}");
+
+    ok(&[
+        "update-certificate",
+        "--certificate-id",
+        &id,
+        "--new-status",
+        "INACTIVE",
+    ])
+    .await;
+    ok(&[
+        "detach-thing-principal",
+        "--thing-name",
+        "dev1",
+        "--principal",
+        &arn,
+    ])
+    .await;
+    ok(&[
+        "delete-certificate",
+        "--certificate-id",
+        &id,
+        "--force-delete",
+    ])
+    .await;
+    let targets = ok(&["list-targets-for-policy", "--policy-name", "thing-policy"]).await;
+    assert_eq!(targets["targets"], json!([]));
+    s.stop().await;
+}
