@@ -761,6 +761,34 @@ async fn attach_detach_and_list_policies_on_certificates_and_groups() {
     assert_eq!(rec["policies"][0]["policyName"], "fleet-policy");
     let targets = s.ok("POST", "/policy-targets/thing-policy", None).await;
     assert_eq!(targets["targets"], json!([arn]));
+    let effective = s
+        .ok(
+            "POST",
+            "/effective-policies?thingName=dev1",
+            Some(json!({"principal": arn})),
+        )
+        .await;
+    assert_eq!(
+        effective["effectivePolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["policyName"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["thing-policy", "fleet-policy"]
+    );
+    assert_eq!(
+        effective["effectivePolicies"][0]["policyDocument"],
+        THING_POLICY
+    );
+    s.err(
+        "POST",
+        "/effective-policies?thingName=ghost",
+        Some(json!({"principal": arn})),
+        404,
+        "ResourceNotFoundException",
+    )
+    .await;
 
     // The broker's view: the certificate's policies plus the thing's inherited group policy,
     // with ${iot:Connection.Thing.ThingName} resolved from the request context.

@@ -216,23 +216,62 @@ impl Registry {
         principal_arn: &str,
         thing_name: Option<&str>,
     ) -> Vec<Arc<PolicyDocument>> {
-        let mut targets = vec![self.canonical_principal(principal_arn)];
-        if let Some(thing) = thing_name {
-            use thingwatch_events::GroupMembership;
-            let mut groups: Vec<String> = Vec::new();
-            self.inner.index.for_each_group_chain(thing, &mut |chain| {
-                for g in chain {
-                    let arn = self.thing_group_arn(g);
-                    if !groups.contains(&arn) {
-                        groups.push(arn);
-                    }
-                }
-            });
-            targets.extend(groups);
-        }
+        let targets = self.effective_targets(principal_arn, thing_name);
         self.inner
             .security
             .policies_for(targets.iter().map(String::as_str))
+    }
+
+    /// The targets whose policies apply to `principal_arn` connected as `thing_name`: the
+    /// principal, then the thing's groups root first (each once).
+    fn effective_targets(&self, principal_arn: &str, thing_name: Option<&str>) -> Vec<String> {
+        let mut targets = vec![self.canonical_principal(principal_arn)];
+        if let Some(thing) = thing_name {
+            use thingwatch_events::GroupMembership;
+            self.inner.index.for_each_group_chain(thing, &mut |chain| {
+                for g in chain {
+                    let arn = self.thing_group_arn(g);
+                    if !targets.contains(&arn) {
+                        targets.push(arn);
+                    }
+                }
+            });
+        }
+        targets
+    }
+
+    /// GetEffectivePolicies: the policies [`effective_policies`](Self::effective_policies)
+    /// evaluates, with names, ARNs and default documents, in the same order.
+    ///
+    /// Errors: `ResourceNotFound` when `thing_name` names no thing.
+    pub fn effective_policy_infos(
+        &self,
+        principal_arn: &str,
+        thing_name: Option<&str>,
+    ) -> Result<Vec<crate::PolicyInfo>, RegistryError> {
+        if let Some(thing) = thing_name {
+            let conn = self.inner.conn.lock();
+            if !thing_exists(&conn, thing)? {
+                return Err(thing_not_found(thing));
+            }
+        }
+        let targets = self.effective_targets(principal_arn, thing_name);
+        let mut names: Vec<String> = Vec::new();
+        {
+            let conn = self.inner.conn.lock();
+            let mut stmt = conn.prepare_cached(
+                "SELECT policy FROM policy_targets WHERE target = ?1 ORDER BY policy",
+            )?;
+            for t in &targets {
+                for name in stmt.query_map([t], |r| r.get::<_, String>(0))? {
+                    let name = name?;
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        names.iter().map(|n| self.get_policy(n)).collect()
     }
 
     /// Things the principal is attached to (AttachThingPrincipal), name order.

@@ -316,6 +316,21 @@ fn effective_policies_combine_direct_and_inherited_group_policies() {
 
     let with_thing = r.effective_policies(&a, Some("dev1"));
     assert_eq!(with_thing.len(), 3);
+    let infos = r.effective_policy_infos(&a, Some("dev1")).unwrap();
+    assert_eq!(
+        infos
+            .iter()
+            .map(|p| p.policy_name.as_str())
+            .collect::<Vec<_>>(),
+        ["direct", "on-root", "on-child"],
+        "direct first, then groups root first, each once"
+    );
+    assert_eq!(
+        r.effective_policy_infos(&a, Some("ghost"))
+            .unwrap_err()
+            .http_status(),
+        404
+    );
     for (t, want) in [
         ("d", true),
         ("r", true),

@@ -641,3 +641,40 @@ impl IotService {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Protocol;
+
+    /// Every `CertError` keeps its AWS code and status across the mapping, and internal
+    /// causes never reach the client.
+    #[test]
+    fn cert_errors_keep_their_code_and_status() {
+        let table = [
+            CertError::InvalidRequest("x".into()),
+            CertError::CertificateValidation("x".into()),
+            CertError::RegistrationCodeValidation("x".into()),
+            CertError::ResourceNotFound("x".into()),
+            CertError::CertificateState("x".into()),
+            CertError::ResourceAlreadyExists {
+                message: "x".into(),
+                resource_id: "id".into(),
+                resource_arn: "arn".into(),
+            },
+            CertError::CertificateConflict("x".into()),
+            CertError::DeleteConflict("x".into()),
+            CertError::Internal("secret cause".into()),
+        ];
+        for e in table {
+            let api = cert_error(e.clone());
+            assert_eq!(api.code.as_str(), e.code(), "{e:?}");
+            assert_eq!(
+                api.code.http_status(Protocol::RestJson).as_u16(),
+                e.status(),
+                "{e:?}"
+            );
+            assert!(!api.message.contains("secret"), "{e:?}");
+        }
+    }
+}

@@ -262,6 +262,7 @@ impl IotService {
             O::UpdateCACertificate => reply(&rid, self.op_update_ca_certificate(&input)).await,
             O::DeleteCACertificate => reply(&rid, self.op_delete_ca_certificate(&input)).await,
             O::GetRegistrationCode => reply(&rid, self.op_get_registration_code()).await,
+            O::GetEffectivePolicies => reply(&rid, self.op_get_effective_policies(&input)).await,
         }
     }
 

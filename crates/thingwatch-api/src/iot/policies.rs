@@ -1,7 +1,7 @@
 //! The AWS IoT policy operations — CreatePolicy, GetPolicy, ListPolicies, DeletePolicy,
 //! CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
 //! SetDefaultPolicyVersion, AttachPolicy, DetachPolicy, ListAttachedPolicies,
-//! ListTargetsForPolicy — and the thing-principal operations — AttachThingPrincipal,
+//! ListTargetsForPolicy, GetEffectivePolicies — and the thing-principal operations — AttachThingPrincipal,
 //! DetachThingPrincipal, ListThingPrincipals(V2), ListPrincipalThings(V2).
 //!
 //! Members, locations and shapes: botocore `iot-2015-05-28` (`x-amzn-principal` header for
@@ -131,6 +131,27 @@ pub(crate) struct ListTargetsOutput {
     targets: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EffectivePoliciesInput {
+    principal: Option<String>,
+    cognito_identity_pool_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EffectivePolicyOut {
+    policy_name: String,
+    policy_arn: String,
+    policy_document: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EffectivePoliciesOutput {
+    effective_policies: Vec<EffectivePolicyOut>,
 }
 
 #[derive(Serialize)]
@@ -568,6 +589,43 @@ impl IotService {
         Ok(ListTargetsOutput {
             targets: page.items,
             next_marker: page.next_token,
+        })
+    }
+
+    /// GetEffectivePolicies (`POST /effective-policies?thingName`, body `{principal}`): the
+    /// policies the broker evaluates for a connection of `principal` as `thingName` — those
+    /// attached to the certificate, then those of the thing's groups (root first). Cognito
+    /// identity pools are not supported (`InvalidRequestException`).
+    pub(crate) async fn op_get_effective_policies(
+        &self,
+        input: &Input<'_>,
+    ) -> Result<EffectivePoliciesOutput, ApiError> {
+        let body: EffectivePoliciesInput = input.body()?;
+        let thing = input.query.get("thingName").map(str::to_owned);
+        let mut v = Validation::new();
+        v.name("thingName", thing.as_deref());
+        v.required("principal", body.principal.as_deref());
+        if body.cognito_identity_pool_id.is_some() {
+            v.fail("cognitoIdentityPoolId is not supported by this server.");
+        }
+        v.finish()?;
+        let principal = self
+            .certificate_principal("principal", body.principal.as_deref().unwrap_or_default())
+            .await?;
+        let registry = self.registry();
+        let infos = blocking(INTERNAL, move || {
+            registry.effective_policy_infos(&principal, thing.as_deref())
+        })
+        .await?;
+        Ok(EffectivePoliciesOutput {
+            effective_policies: infos
+                .into_iter()
+                .map(|p| EffectivePolicyOut {
+                    policy_name: p.policy_name,
+                    policy_arn: p.policy_arn,
+                    policy_document: p.policy_document,
+                })
+                .collect(),
         })
     }
 

@@ -129,6 +129,8 @@ pub enum Operation {
     DeleteCACertificate,
     /// `GET /registrationcode`
     GetRegistrationCode,
+    /// `POST /effective-policies`
+    GetEffectivePolicies,
 }
 
 /// One row of a rest-json route table (`O`: the service's operation enum; AWS IoT's
@@ -393,6 +395,11 @@ pub const ROUTES: &[Route] = &[
         Method::GET,
         "/registrationcode",
         Operation::GetRegistrationCode,
+    ),
+    route(
+        Method::POST,
+        "/effective-policies",
+        Operation::GetEffectivePolicies,
     ),
 ];
 
@@ -667,6 +674,54 @@ mod tests {
             for (name, value) in *labels {
                 assert_eq!(m.label(name), *value, "{method} {path} {name}");
             }
+        }
+    }
+
+    #[test]
+    fn every_security_operation_has_exactly_one_route() {
+        for op in [
+            Operation::CreatePolicy,
+            Operation::GetPolicy,
+            Operation::ListPolicies,
+            Operation::DeletePolicy,
+            Operation::CreatePolicyVersion,
+            Operation::GetPolicyVersion,
+            Operation::ListPolicyVersions,
+            Operation::DeletePolicyVersion,
+            Operation::SetDefaultPolicyVersion,
+            Operation::AttachPolicy,
+            Operation::DetachPolicy,
+            Operation::ListAttachedPolicies,
+            Operation::ListTargetsForPolicy,
+            Operation::AttachThingPrincipal,
+            Operation::DetachThingPrincipal,
+            Operation::ListThingPrincipals,
+            Operation::ListThingPrincipalsV2,
+            Operation::ListPrincipalThings,
+            Operation::ListPrincipalThingsV2,
+            Operation::CreateKeysAndCertificate,
+            Operation::CreateCertificateFromCsr,
+            Operation::RegisterCertificate,
+            Operation::RegisterCertificateWithoutCA,
+            Operation::RegisterCACertificate,
+            Operation::DescribeCertificate,
+            Operation::ListCertificates,
+            Operation::ListCertificatesByCA,
+            Operation::UpdateCertificate,
+            Operation::DeleteCertificate,
+            Operation::DescribeCACertificate,
+            Operation::ListCACertificates,
+            Operation::UpdateCACertificate,
+            Operation::DeleteCACertificate,
+            Operation::GetRegistrationCode,
+            Operation::GetEffectivePolicies,
+        ] {
+            let routes: Vec<_> = ROUTES.iter().filter(|r| r.operation == op).collect();
+            assert_eq!(routes.len(), 1, "{op:?}");
+            // Its own template, with labels filled in, routes back to it.
+            let path = routes[0].template.replace('{', "x").replace('}', "");
+            let m = match_route(&routes[0].method, &path).unwrap();
+            assert_eq!(m.operation, op, "{path}");
         }
     }
 
