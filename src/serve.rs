@@ -204,6 +204,7 @@ async fn serve(
         settings.region.clone(),
         store,
     )
+    .with_mqtt_websocket(broker.clone())
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata));
 

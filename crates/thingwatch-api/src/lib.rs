@@ -18,6 +18,7 @@
 //! - [`validate`] — the shared AWS validation-message builder ([`validate::Validation`]).
 //! - [`iot`] — the AWS IoT control plane (rest-json): logging configuration, thing registry,
 //!   DescribeEndpoint, over `thingwatch_registry::Registry` ([`IotService`]).
+//! - [`mqtt_ws`] — MQTT over WebSocket at `/mqtt` (SigV4-presigned upgrade) into the broker.
 //! - [`iotdata`] — the AWS IoT data plane (`iotdata`): Device Shadow REST API over
 //!   `thingwatch_shadow::ShadowGateway` and `Publish` into the broker ([`IotDataService`]).
 //!
@@ -30,6 +31,7 @@ pub mod iot;
 pub mod iotdata;
 mod json;
 pub mod logs;
+pub mod mqtt_ws;
 pub mod server;
 pub mod sigv4;
 pub mod validate;

@@ -110,6 +110,7 @@ pub struct ApiState {
     log_store: LogStore,
     services: Arc<HashMap<String, Arc<dyn ServiceHandler>>>,
     max_body_bytes: usize,
+    mqtt: Option<thingwatch_broker::Broker>,
 }
 
 impl ApiState {
@@ -139,6 +140,7 @@ impl ApiState {
             log_store,
             services: Arc::new(services),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            mqtt: None,
         }
     }
 
@@ -155,6 +157,19 @@ impl ApiState {
     pub fn with_service(mut self, service: &str, handler: Arc<dyn ServiceHandler>) -> Self {
         Arc::make_mut(&mut self.services).insert(service.to_owned(), handler);
         self
+    }
+
+    /// Serves MQTT over WebSocket at [`crate::mqtt_ws::MQTT_PATH`] into `broker`
+    /// (SigV4-presigned upgrade; see [`crate::mqtt_ws`]).
+    #[must_use]
+    pub fn with_mqtt_websocket(mut self, broker: thingwatch_broker::Broker) -> Self {
+        self.mqtt = Some(broker);
+        self
+    }
+
+    /// The broker behind `/mqtt`, if enabled.
+    pub fn mqtt_broker(&self) -> Option<&thingwatch_broker::Broker> {
+        self.mqtt.as_ref()
     }
 
     /// Sets the request body limit in bytes.
@@ -204,7 +219,13 @@ impl ApiState {
 
 /// The axum router serving every AWS API on one port (all paths, all methods).
 pub fn router(state: ApiState) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
+    Router::new()
+        .route(
+            crate::mqtt_ws::MQTT_PATH,
+            axum::routing::get(crate::mqtt_ws::upgrade),
+        )
+        .fallback(dispatch)
+        .with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting and

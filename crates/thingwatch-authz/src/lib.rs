@@ -154,6 +154,15 @@ impl IotAuthorizer {
         req
     }
 
+    /// An IAM identity's decision: its policies through [`IdentityPolicies`]; without one, only
+    /// the account root (`arn:aws:iam::ACCOUNT:root`, which AWS never restricts) is allowed.
+    fn iam_allows(&self, arn: &str, action: &str, resource: &str) -> bool {
+        match &self.inner.identities {
+            Some(i) => i.allows(arn, action, resource),
+            None => arn == format!("arn:aws:iam::{}:root", self.inner.account_id),
+        }
+    }
+
     /// Evaluates `action` on `resource` for the live connection `client_id`.
     fn decide(
         &self,
@@ -195,11 +204,7 @@ impl IotAuthorizer {
                 request.set_resource(&resource);
                 evaluate(docs.iter().map(|d| d.as_ref()), request).is_allowed()
             }
-            Kind::Iam { arn } => self
-                .inner
-                .identities
-                .as_ref()
-                .is_some_and(|i| i.allows(arn, action, &resource)),
+            Kind::Iam { arn } => self.iam_allows(arn, action, &resource),
         }
     }
 }
@@ -250,11 +255,7 @@ impl Authorizer for IotAuthorizer {
         }
         if let Some(arn) = req.transport_principal {
             let resource = self.arn(IotResource::Client, req.client_id);
-            let allowed = self
-                .inner
-                .identities
-                .as_ref()
-                .is_some_and(|i| i.allows(arn, iot::ACTION_CONNECT, &resource));
+            let allowed = self.iam_allows(arn, iot::ACTION_CONNECT, &resource);
             if !allowed {
                 return Err(AuthError::NotAuthorized {
                     principal_id: arn.to_owned(),

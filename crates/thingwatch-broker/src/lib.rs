@@ -133,6 +133,7 @@ impl Broker {
             counters: Default::default(),
             next_conn_id: Default::default(),
             reserved_handlers: Default::default(),
+            external_shutdown: tokio::sync::broadcast::channel(1).0,
         });
         {
             let mut retained = shared.retained.write();
@@ -232,6 +233,23 @@ impl Broker {
             shutdown,
         )
         .await
+    }
+
+    /// Runs one MQTT connection over a byte stream another server accepted — e.g. MQTT over
+    /// WebSocket on the HTTP port, where `transport.principal` is the SigV4 identity of the
+    /// upgrade request. Returns when the connection ends, or closes it (DISCONNECT 0x8B,
+    /// `SERVER_INITIATED_DISCONNECT`) when a listener's `serve` shuts down. Such connections
+    /// do not count against `max_connections`.
+    pub async fn serve_connection<S>(
+        &self,
+        stream: S,
+        peer: std::net::SocketAddr,
+        transport: Transport,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let shutdown = self.shared.external_shutdown.subscribe();
+        connection::run(self.shared.clone(), stream, peer, transport, shutdown).await;
     }
 
     /// Serves MQTT over TLS on `listener` (AWS IoT's port 8883) with `tls` — typically

@@ -115,6 +115,7 @@ pub(crate) async fn serve(
         _ = accept_loop => {}
         _ = shutdown => {}
     }
+    let _ = shared.external_shutdown.send(());
     drop(notify_shutdown);
     drop(done_tx);
     let _ = done_rx.recv().await;

@@ -227,6 +227,9 @@ pub(crate) struct Shared {
     pub store: Store,
     pub counters: Counters,
     pub next_conn_id: AtomicU64,
+    /// Tells connections handed over with [`crate::Broker::serve_connection`] (WebSocket) that
+    /// the server shuts down; sent when any listener's `serve` stops.
+    pub external_shutdown: tokio::sync::broadcast::Sender<()>,
     /// Services behind reserved `$aws/…` request topics ([`crate::Broker::add_reserved_handler`]).
     pub reserved_handlers: arc_swap::ArcSwap<Vec<Arc<dyn crate::hook::ReservedTopicHandler>>>,
 }
