@@ -76,6 +76,11 @@ impl DataDir {
         self.root.join("certificates")
     }
 
+    /// `iam/`: IAM users, access keys, roles and policies (`iam.sqlite3`).
+    pub fn iam_dir(&self) -> PathBuf {
+        self.root.join("iam")
+    }
+
     /// `shadow/`: Device Shadow documents (`shadows.db`).
     pub fn shadow_dir(&self) -> PathBuf {
         self.root.join("shadow")

@@ -36,6 +36,24 @@ impl LogSink for StoreSink {
     }
 }
 
+/// IAM decisions for the API dispatcher and for MQTT over WebSocket.
+struct IamDecisions(thingwatch_iam::Iam);
+
+impl thingwatch_api::RequestAuthorizer for IamDecisions {
+    fn authorize(&self, principal_arn: &str, action: &str, resource: &str) -> Option<String> {
+        let decision = self.0.authorize(principal_arn, action, resource, &[]);
+        thingwatch_iam::access_denied_message(principal_arn, action, resource, decision)
+    }
+}
+
+impl thingwatch_authz::IdentityPolicies for IamDecisions {
+    fn allows(&self, principal_arn: &str, action: &str, resource: &str) -> bool {
+        self.0
+            .authorize(principal_arn, action, resource, &[])
+            .is_allowed()
+    }
+}
+
 /// Runs the server until SIGINT/SIGTERM.
 pub fn run(settings: ServeSettings) -> Result<()> {
     require_loopback("unauthenticated MQTT", settings.mqtt_listen)?;
@@ -65,8 +83,37 @@ pub fn run(settings: ServeSettings) -> Result<()> {
     // The registry holds the logging configuration; a fresh data directory gets the one
     // `--default-log-level` asks for. Opening it pushes the stored configuration into the
     // logger and installs the thing-group membership the level gate resolves against.
+    // IAM: users, access keys, roles; a fresh data directory gets the built-in logging role
+    // (the AWS IoT guide's trust and permissions policies), which the initial logging
+    // configuration uses.
+    let iam = thingwatch_iam::Iam::open(
+        &data.iam_dir(),
+        thingwatch_iam::IamSettings {
+            account_id: settings.account_id.clone(),
+            region: settings.region.clone(),
+            root_access_key_id: credentials.access_key_id.clone(),
+            root_secret_access_key: credentials.secret_access_key.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("opening IAM in {}: {e}", data.iam_dir().display()))?;
+    iam.ensure_builtin_logging_role(
+        thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME,
+        thingwatch_events::now_ms(),
+    )
+    .map_err(|e| anyhow::anyhow!("creating the built-in logging role: {e}"))?;
+    let builtin_role = format!(
+        "arn:aws:iam::{}:role/{}",
+        settings.account_id,
+        thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME
+    );
     let initial = match settings.initial_logging {
-        InitialLogging::Level(level) => LoggingConfig::with_default_level(level),
+        InitialLogging::Level(level) => {
+            let mut config = LoggingConfig::with_default_level(level);
+            if let Some(v2) = config.v2.as_mut() {
+                v2.role_arn = Some(builtin_role);
+            }
+            config
+        }
         InitialLogging::Unconfigured => LoggingConfig::default(),
     };
     let registry = Registry::open(
@@ -93,6 +140,7 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         store.clone(),
         logger.clone(),
         registry,
+        iam,
     ));
     logger.shutdown();
     store.sync().context("syncing the log store")?;
@@ -106,6 +154,7 @@ async fn serve(
     store: LogStore,
     logger: Logger,
     registry: Registry,
+    iam: thingwatch_iam::Iam,
 ) -> Result<()> {
     // X.509: the server CA (DATA_DIR/ca.pem, what TLS clients trust) and server certificate,
     // and the registry of device and CA certificates.
@@ -135,7 +184,7 @@ async fn serve(
     let authorizer = thingwatch_authz::IotAuthorizer::new(
         certificates.clone(),
         Arc::new(registry.clone()),
-        None,
+        Some(Arc::new(IamDecisions(iam.clone()))),
         &settings.region,
         &settings.account_id,
     );
@@ -195,14 +244,19 @@ async fn serve(
     )
     .with_certificates(certificates.clone());
     let api_state = thingwatch_api::ApiState::new(
-        Arc::new(thingwatch_api::StaticCredentials::root(
-            credentials.access_key_id.clone(),
-            credentials.secret_access_key.clone(),
-            settings.account_id.clone(),
-        )),
+        Arc::new(iam.clone()),
         settings.account_id.clone(),
         settings.region.clone(),
         store,
+    )
+    .with_authorizer(Arc::new(IamDecisions(iam.clone())))
+    .with_service(
+        "iam",
+        Arc::new(thingwatch_iam::IamService::new(iam.clone())),
+    )
+    .with_service(
+        "sts",
+        Arc::new(thingwatch_iam::StsService::new(iam.clone())),
     )
     .with_mqtt_websocket(broker.clone())
     .with_service("iot", Arc::new(iot))

@@ -116,6 +116,13 @@ impl ServiceHandler for IotDataService {
         let inner = self.inner.clone();
         Box::pin(async move { inner.dispatch(ctx, req).await })
     }
+
+    fn operation_name(&self, req: &AwsRequest) -> Option<String> {
+        match route::match_in(ROUTES, &req.method, req.uri.path()) {
+            Ok(Some((op, _))) => Some(format!("{op:?}")),
+            _ => None,
+        }
+    }
 }
 
 /// Maps a shadow failure to the `iot-data` error of the same HTTP code.

@@ -41,7 +41,7 @@ pub use error::{ApiError, ErrorCode, Protocol};
 pub use iot::{Endpoints, IotService, IotSettings};
 pub use iotdata::IotDataService;
 pub use server::{
-    ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestContext, ServiceHandler,
-    router, serve,
+    ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestAuthorizer, RequestContext,
+    ServiceHandler, iam_action_prefix, router, serve,
 };
 pub use sigv4::{Clock, FixedClock, SystemClock};

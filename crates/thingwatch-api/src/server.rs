@@ -98,6 +98,53 @@ pub trait ServiceHandler: Send + Sync + 'static {
     /// Serves one authenticated request. The dispatcher adds `x-amzn-RequestId` to the
     /// response if the handler did not.
     fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture;
+
+    /// The operation name of a rest-json request (e.g. `CreateThing`), for IAM authorization
+    /// (`iot:CreateThing`). JSON and awsQuery requests name their operation themselves
+    /// (`X-Amz-Target`, `Action=`), so the default is `None`.
+    fn operation_name(&self, req: &AwsRequest) -> Option<String> {
+        let _ = req;
+        None
+    }
+}
+
+/// IAM for the API: decides whether an authenticated caller may perform an action. The
+/// dispatcher asks before every request whose service is registered.
+pub trait RequestAuthorizer: Send + Sync + 'static {
+    /// `None` when `principal_arn` may perform `action` (e.g. `iot:CreateThing`) on
+    /// `resource`; else the `AccessDeniedException` message.
+    fn authorize(&self, principal_arn: &str, action: &str, resource: &str) -> Option<String>;
+}
+
+/// The IAM action prefix of a SigV4 signing name (`iotdata` → `iot`, `monitoring` →
+/// `cloudwatch`, …).
+pub fn iam_action_prefix(signing_name: &str) -> &str {
+    match signing_name {
+        "iotdata" | "iot" => "iot",
+        "iot-jobs-data" => "iotjobsdata",
+        "monitoring" => "cloudwatch",
+        other => other,
+    }
+}
+
+/// The operation a request asks for: `X-Amz-Target` (JSON protocols), `Action=` (awsQuery
+/// form body or query string), else the handler's route table.
+fn operation_of(handler: &dyn ServiceHandler, req: &AwsRequest) -> Option<String> {
+    if let Some(target) = req
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        return target.rsplit('.').next().map(str::to_owned);
+    }
+    let form = |raw: &[u8]| {
+        form_urlencoded::parse(raw)
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.into_owned())
+    };
+    form(&req.body)
+        .or_else(|| req.uri.query().and_then(|q| form(q.as_bytes())))
+        .or_else(|| handler.operation_name(req))
 }
 
 /// Shared state of the HTTP API. Cheap to clone (everything is behind `Arc`).
@@ -111,6 +158,7 @@ pub struct ApiState {
     services: Arc<HashMap<String, Arc<dyn ServiceHandler>>>,
     max_body_bytes: usize,
     mqtt: Option<thingwatch_broker::Broker>,
+    authorizer: Option<Arc<dyn RequestAuthorizer>>,
 }
 
 impl ApiState {
@@ -141,6 +189,7 @@ impl ApiState {
             services: Arc::new(services),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             mqtt: None,
+            authorizer: None,
         }
     }
 
@@ -156,6 +205,15 @@ impl ApiState {
     #[must_use]
     pub fn with_service(mut self, service: &str, handler: Arc<dyn ServiceHandler>) -> Self {
         Arc::make_mut(&mut self.services).insert(service.to_owned(), handler);
+        self
+    }
+
+    /// Authorizes every request with `authorizer` (IAM) before its service sees it: action
+    /// `PREFIX:Operation` (see [`iam_action_prefix`]), resource `*`. Without one, every
+    /// authenticated caller may do everything (the root-only setup).
+    #[must_use]
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn RequestAuthorizer>) -> Self {
+        self.authorizer = Some(authorizer);
         self
     }
 
@@ -342,6 +400,16 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         headers: parts.headers,
         body,
     };
+    if let Some(authorizer) = &state.authorizer {
+        let operation = operation_of(handler.as_ref(), &aws_req).unwrap_or_else(|| "*".to_owned());
+        let action = format!("{}:{operation}", iam_action_prefix(&service));
+        // GetCallerIdentity needs no permission (AWS STS API Reference).
+        if action != "sts:GetCallerIdentity"
+            && let Some(message) = authorizer.authorize(&ctx.auth.principal.arn, &action, "*")
+        {
+            return ApiError::new(ErrorCode::AccessDenied, message).render(protocol, &request_id);
+        }
+    }
     match handler.handle(ctx, aws_req).await {
         Ok(mut resp) => {
             if !resp.headers().contains_key(REQUEST_ID_HEADER)
