@@ -70,6 +70,16 @@ expect_error() { # expect_error CODE command...
 
 echo "== 1. an UNCONFIGURED server, legacy V1 logging, V2 options"
 start_server fresh --default-log-level UNCONFIGURED
+# The AWS IoT guide's "Create a logging role": trust iot.amazonaws.com, allow the logs actions.
+check "iam create-role IoTLoggingRole (trusts iot.amazonaws.com)" aws iam create-role --endpoint-url "$EP" --role-name IoTLoggingRole \
+  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+check "iam put-role-policy (logs:CreateLogGroup/CreateLogStream/PutLogEvents)" aws iam put-role-policy --endpoint-url "$EP" --role-name IoTLoggingRole \
+  --policy-name IoTLoggingPolicy --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:PutMetricFilter","logs:PutRetentionPolicy"],"Resource":["arn:aws:logs:*:123456789012:log-group:*:log-stream:*"]}]}'
+check "a role that does not exist is refused" expect_error InvalidRequestException iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/NoSuchRole --default-log-level INFO
+check "a role that does not trust iot.amazonaws.com is refused" bash -c "
+  aws iam create-role --endpoint-url $EP --role-name NotForIot --assume-role-policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}' >/dev/null &&
+  ! aws iot set-v2-logging-options --endpoint-url $EP --role-arn arn:aws:iam::123456789012:role/NotForIot --default-log-level INFO 2>$WORK/trust.err &&
+  grep -q InvalidRequestException $WORK/trust.err"
 check "get-v2-logging-options answers NotConfiguredException" expect_error NotConfiguredException iot get-v2-logging-options
 check "describe-endpoint returns the MQTT endpoint" bash -c "aws iot describe-endpoint --endpoint-url $EP --endpoint-type iot:Data-ATS --query endpointAddress --output text | grep -q 127.0.0.1"
 check "set-logging-options (legacy V1)" iot set-logging-options --logging-options-payload roleArn=arn:aws:iam::123456789012:role/IoTLoggingRole,logLevel=INFO

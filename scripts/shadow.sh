@@ -330,7 +330,7 @@ events '{ $.eventType = "*ThingShadow" && $.protocol = "MQTT" && $.deviceShadowN
 check "MQTT requests log with protocol MQTT (a Success get, a Failure 409 update)" jcheck "$WORK/e6.json" \
   'sorted((m["eventType"], m["status"], m.get("reason")) for m in d) == [("GetThingShadow", "Success", None), ("UpdateThingShadow", "Failure", "409")] and all(m["topicName"].startswith("$aws/things/valve-1/shadow/") for m in d)'
 check "set-v2-logging-options --default-log-level ERROR" \
-  iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/IoTLoggingRole --default-log-level ERROR
+  iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/ThingwatchLoggingRole --default-log-level ERROR
 run data update-thing-shadow --thing-name quiet-1 --payload '{"state":{"reported":{"x":1}}}' "$WORK/x.json"
 run data get-thing-shadow --thing-name quiet-1 "$WORK/x.json"
 check "  ... a get of a missing named shadow still fails" \
@@ -340,7 +340,7 @@ sleep 0.5
 events '{ $.deviceShadowName = "quiet-1" }' "$WORK/e7.json" 1
 check "  ... successes are no longer logged, the failure is" jcheck "$WORK/e7.json" \
   'len(d) == 1 and d[0]["eventType"] == "GetThingShadow" and d[0]["status"] == "Failure" and d[0]["reason"] == "404"'
-run iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/IoTLoggingRole --default-log-level INFO
+run iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/ThingwatchLoggingRole --default-log-level INFO
 
 echo "== 8. an awsiotsdk device (scripts/shadow_device.py)"
 T=lamp-sdk

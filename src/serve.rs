@@ -46,6 +46,19 @@ impl thingwatch_api::RequestAuthorizer for IamDecisions {
     }
 }
 
+impl thingwatch_api::RoleChecker for IamDecisions {
+    fn check(&self, caller_arn: &str, role_arn: &str) -> Result<(), thingwatch_api::ApiError> {
+        use thingwatch_api::{ApiError, ErrorCode};
+        match self.0.check_pass_role(caller_arn, role_arn) {
+            Ok(_) => Ok(()),
+            Err(e @ thingwatch_iam::PassRoleError::NotAuthorized { .. }) => {
+                Err(ApiError::new(ErrorCode::AccessDenied, e.to_string()))
+            }
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidRequest, e.to_string())),
+        }
+    }
+}
+
 impl thingwatch_authz::IdentityPolicies for IamDecisions {
     fn allows(&self, principal_arn: &str, action: &str, resource: &str) -> bool {
         self.0
@@ -242,7 +255,8 @@ async fn serve(
             endpoints: thingwatch_api::Endpoints::data_only(data_endpoint),
         },
     )
-    .with_certificates(certificates.clone());
+    .with_certificates(certificates.clone())
+    .with_role_checker(Arc::new(IamDecisions(iam.clone())));
     let api_state = thingwatch_api::ApiState::new(
         Arc::new(iam.clone()),
         settings.account_id.clone(),

@@ -166,7 +166,7 @@ async fn registry_changes_reach_a_connected_client() {
         &server,
         "POST",
         "/v2LoggingOptions",
-        Some(json!({"roleArn": "arn:aws:iam::123456789012:role/IoTLoggingRole", "defaultLogLevel": "INFO"})),
+        Some(json!({"roleArn": "arn:aws:iam::123456789012:role/ThingwatchLoggingRole", "defaultLogLevel": "INFO"})),
     )
     .await;
     tablet.publish_qos1("dt/t", b"default-info").await;

@@ -38,7 +38,7 @@ pub mod validate;
 
 pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Protocol};
-pub use iot::{Endpoints, IotService, IotSettings};
+pub use iot::{Endpoints, IotService, IotSettings, RoleChecker};
 pub use iotdata::IotDataService;
 pub use server::{
     ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestAuthorizer, RequestContext,

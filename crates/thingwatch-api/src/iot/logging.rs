@@ -226,6 +226,9 @@ impl IotService {
             events = Some(out);
         }
         v.finish()?;
+        if let Some(role) = body.role_arn.as_deref() {
+            self.check_role(&input.ctx.auth.principal.arn, role)?;
+        }
 
         let _guard = self.inner.logging_writes.lock().await;
         let registry = self.registry();
@@ -429,6 +432,7 @@ impl IotService {
                 "roleArn is required.",
             ));
         };
+        self.check_role(&input.ctx.auth.principal.arn, &role_arn)?;
         let _guard = self.inner.logging_writes.lock().await;
         let registry = self.registry();
         blocking(INTERNAL, move || {

@@ -103,6 +103,20 @@ struct Inner {
     /// The certificate registry the certificate operations use; `None` answers them with
     /// `UnknownOperationException`.
     certificates: Option<CertificateRegistry>,
+    /// Checks that the caller may pass a logging role to AWS IoT (`iam:PassRole`, trust in
+    /// `iot.amazonaws.com`); `None` checks only the ARN's shape.
+    roles: Option<Arc<dyn RoleChecker>>,
+}
+
+/// The IAM check SetV2LoggingOptions / SetLoggingOptions make on `roleArn` (AWS IoT guide,
+/// *Configure AWS IoT logging*: the role must trust `iot.amazonaws.com` and the caller needs
+/// `iam:PassRole` for it).
+pub trait RoleChecker: Send + Sync + 'static {
+    /// `Ok` when `caller_arn` may pass `role_arn` to AWS IoT; else the error to answer
+    /// (`AccessDeniedException` when the caller lacks `iam:PassRole`,
+    /// `InvalidRequestException` when the role does not exist or does not trust
+    /// `iot.amazonaws.com`).
+    fn check(&self, caller_arn: &str, role_arn: &str) -> Result<(), ApiError>;
 }
 
 impl IotService {
@@ -114,6 +128,7 @@ impl IotService {
                 settings,
                 logging_writes: tokio::sync::Mutex::new(()),
                 certificates: None,
+                roles: None,
             }),
         }
     }
@@ -130,7 +145,31 @@ impl IotService {
                 settings: self.inner.settings.clone(),
                 logging_writes: tokio::sync::Mutex::new(()),
                 certificates: Some(certificates),
+                roles: self.inner.roles.clone(),
             }),
+        }
+    }
+
+    /// The same service with logging roles checked by `roles` (see [`RoleChecker`]). Call it
+    /// before the service is shared.
+    #[must_use]
+    pub fn with_role_checker(self, roles: Arc<dyn RoleChecker>) -> IotService {
+        IotService {
+            inner: Arc::new(Inner {
+                registry: self.inner.registry.clone(),
+                settings: self.inner.settings.clone(),
+                logging_writes: tokio::sync::Mutex::new(()),
+                certificates: self.inner.certificates.clone(),
+                roles: Some(roles),
+            }),
+        }
+    }
+
+    /// Runs the [`RoleChecker`], if configured.
+    pub(crate) fn check_role(&self, caller_arn: &str, role_arn: &str) -> Result<(), ApiError> {
+        match &self.inner.roles {
+            Some(r) => r.check(caller_arn, role_arn),
+            None => Ok(()),
         }
     }
 
@@ -156,6 +195,12 @@ impl ServiceHandler for IotService {
     fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture {
         let svc = self.clone();
         Box::pin(async move { svc.dispatch(ctx, req).await })
+    }
+
+    fn operation_name(&self, req: &AwsRequest) -> Option<String> {
+        route::match_route(&req.method, req.uri.path())
+            .ok()
+            .map(|m| format!("{:?}", m.operation))
     }
 }
 
