@@ -515,10 +515,36 @@ async fn connection(
     }
 }
 
+/// Sets Linux's `IP_BIND_ADDRESS_NO_PORT` (ip(7)) on `socket`, so binding a source address
+/// defers the port choice to `connect`, which then only needs the 4-tuple to be unique: without
+/// it every bind reserves a port on that address outright, and earlier rounds' `TIME_WAIT`
+/// sockets on the same address make port searches slow or fail. Best effort: a kernel without the
+/// option still works, only with fewer usable ports.
+#[cfg(target_os = "linux")]
+fn bind_address_no_port(socket: &TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: the fd is a valid socket owned by `socket`; `one` outlives the call and its size is
+    // passed.
+    let _ = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_address_no_port(_socket: &TcpSocket) {}
+
 /// TCP connect from the configured source address, CONNECT (clean session), CONNACK.
 async fn handshake(ctx: &ConnCtx) -> Result<TcpStream, String> {
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     if let Some(src) = ctx.source {
+        bind_address_no_port(&socket);
         socket
             .bind(SocketAddr::new(IpAddr::V4(src), 0))
             .map_err(|e| format!("bind {src}: {e}"))?;
