@@ -4,9 +4,10 @@
 //! **Reads never touch SQLite.** Every write runs under one writer mutex, commits to
 //! `iam.sqlite3`, then rebuilds an immutable [`Snapshot`] (entities plus every policy
 //! *compiled* by `thingwatch_policy`) and publishes it with `ArcSwap`; readers load the current
-//! snapshot without locking. A rebuild costs O(entities + policies) and happens only on IAM
-//! writes, which are rare next to the per-request decisions it makes cheap (one hash lookup and
-//! one evaluation of pre-compiled documents).
+//! snapshot without locking. A rebuild re-reads the rows (O(entities + policies)) but reuses
+//! the previous snapshot's compiled documents for unchanged texts, so only what the write
+//! added or changed is parsed; writes are rare next to the per-request decisions this makes
+//! cheap (one hash lookup and one evaluation of pre-compiled documents).
 //!
 //! **Fail closed:** a stored policy that no longer parses (e.g. after a grammar change) is kept
 //! but makes every decision for its owner an implicit deny (logged), never an allow.
@@ -37,6 +38,32 @@ pub const BUILTIN_LOGGING_ROLE_NAME: &str = "ThingwatchLoggingRole";
 pub const BUILTIN_LOGGING_POLICY_NAME: &str = "ThingwatchLoggingPolicy";
 /// Meta key recording that the built-in role was created (so deleting it is permanent).
 const META_BUILTIN_ROLE: &str = "builtin_logging_role";
+
+/// The `AccessDenied` message IAM gives when `principal_arn` may not perform `action` on
+/// `resource` (the IAM User Guide's *Troubleshoot access denied error messages* form):
+/// "User: ARN is not authorized to perform: ACTION on resource: RESOURCE" followed by
+/// " with an explicit deny in an identity-based policy" or " because no identity-based policy
+/// allows the ACTION action". `None` for [`Decision::Allow`]. For every service's
+/// `AccessDeniedException` / `AccessDenied`, so the text is the same everywhere.
+pub fn access_denied_message(
+    principal_arn: &str,
+    action: &str,
+    resource: &str,
+    decision: Decision,
+) -> Option<String> {
+    let head = format!(
+        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    );
+    match decision {
+        Decision::Allow => None,
+        Decision::ExplicitDeny => Some(format!(
+            "{head} with an explicit deny in an identity-based policy"
+        )),
+        Decision::ImplicitDeny => Some(format!(
+            "{head} because no identity-based policy allows the {action} action"
+        )),
+    }
+}
 
 /// The logging role's trust policy, as the AWS IoT guide's "Create a logging role" step
 /// gives it (`shared/reference/aws-iot-logging.md` §1.3): service principal
@@ -144,7 +171,7 @@ struct Inline {
     name: String,
     document: String,
     /// `None` when the stored document no longer parses (fail closed).
-    compiled: Option<PolicyDocument>,
+    compiled: Option<Arc<PolicyDocument>>,
 }
 
 struct UserEntry {
@@ -155,7 +182,7 @@ struct UserEntry {
 
 struct RoleEntry {
     role: Role,
-    trust: Option<PolicyDocument>,
+    trust: Option<Arc<PolicyDocument>>,
     policies: BTreeMap<String, Inline>,
 }
 
@@ -174,9 +201,22 @@ fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-fn compile(kind: PolicyKind, owner: &str, name: &str, doc: &str) -> Option<PolicyDocument> {
+/// Compiled documents of the previous snapshot by (kind, JSON text), so a rebuild only parses
+/// the documents a write added or changed.
+type CompileCache<'a> = HashMap<(PolicyKind, &'a str), Option<Arc<PolicyDocument>>>;
+
+fn compile(
+    cache: &CompileCache<'_>,
+    kind: PolicyKind,
+    owner: &str,
+    name: &str,
+    doc: &str,
+) -> Option<Arc<PolicyDocument>> {
+    if let Some(hit) = cache.get(&(kind, doc)) {
+        return hit.clone();
+    }
     match PolicyDocument::parse(doc, kind) {
-        Ok(d) => Some(d),
+        Ok(d) => Some(Arc::new(d)),
         Err(e) => {
             tracing::warn!(owner, policy = name, error = %e, "stored IAM policy no longer parses; denying its owner everything");
             None
@@ -184,10 +224,14 @@ fn compile(kind: PolicyKind, owner: &str, name: &str, doc: &str) -> Option<Polic
     }
 }
 
-fn inline_map(rows: Vec<(String, String)>, owner: &str) -> BTreeMap<String, Inline> {
+fn inline_map(
+    cache: &CompileCache<'_>,
+    rows: Vec<(String, String)>,
+    owner: &str,
+) -> BTreeMap<String, Inline> {
     rows.into_iter()
         .map(|(name, document)| {
-            let compiled = compile(PolicyKind::IamIdentity, owner, &name, &document);
+            let compiled = compile(cache, PolicyKind::IamIdentity, owner, &name, &document);
             (
                 key(&name),
                 Inline {
@@ -201,7 +245,37 @@ fn inline_map(rows: Vec<(String, String)>, owner: &str) -> BTreeMap<String, Inli
 }
 
 impl Snapshot {
-    fn build(rows: crate::store::Rows) -> Self {
+    /// The compiled documents of this snapshot, for [`Snapshot::build`]'s next rebuild.
+    fn compile_cache(&self) -> CompileCache<'_> {
+        let mut cache = HashMap::new();
+        for u in self.users.values() {
+            for p in u.policies.values() {
+                cache.insert(
+                    (PolicyKind::IamIdentity, p.document.as_str()),
+                    p.compiled.clone(),
+                );
+            }
+        }
+        for r in self.roles.values() {
+            cache.insert(
+                (
+                    PolicyKind::IamTrust,
+                    r.role.assume_role_policy_document.as_str(),
+                ),
+                r.trust.clone(),
+            );
+            for p in r.policies.values() {
+                cache.insert(
+                    (PolicyKind::IamIdentity, p.document.as_str()),
+                    p.compiled.clone(),
+                );
+            }
+        }
+        cache
+    }
+
+    /// The snapshot of `rows`, reusing `cache`'s compiled documents for unchanged texts.
+    fn build(rows: crate::store::Rows, cache: &CompileCache<'_>) -> Self {
         let mut s = Snapshot::default();
         let mut user_policies: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for (owner, name, doc) in rows.user_policies {
@@ -226,7 +300,11 @@ impl Snapshot {
         for user in rows.users {
             let k = key(&user.user_name);
             s.user_by_arn.insert(user.arn.clone(), k.clone());
-            let policies = inline_map(user_policies.remove(&k).unwrap_or_default(), &user.arn);
+            let policies = inline_map(
+                cache,
+                user_policies.remove(&k).unwrap_or_default(),
+                &user.arn,
+            );
             s.users.insert(
                 k.clone(),
                 UserEntry {
@@ -240,12 +318,17 @@ impl Snapshot {
             let k = key(&role.role_name);
             s.role_by_arn.insert(role.arn.clone(), k.clone());
             let trust = compile(
+                cache,
                 PolicyKind::IamTrust,
                 &role.arn,
                 "AssumeRolePolicyDocument",
                 &role.assume_role_policy_document,
             );
-            let policies = inline_map(role_policies.remove(&k).unwrap_or_default(), &role.arn);
+            let policies = inline_map(
+                cache,
+                role_policies.remove(&k).unwrap_or_default(),
+                &role.arn,
+            );
             s.roles.insert(
                 k,
                 RoleEntry {
@@ -277,7 +360,7 @@ fn no_such_role(name: &str) -> IamError {
 
 /// Evaluates `policies` (fail closed when one of them did not compile).
 fn evaluate_inline(policies: &BTreeMap<String, Inline>, req: &Request) -> Decision {
-    let decision = evaluate(policies.values().filter_map(|p| p.compiled.as_ref()), req);
+    let decision = evaluate(policies.values().filter_map(|p| p.compiled.as_deref()), req);
     if decision == Decision::Allow && policies.values().any(|p| p.compiled.is_none()) {
         Decision::ImplicitDeny
     } else {
@@ -332,7 +415,7 @@ impl Iam {
     /// created or read.
     pub fn open(dir: &Path, settings: IamSettings) -> Result<Self, IamError> {
         let store = Store::open(dir)?;
-        let snapshot = Snapshot::build(store.load()?);
+        let snapshot = Snapshot::build(store.load()?, &CompileCache::new());
         let root_arn = model::root_arn(&settings.account_id);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -368,7 +451,7 @@ impl Iam {
         let store = self.inner.writer.lock();
         let current = self.inner.snapshot.load_full();
         let out = f(&store, &current)?;
-        let rebuilt = Snapshot::build(store.load()?);
+        let rebuilt = Snapshot::build(store.load()?, &current.compile_cache());
         self.inner.snapshot.store(Arc::new(rebuilt));
         Ok(out)
     }

@@ -29,7 +29,8 @@ pub mod validate;
 pub use error::{IamError, PassRoleError};
 pub use iam::{
     BUILTIN_LOGGING_POLICY_NAME, BUILTIN_LOGGING_ROLE_NAME, BUILTIN_LOGGING_TRUST_POLICY,
-    IOT_SERVICE_PRINCIPAL, Iam, IamSettings, InlinePolicy, NewRole, builtin_logging_role_policy,
+    IOT_SERVICE_PRINCIPAL, Iam, IamSettings, InlinePolicy, NewRole, access_denied_message,
+    builtin_logging_role_policy,
 };
 pub use model::{AccessKey, KeyStatus, Role, User};
 pub use service::{IAM_XML_NAMESPACE, IamService};

@@ -15,10 +15,9 @@ use axum::response::Response;
 use thingwatch_api::{
     ApiError, AwsRequest, ErrorCode, HandlerFuture, Protocol, RequestContext, ServiceHandler,
 };
-use thingwatch_policy::Decision;
 
 use crate::error::IamError;
-use crate::iam::{Iam, InlinePolicy, NewRole};
+use crate::iam::{Iam, InlinePolicy, NewRole, access_denied_message};
 use crate::model::{self, AccessKey, KeyStatus, Role, User};
 use crate::query::{Params, Xml, encode_document, iso8601, paginate, respond};
 use crate::validate;
@@ -137,20 +136,10 @@ impl Call<'_> {
             context.push(("aws:SourceIp", ip));
         }
         let caller = self.caller();
-        match self.iam.authorize(caller, &action, resource, &context) {
-            Decision::Allow => Ok(()),
-            Decision::ExplicitDeny => Err(ApiError::new(
-                ErrorCode::AccessDenied,
-                format!(
-                    "User: {caller} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy"
-                ),
-            )),
-            Decision::ImplicitDeny => Err(ApiError::new(
-                ErrorCode::AccessDenied,
-                format!(
-                    "User: {caller} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
-                ),
-            )),
+        let decision = self.iam.authorize(caller, &action, resource, &context);
+        match access_denied_message(caller, &action, resource, decision) {
+            None => Ok(()),
+            Some(message) => Err(ApiError::new(ErrorCode::AccessDenied, message)),
         }
     }
 
