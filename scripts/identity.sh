@@ -295,5 +295,73 @@ check "filter-log-events with a filter pattern finds the refusals" bash -c "
     --filter-pattern '{ \$.status = \"Failure\" && \$.reason = \"AUTHORIZATION_FAILURE\" && \$.principalId = \"$ID1\" }' \
   | python3 -c 'import json,sys; n = len(json.load(sys.stdin)[\"events\"]); assert n >= 8, n'"
 
+echo "== 7. the logging role (IAM): exists, trusts iot.amazonaws.com, the caller may pass it"
+iot get-v2-logging-options --output json >"$WORK/lo0.json" || echo '{}' >"$WORK/lo0.json"
+check "a fresh data directory logs with the built-in role ThingwatchLoggingRole" jcheck "$WORK/lo0.json" \
+  "d.get('roleArn') == 'arn:aws:iam::$ACCOUNT:role/ThingwatchLoggingRole'"
+iam get-role --role-name ThingwatchLoggingRole --output json >"$WORK/builtin.json" || echo '{}' >"$WORK/builtin.json"
+check "  ... which trusts iot.amazonaws.com (sts:AssumeRole)" jcheck "$WORK/builtin.json" \
+  "d['Role']['AssumeRolePolicyDocument']['Statement'] == [{'Effect': 'Allow', 'Principal': {'Service': 'iot.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]"
+cat >"$WORK/trust.json" <<'EOF2'
+{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"Service": "iot.amazonaws.com"}, "Action": "sts:AssumeRole"}
+]}
+EOF2
+sed 's/iot.amazonaws.com/ec2.amazonaws.com/' "$WORK/trust.json" >"$WORK/trust-ec2.json"
+cat >"$WORK/role-policy.json" <<EOF2
+{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow",
+   "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutMetricFilter", "logs:PutRetentionPolicy"],
+   "Resource": ["arn:aws:logs:$REGION:$ACCOUNT:log-group:AWSIotLogsV2:*"]}
+]}
+EOF2
+ROLE="arn:aws:iam::$ACCOUNT:role/IoTLoggingRole"
+check "iam create-role IoTLoggingRole (trust: iot.amazonaws.com)" bash -c \
+  "[ \"\$(aws iam create-role --endpoint-url $EP --role-name IoTLoggingRole --assume-role-policy-document 'file://$WORK/trust.json' --query Role.Arn --output text)\" = '$ROLE' ]"
+check "iam put-role-policy IoTLoggingPolicy (logs:* on AWSIotLogsV2)" \
+  iam put-role-policy --role-name IoTLoggingRole --policy-name IoTLoggingPolicy --policy-document "file://$WORK/role-policy.json"
+check "set-v2-logging-options --role-arn IoTLoggingRole (root credentials): accepted" \
+  iot set-v2-logging-options --role-arn "$ROLE" --default-log-level INFO
+check "set-v2-logging-options with a role that does not exist: InvalidRequestException" \
+  expect_error InvalidRequestException "does not exist" iot set-v2-logging-options --role-arn "arn:aws:iam::$ACCOUNT:role/Missing" --default-log-level INFO
+run iam create-role --role-name Ec2Role --assume-role-policy-document "file://$WORK/trust-ec2.json"
+check "set-v2-logging-options with a role that trusts ec2.amazonaws.com only: InvalidRequestException" \
+  expect_error InvalidRequestException "iot.amazonaws.com" iot set-v2-logging-options --role-arn "arn:aws:iam::$ACCOUNT:role/Ec2Role" --default-log-level INFO
+# An IAM user with iot:* and logs:* but no iam:PassRole.
+run iam create-user --user-name operator
+run iam put-user-policy --user-name operator --policy-name iot-ops \
+  --policy-document '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iot:*", "logs:*"], "Resource": "*"}]}'
+iam create-access-key --user-name operator --output json >"$WORK/key.json" || echo '{}' >"$WORK/key.json"
+check "iam create-access-key for the user operator" jcheck "$WORK/key.json" \
+  "d['AccessKey']['AccessKeyId'].startswith('AKIA') and len(d['AccessKey']['SecretAccessKey']) == 40 and d['AccessKey']['Status'] == 'Active'"
+OP_KEY=$(jget "$WORK/key.json" 'd.get("AccessKey", {}).get("AccessKeyId", "")')
+OP_SECRET=$(jget "$WORK/key.json" 'd.get("AccessKey", {}).get("SecretAccessKey", "")')
+as_operator() { AWS_ACCESS_KEY_ID="$OP_KEY" AWS_SECRET_ACCESS_KEY="$OP_SECRET" AWS_DEFAULT_REGION="$REGION" "$@"; }
+check "the operator may call AWS IoT (get-v2-logging-options)" as_operator iot get-v2-logging-options
+check "set-v2-logging-options by the operator without iam:PassRole: AccessDeniedException" \
+  expect_error AccessDeniedException "iam:PassRole" as_operator iot set-v2-logging-options --role-arn "$ROLE" --default-log-level INFO
+run iam put-user-policy --user-name operator --policy-name pass-logging-role \
+  --policy-document "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"iam:PassRole\", \"Resource\": \"$ROLE\"}]}"
+check "  ... with iam:PassRole on IoTLoggingRole: accepted" \
+  as_operator iot set-v2-logging-options --role-arn "$ROLE" --default-log-level INFO
+check "  ... but still not for another role (ThingwatchLoggingRole)" \
+  expect_error AccessDeniedException "iam:PassRole" as_operator iot set-v2-logging-options --role-arn "arn:aws:iam::$ACCOUNT:role/ThingwatchLoggingRole" --default-log-level INFO
+
+# A role that may create groups and streams but not logs:PutLogEvents: nothing is delivered.
+run iam create-role --role-name NoPutRole --assume-role-policy-document "file://$WORK/trust.json"
+run iam put-role-policy --role-name NoPutRole --policy-name groups-only --policy-document \
+  '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream"], "Resource": "*"}]}'
+check "set-v2-logging-options --role-arn NoPutRole (no logs:PutLogEvents): accepted" \
+  iot set-v2-logging-options --role-arn "arn:aws:iam::$ACCOUNT:role/NoPutRole" --default-log-level INFO
+run mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -i muted-1 -q 1 -t dt/muted -m 1
+sleep 1
+check "set-v2-logging-options --role-arn IoTLoggingRole again" iot set-v2-logging-options --role-arn "$ROLE" --default-log-level INFO
+run mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -i loud-1 -q 1 -t dt/loud -m 1
+dump_events "any(m.get('clientId') == 'loud-1' and m['eventType'] == 'Publish-In' for m in d)"
+check "with IoTLoggingRole, entries are delivered (loud-1)" jcheck "$WORK/events.json" \
+  "any(m.get('clientId') == 'loud-1' and m['eventType'] == 'Publish-In' for m in d)"
+check "  ... while NoPutRole was the logging role, nothing was (muted-1)" jcheck "$WORK/events.json" \
+  "not any(m.get('clientId') == 'muted-1' for m in d)"
+
 echo "identity: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
