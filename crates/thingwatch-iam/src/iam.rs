@@ -190,6 +190,8 @@ struct RoleEntry {
 /// names (IAM names are case-insensitive).
 #[derive(Default)]
 struct Snapshot {
+    /// Incremented by every write (see [`Iam::epoch`]).
+    epoch: u64,
     users: BTreeMap<String, UserEntry>,
     roles: BTreeMap<String, RoleEntry>,
     key_owner: HashMap<String, String>,
@@ -442,6 +444,14 @@ impl Iam {
         &self.inner.root_arn
     }
 
+    /// A counter that changes on every successful IAM write (users, keys, roles, policies) and
+    /// never otherwise, starting at 0 when the store is opened. Callers that cache a decision
+    /// (e.g. the log pipeline caching [`Iam::role_allows_log_delivery`] for its role) re-check
+    /// when it differs from the epoch they cached at.
+    pub fn epoch(&self) -> u64 {
+        self.inner.snapshot.load().epoch
+    }
+
     /// Runs `f` under the writer lock against the current snapshot, then republishes the
     /// snapshot from the database.
     fn write<T>(
@@ -451,7 +461,8 @@ impl Iam {
         let store = self.inner.writer.lock();
         let current = self.inner.snapshot.load_full();
         let out = f(&store, &current)?;
-        let rebuilt = Snapshot::build(store.load()?, &current.compile_cache());
+        let mut rebuilt = Snapshot::build(store.load()?, &current.compile_cache());
+        rebuilt.epoch = current.epoch + 1;
         self.inner.snapshot.store(Arc::new(rebuilt));
         Ok(out)
     }

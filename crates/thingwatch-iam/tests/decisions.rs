@@ -301,6 +301,14 @@ fn builtin_logging_role_and_role_allows() {
         "*"
     ));
 
+    // Reads and decisions leave the epoch alone; writes move it.
+    let epoch = iam.epoch();
+    assert!(iam.role_allows_log_delivery(&role.arn, v2));
+    assert!(iam.get_role(BUILTIN_LOGGING_ROLE_NAME).is_ok());
+    assert_eq!(iam.epoch(), epoch);
+    assert!(iam.delete_role("NoSuchRole").is_err());
+    assert_eq!(iam.epoch(), epoch, "a failed write changes nothing");
+
     // A second call finds it; a role policy change is seen at once.
     let again = iam
         .ensure_builtin_logging_role(BUILTIN_LOGGING_ROLE_NAME, NOW + 1)
@@ -309,6 +317,7 @@ fn builtin_logging_role_and_role_allows() {
     assert_eq!(again.role_id, role.role_id);
     iam.delete_role_policy(BUILTIN_LOGGING_ROLE_NAME, BUILTIN_LOGGING_POLICY_NAME)
         .expect("delete policy");
+    assert!(iam.epoch() > epoch);
     assert!(!iam.role_allows_log_delivery(&role.arn, v2));
     // Deleting the built-in role is permanent, also across restarts.
     iam.delete_role(BUILTIN_LOGGING_ROLE_NAME)
