@@ -10,8 +10,9 @@
 #   4. idle connections: RSS per connection, Mosquitto and Thingwatch (scripts/bench-idle.sh);
 #   5. the log store at 1M events (10M with BENCH_LOGSTORE_10M=1): ingest, size on disk,
 #      FilterLogEvents beside grep -c and jq (engine_bench example of thingwatch-logstore);
-# then prints a markdown report and appends it to BENCHMARKS.md. The full run takes about
-# 45 minutes on 2 cores; --quick (about 8 minutes) runs every stage once, briefly.
+# then prints a markdown report and appends it to BENCHMARKS.md. The full run takes about an
+# hour on 2 cores (broker runs ~46 min, log store ~9 min); --quick (about 5 minutes) runs every
+# stage once, briefly.
 #
 # Usage: scripts/bench.sh [--quick] [--mosquitto-only] [--no-append] [--no-build]
 #                         [--no-latency] [--no-count] [--no-idle] [--no-logstore]
