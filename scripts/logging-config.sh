@@ -74,7 +74,7 @@ start_server fresh --default-log-level UNCONFIGURED
 check "iam create-role IoTLoggingRole (trusts iot.amazonaws.com)" aws iam create-role --endpoint-url "$EP" --role-name IoTLoggingRole \
   --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 check "iam put-role-policy (logs:CreateLogGroup/CreateLogStream/PutLogEvents)" aws iam put-role-policy --endpoint-url "$EP" --role-name IoTLoggingRole \
-  --policy-name IoTLoggingPolicy --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:PutMetricFilter","logs:PutRetentionPolicy"],"Resource":["arn:aws:logs:*:123456789012:log-group:*:log-stream:*"]}]}'
+  --policy-name IoTLoggingPolicy --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:PutMetricFilter","logs:PutRetentionPolicy"],"Resource":["arn:aws:logs:*:*:*"]}]}'
 check "a role that does not exist is refused" expect_error InvalidRequestException iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/NoSuchRole --default-log-level INFO
 check "a role that does not trust iot.amazonaws.com is refused" bash -c "
   aws iam create-role --endpoint-url $EP --role-name NotForIot --assume-role-policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}' >/dev/null &&

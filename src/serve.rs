@@ -15,14 +15,55 @@ use thingwatch_logstore::{AppendEvent, LogStore, StoreOptions};
 use thingwatch_registry::{Registry, RegistrySettings};
 
 /// The log pipeline's sink into the embedded log store: one durable `append` per batch.
+///
+/// Delivery goes through the account's logging role, as on AWS: entries for a log group the
+/// role may not write (`logs:CreateLogGroup`, `logs:CreateLogStream`, `logs:PutLogEvents`, or
+/// a role that no longer exists) are dropped and counted as
+/// `NumLogEventsFailedToPublishUnauthorized`.
 struct StoreSink {
     store: LogStore,
+    iam: thingwatch_iam::Iam,
+    /// The logger this sink serves (set right after it starts): its configuration names the
+    /// role, its metrics count refused entries.
+    logger: Arc<std::sync::OnceLock<Logger>>,
+    /// When the last "entries dropped" warning was printed (at most one per 10 s).
+    warned: Option<std::time::Instant>,
+}
+
+impl StoreSink {
+    /// The role entries are delivered with: the V2 `roleArn`, else the legacy one.
+    fn role(&self) -> Option<String> {
+        let config = self.logger.get()?.config();
+        config
+            .v2
+            .as_ref()
+            .and_then(|o| o.role_arn.clone())
+            .or_else(|| config.legacy.as_ref().map(|l| l.role_arn.clone()))
+    }
 }
 
 impl LogSink for StoreSink {
     fn write_batch(&mut self, records: &[LogRecord]) -> Result<(), SinkError> {
+        let role = self.role();
+        let mut allowed: Vec<(&str, bool)> = Vec::new();
+        let mut refused = 0u64;
         let events: Vec<AppendEvent<'_>> = records
             .iter()
+            .filter(|r| {
+                let Some(role) = role.as_deref() else {
+                    return true;
+                };
+                let ok = match allowed.iter().find(|(g, _)| *g == &*r.log_group) {
+                    Some((_, ok)) => *ok,
+                    None => {
+                        let ok = self.iam.role_allows_log_delivery(role, &r.log_group);
+                        allowed.push((&r.log_group, ok));
+                        ok
+                    }
+                };
+                refused += u64::from(!ok);
+                ok
+            })
             .map(|r| AppendEvent {
                 log_group: &r.log_group,
                 log_stream: &r.log_stream,
@@ -30,6 +71,30 @@ impl LogSink for StoreSink {
                 message: &r.message,
             })
             .collect();
+        if refused > 0
+            && let Some(logger) = self.logger.get()
+        {
+            logger.metrics().add(
+                thingwatch_events::MetricName::NumLogEventsFailedToPublishUnauthorized,
+                thingwatch_events::Dimension::None,
+                refused,
+            );
+            if self
+                .warned
+                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10))
+            {
+                self.warned = Some(std::time::Instant::now());
+                tracing::warn!(
+                    events = refused,
+                    role = role.as_deref().unwrap_or(""),
+                    "the logging role may not write these log groups; entries dropped \
+                     (counted as NumLogEventsFailedToPublishUnauthorized)"
+                );
+            }
+        }
+        if events.is_empty() {
+            return Ok(());
+        }
         self.store
             .append(&events, thingwatch_events::now_ms())
             .map_err(|e| SinkError(e.to_string()))
@@ -82,20 +147,6 @@ pub fn run(settings: ServeSettings) -> Result<()> {
                 data.log_store_dir().display()
             )
         })?;
-    let logger = Logger::start(
-        LoggerSettings {
-            account_id: settings.account_id.clone(),
-            node_id,
-            pipeline: PipelineConfig::default(),
-        },
-        LoggingConfig::default(),
-        Box::new(StoreSink {
-            store: store.clone(),
-        }),
-    );
-    // The registry holds the logging configuration; a fresh data directory gets the one
-    // `--default-log-level` asks for. Opening it pushes the stored configuration into the
-    // logger and installs the thing-group membership the level gate resolves against.
     // IAM: users, access keys, roles; a fresh data directory gets the built-in logging role
     // (the AWS IoT guide's trust and permissions policies), which the initial logging
     // configuration uses.
@@ -119,6 +170,25 @@ pub fn run(settings: ServeSettings) -> Result<()> {
         settings.account_id,
         thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME
     );
+    let delivery = Arc::new(std::sync::OnceLock::new());
+    let logger = Logger::start(
+        LoggerSettings {
+            account_id: settings.account_id.clone(),
+            node_id,
+            pipeline: PipelineConfig::default(),
+        },
+        LoggingConfig::default(),
+        Box::new(StoreSink {
+            store: store.clone(),
+            iam: iam.clone(),
+            logger: delivery.clone(),
+            warned: None,
+        }),
+    );
+    let _ = delivery.set(logger.clone());
+    // The registry holds the logging configuration; a fresh data directory gets the one
+    // `--default-log-level` asks for. Opening it pushes the stored configuration into the
+    // logger and installs the thing-group membership the level gate resolves against.
     let initial = match settings.initial_logging {
         InitialLogging::Level(level) => {
             let mut config = LoggingConfig::with_default_level(level);

@@ -214,3 +214,79 @@ async fn identity_policies_decide_api_calls_and_pass_role() {
     assert_eq!(r.status, 400);
     assert_eq!(r.error_type.as_deref(), Some("InvalidRequestException"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_delivery_follows_the_logging_roles_permissions() {
+    use common::RawClient;
+    let dir = TempDir::new("iam-delivery");
+    let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
+    let (root_key, root_secret) = (
+        server.access_key_id.clone(),
+        server.secret_access_key.clone(),
+    );
+    let loopback = "127.0.0.1".parse().unwrap();
+    let published = |client: &'static str| {
+        format!(r#"{{ $.eventType = "Publish-In" && $.clientId = "{client}" }}"#)
+    };
+
+    // The built-in role allows AWSIotLogsV2: entries arrive.
+    let mut c = RawClient::connect(loopback, server.mqtt, "allowed-1").await;
+    c.publish_qos1("dt/a", b"1").await;
+    c.disconnect().await;
+    assert_eq!(
+        server
+            .wait_for_events(&published("allowed-1"), 1)
+            .await
+            .len(),
+        1
+    );
+
+    // Without its permissions policy, delivery stops.
+    let r = iam(
+        &server,
+        &root_key,
+        &root_secret,
+        &[
+            ("Action", "DeleteRolePolicy"),
+            ("RoleName", "ThingwatchLoggingRole"),
+            ("PolicyName", "ThingwatchLoggingPolicy"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let mut c = RawClient::connect(loopback, server.mqtt, "denied-1").await;
+    c.publish_qos1("dt/a", b"1").await;
+    c.disconnect().await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(server.filter_all(&published("denied-1")).await.is_empty());
+
+    // A policy allowing the logs actions on the group brings delivery back.
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "arn:aws:logs:*:*:log-group:AWSIotLogsV2:*"}]
+    })
+    .to_string();
+    let r = iam(
+        &server,
+        &root_key,
+        &root_secret,
+        &[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "ThingwatchLoggingRole"),
+            ("PolicyName", "again"),
+            ("PolicyDocument", &policy),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let mut c = RawClient::connect(loopback, server.mqtt, "allowed-2").await;
+    c.publish_qos1("dt/a", b"1").await;
+    c.disconnect().await;
+    assert_eq!(
+        server
+            .wait_for_events(&published("allowed-2"), 1)
+            .await
+            .len(),
+        1
+    );
+}

@@ -49,6 +49,8 @@ pub const KNOWN_SERVICES: &[(&str, Protocol)] = &[
     ("logs", Protocol::AwsJson11),
     ("monitoring", Protocol::AwsJson10QueryCompatible),
     ("cloudtrail", Protocol::AwsJson11),
+    ("iam", Protocol::AwsQuery),
+    ("sts", Protocol::AwsQuery),
 ];
 
 /// A buffered, authenticated request as a [`ServiceHandler`] receives it.
@@ -307,6 +309,13 @@ pub async fn serve(
 /// The protocol to answer in before the credential scope is known: JSON when an
 /// `X-Amz-Target` is present (1.0 if the content type says so), rest-json otherwise.
 fn guess_protocol(headers: &HeaderMap) -> Protocol {
+    let form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if form && !headers.contains_key("x-amz-target") {
+        return Protocol::AwsQuery;
+    }
     if headers.contains_key("x-amz-target") {
         let ct = headers
             .get(http::header::CONTENT_TYPE)
@@ -400,13 +409,16 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         headers: parts.headers,
         body,
     };
-    if let Some(authorizer) = &state.authorizer {
+    // `iam` authorizes its own calls against the users and roles they name; `sts`
+    // GetCallerIdentity needs no permission.
+    if let Some(authorizer) = state
+        .authorizer
+        .as_ref()
+        .filter(|_| !matches!(service.as_str(), "iam" | "sts"))
+    {
         let operation = operation_of(handler.as_ref(), &aws_req).unwrap_or_else(|| "*".to_owned());
         let action = format!("{}:{operation}", iam_action_prefix(&service));
-        // GetCallerIdentity needs no permission (AWS STS API Reference).
-        if action != "sts:GetCallerIdentity"
-            && let Some(message) = authorizer.authorize(&ctx.auth.principal.arn, &action, "*")
-        {
+        if let Some(message) = authorizer.authorize(&ctx.auth.principal.arn, &action, "*") {
             return ApiError::new(ErrorCode::AccessDenied, message).render(protocol, &request_id);
         }
     }

@@ -70,6 +70,9 @@ metric_names! {
     ListThingShadowAccepted => "ListThingShadow.Accepted",
     NumLogEventsFailedToPublishThrottled => "NumLogEventsFailedToPublishThrottled",
     NumLogBatchesFailedToPublishThrottled => "NumLogBatchesFailedToPublishThrottled",
+    // Thingwatch's own (AWS's "Logging metrics" group is not documented beyond the two
+    // Throttled counters): entries dropped because the logging role may not write them.
+    NumLogEventsFailedToPublishUnauthorized => "NumLogEventsFailedToPublishUnauthorized",
 }
 
 /// The dimension a counter is kept under: a `Protocol` value, or none (account-level
