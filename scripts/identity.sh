@@ -211,6 +211,19 @@ check "app-1 (subscribed to dt/# over TLS, -h 127.0.0.1) receives both, but not 
   bash -c "[ \"\$(grep '^dt/' '$WORK/app-sub.out')\" = \"\$(printf 'dt/sensor-1/temp 21\ndt/sensor-1/temp 22')\" ]"
 check "app-1 may publish to app/app-1/status (\${iot:ClientId})" \
   mqtt_expect 0 "" tls_pub app -i app-1 -V mqttv5 -q 1 -t app/app-1/status -m up
+# iot:Receive is checked on every delivery (AWS IoT Developer Guide, "AWS IoT Core policy
+# actions"): a detached policy stops deliveries to a live subscription, re-attaching resumes them.
+tls_sub app -i app-1 -V mqttv311 -q 1 -t 'dt/#' -v -d -W 20 >"$WORK/app-live.out" 2>&1 &
+APP=$!; PIDS+=($APP)
+wait_suback "$WORK/app-live.out"
+check "detach-policy AppPolicy from the application's certificate" iot detach-policy --policy-name AppPolicy --target "$ARN2"
+run tls_pub sensor-1 -i sensor-1 -q 1 -t dt/sensor-1/temp -m 30
+check "attach-policy AppPolicy again" iot attach-policy --policy-name AppPolicy --target "$ARN2"
+run tls_pub sensor-1 -i sensor-1 -q 1 -t dt/sensor-1/temp -m 31
+check "app-1's live subscription missed the message sent while detached, and got the one after" bash -c "
+  for _ in \$(seq 1 50); do grep -q '^dt/sensor-1/temp 31' '$WORK/app-live.out' && break; sleep 0.1; done
+  [ \"\$(grep '^dt/' '$WORK/app-live.out')\" = 'dt/sensor-1/temp 31' ]"
+{ kill "$APP"; wait "$APP"; } 2>/dev/null || true
 # A device reconnecting while its previous connection is still open (a session takeover) keeps
 # its rights.
 tls_sub sensor-1 -i sensor-1 -q 1 -t 'dt/sensor-1/cmd' -d -W 20 >"$WORK/old.out" 2>&1 &
