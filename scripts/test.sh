@@ -5,7 +5,8 @@
 #   3. the README quickstart, step by step, with mosquitto clients and the AWS CLI against
 #      the release binary,
 #   4. the logging-configuration scenario (AWS IoT API + levels) the same way,
-#   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way.
+#   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way,
+#   6. the identities scenario (certificates, IoT policies, mutual TLS, logging role) the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,4 @@ cargo test --release --workspace --all-targets
 bash scripts/quickstart.sh
 bash scripts/logging-config.sh
 bash scripts/shadow.sh
+bash scripts/identity.sh

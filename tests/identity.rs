@@ -200,6 +200,41 @@ async fn certificates_and_policies_decide_over_mutual_tls() {
         }
     }
 
+    // A second connection with the same client ID takes over and keeps the rights: the old
+    // connection's end must not drop the new connection's authorization context.
+    let (client2, mut el2) = connect(tls_options(&server, "sensor-1", &cert))
+        .await
+        .expect("takeover connects");
+    // Let the old connection finish (it is closed by the takeover).
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), el.poll()).await {
+            Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(_)) => {}
+        }
+    }
+    client2
+        .subscribe("dt/sensor-1/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    client2
+        .publish("dt/sensor-1/temp", QoS::AtLeastOnce, false, b"22".to_vec())
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), el2.poll())
+            .await
+            .unwrap()
+        {
+            Ok(Event::Incoming(Incoming::Publish(p))) => {
+                assert_eq!(&p.payload[..], b"22");
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("after takeover: {e}"),
+        }
+    }
+    let (client, mut el) = (client2, el2);
+
     // An explicitly denied topic: MQTT 3.1.1 has no way to refuse a PUBLISH but closing.
     client
         .publish("dt/sensor-1/secret", QoS::AtLeastOnce, false, b"x".to_vec())

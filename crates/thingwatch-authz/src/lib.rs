@@ -86,8 +86,10 @@ struct Inner {
     identities: Option<Arc<dyn IdentityPolicies>>,
     region: String,
     account_id: String,
-    /// Live connections by client ID (unique among live connections in the broker).
-    connections: RwLock<HashMap<String, Arc<Mutex<ConnContext>>>>,
+    /// Live connections by client ID, oldest first. Normally one; during a takeover the new
+    /// connection authenticates before the old one has finished, so briefly two. Decisions use
+    /// the newest; a finished connection removes the oldest context of its principal.
+    connections: RwLock<HashMap<String, Vec<Arc<Mutex<ConnContext>>>>>,
 }
 
 impl IotAuthorizer {
@@ -154,6 +156,15 @@ impl IotAuthorizer {
         req
     }
 
+    fn insert(&self, client_id: &str, ctx: ConnContext) {
+        self.inner
+            .connections
+            .write()
+            .entry(client_id.to_owned())
+            .or_default()
+            .push(Arc::new(Mutex::new(ctx)));
+    }
+
     /// An IAM identity's decision: its policies through [`IdentityPolicies`]; without one, only
     /// the account root (`arn:aws:iam::ACCOUNT:root`, which AWS never restricts) is allowed.
     fn iam_allows(&self, arn: &str, action: &str, resource: &str) -> bool {
@@ -175,7 +186,12 @@ impl IotAuthorizer {
         if principal.principal_id == thingwatch_broker::ANONYMOUS_PRINCIPAL {
             return true;
         }
-        let ctx = self.inner.connections.read().get(client_id).cloned();
+        let ctx = self
+            .inner
+            .connections
+            .read()
+            .get(client_id)
+            .and_then(|v| v.last().cloned());
         let Some(ctx) = ctx else {
             return false;
         };
@@ -244,10 +260,7 @@ impl Authorizer for IotAuthorizer {
                     request,
                 },
             };
-            self.inner
-                .connections
-                .write()
-                .insert(req.client_id.to_owned(), Arc::new(Mutex::new(ctx)));
+            self.insert(req.client_id, ctx);
             return Ok(Principal {
                 principal_id: id,
                 thing_name: thing,
@@ -268,10 +281,7 @@ impl Authorizer for IotAuthorizer {
                     arn: arn.to_owned(),
                 },
             };
-            self.inner
-                .connections
-                .write()
-                .insert(req.client_id.to_owned(), Arc::new(Mutex::new(ctx)));
+            self.insert(req.client_id, ctx);
             return Ok(Principal {
                 principal_id: arn.to_owned(),
                 thing_name: Some(req.client_id.to_owned()),
@@ -322,10 +332,16 @@ impl Authorizer for IotAuthorizer {
 
     fn disconnected(&self, client_id: &str, principal: &Principal) {
         let mut map = self.inner.connections.write();
-        if map
-            .get(client_id)
-            .is_some_and(|c| c.lock().principal_id == principal.principal_id)
+        let Some(list) = map.get_mut(client_id) else {
+            return;
+        };
+        if let Some(i) = list
+            .iter()
+            .position(|c| c.lock().principal_id == principal.principal_id)
         {
+            list.remove(i);
+        }
+        if list.is_empty() {
             map.remove(client_id);
         }
     }
