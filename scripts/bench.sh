@@ -367,7 +367,11 @@ export COUNT_OUT COUNT_STATUS IDLE_OUT IDLE_STATUS LATENCY_FRACTION COUNT_DURATI
 export RESULTS REPORT LOGSTORE_OUT LOGSTORE_STATUS COMMAND_LINE COMMIT CPU_MODEL MEM_GIB \
     MOSQUITTO_VERSION LOAD_BEFORE LOAD_AFTER DURATION WARMUP RUNS SCENARIOS PAIRS FANOUT_SUBS PAYLOADS WINDOW LATENCY_RATE LOGSTORE_ARGS
 NPROC="$(nproc)" RUSTC="$(rustc --version)" DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
-export NPROC RUSTC DATE
+BINARIES_BUILT="$(for b in "$TW_BIN" "$BENCH_BIN"; do
+    if [[ -x "$b" ]]; then printf '%s %s; ' "$(basename "$b")" "$(date -u -r "$b" '+%Y-%m-%d %H:%M UTC')"; fi
+done)"
+BINARIES_BUILT="${BINARIES_BUILT%; }"
+export NPROC RUSTC DATE BINARIES_BUILT
 python3 - <<'PY'
 import json, os, re, statistics
 env = os.environ
@@ -415,7 +419,8 @@ w(f"- Machine: {env['NPROC']} CPUs ({env['CPU_MODEL']}), {env['MEM_GIB']} GiB RA
 w(f"- Command: `{env['COMMAND_LINE'].strip()}`")
 w(f"- Scenarios: {'; '.join(SHAPE.get(s, s) for s in env['SCENARIOS'].split())}; payloads {', '.join(env['PAYLOADS'].split())} bytes; "
   f"end-to-end window {env['WINDOW']} msgs per publisher/subscriber link, {env['WARMUP']} s warm-up + {env['DURATION']} s measured, {env['RUNS']} runs each (median [min–max])")
-w(f"- Software: {env['MOSQUITTO_VERSION'] or 'mosquitto'}; {env['RUSTC']}; generator thingwatch-bench (rumqttc, MQTT 3.1.1)")
+w(f"- Software: {env['MOSQUITTO_VERSION'] or 'mosquitto'}; {env['RUSTC']}; generator thingwatch-bench (rumqttc, MQTT 3.1.1); "
+  f"binaries built {env['BINARIES_BUILT']}")
 w("")
 
 def lines_for(key):
