@@ -25,13 +25,14 @@ const REGION: &str = "us-east-1";
 fn ten_statements() -> String {
     let arn = |k: &str, r: &str| format!("arn:aws:iot:{REGION}:{ACCOUNT}:{k}/{r}");
     let mut st = Vec::new();
-    for i in 0..6 {
+    for i in 0..5 {
         st.push(serde_json::json!({"Effect": "Allow", "Action": "iot:Publish", "Resource": arn("topic", &format!("fleet/{i}/*"))}));
     }
     st.push(serde_json::json!({"Effect": "Deny", "Action": "iot:Publish", "Resource": arn("topic", "bench/*/secret")}));
     st.push(serde_json::json!({"Effect": "Allow", "Action": "iot:Connect", "Resource": arn("client", "${iot:ClientId}")}));
     st.push(serde_json::json!({"Effect": "Allow", "Action": "iot:Subscribe", "Resource": arn("topicfilter", "bench/*")}));
-    st.push(serde_json::json!({"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": arn("topic", "bench/${iot:ClientId}/*")}));
+    st.push(serde_json::json!({"Effect": "Allow", "Action": "iot:Receive", "Resource": arn("topic", "bench/*")}));
+    st.push(serde_json::json!({"Effect": "Allow", "Action": "iot:Publish", "Resource": arn("topic", "bench/${iot:ClientId}/*")}));
     serde_json::json!({"Version": "2012-10-17", "Statement": st}).to_string()
 }
 
@@ -69,6 +70,10 @@ async fn connect(port: u16, id: &str, tls: TlsConfiguration) -> (AsyncClient, ru
     o.set_keep_alive(Duration::from_secs(60));
     o.set_inflight(100);
     let (c, mut el) = AsyncClient::new(o, 200);
+    // Without TCP_NODELAY the client's CONNECT waits for a delayed ACK (~40 ms).
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    el.set_network_options(net);
     loop {
         match el.poll().await {
             Ok(Event::Incoming(Incoming::ConnAck(_))) => return (c, el),
@@ -198,15 +203,17 @@ async fn main() {
             .await
     });
 
-    // Handshakes: sequential connect → CONNACK → disconnect.
-    let t0 = Instant::now();
+    // Handshakes: sequential TCP connect → mutual TLS → CONNACK, timed to the CONNACK.
+    let mut busy = Duration::ZERO;
     let n = 200;
     for i in 0..n {
-        let (c, mut el) = connect(port, &format!("hs-{i}"), tls(ca.ca_pem(), &made[1])).await;
-        let _ = c.disconnect().await;
-        let _ = tokio::time::timeout(Duration::from_millis(100), el.poll()).await;
+        let t0 = Instant::now();
+        let (c, el) = connect(port, &format!("hs-{i}"), tls(ca.ca_pem(), &made[1])).await;
+        busy += t0.elapsed();
+        drop(c);
+        drop(el);
     }
-    let handshakes = f64::from(n) / t0.elapsed().as_secs_f64();
+    let handshakes = f64::from(n) / busy.as_secs_f64();
 
     let (mut ten, mut all) = (Vec::new(), Vec::new());
     for r in 0..rounds {
