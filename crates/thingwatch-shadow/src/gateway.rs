@@ -174,19 +174,11 @@ impl ShadowGateway {
         thing: &str,
         shadow: Option<&str>,
     ) -> Result<Vec<u8>, ShadowError> {
-        let inner = &self.inner;
-        let log = inner.http_log(caller, thing);
-        let request = ShadowTopic {
-            thing,
-            shadow,
-            op: ShadowOp::Get,
-        };
-        let result = inner.throttle(thing).and_then(|()| {
-            inner
-                .service
-                .get(thing, shadow, None, thingwatch_events::now_ms())
-        });
-        inner.record(&log, Protocol::Http, &request, TraceId::new(), &result);
+        let (result, _, _) =
+            self.inner
+                .http_call(caller, thing, shadow, ShadowOp::Get, |svc, now| {
+                    svc.get(thing, shadow, None, now)
+                });
         result
     }
 
@@ -203,22 +195,13 @@ impl ShadowGateway {
         shadow: Option<&str>,
         payload: &[u8],
     ) -> Result<Vec<u8>, ShadowError> {
-        let inner = &self.inner;
-        let log = inner.http_log(caller, thing);
-        let request = ShadowTopic {
-            thing,
-            shadow,
-            op: ShadowOp::Update,
-        };
-        let trace = TraceId::new();
-        let result = inner.throttle(thing).and_then(|()| {
-            inner
-                .service
-                .update(thing, shadow, payload, thingwatch_events::now_ms())
-        });
-        inner.record(&log, Protocol::Http, &request, trace, &result);
+        let (result, request, trace) =
+            self.inner
+                .http_call(caller, thing, shadow, ShadowOp::Update, |svc, now| {
+                    svc.update(thing, shadow, payload, now)
+                });
         let outcome = result?;
-        inner.publish_update(&request, &outcome, trace);
+        self.inner.publish_update(&request, &outcome, trace);
         Ok(outcome.accepted)
     }
 
@@ -233,22 +216,14 @@ impl ShadowGateway {
         thing: &str,
         shadow: Option<&str>,
     ) -> Result<Vec<u8>, ShadowError> {
-        let inner = &self.inner;
-        let log = inner.http_log(caller, thing);
-        let request = ShadowTopic {
-            thing,
-            shadow,
-            op: ShadowOp::Delete,
-        };
-        let trace = TraceId::new();
-        let result = inner.throttle(thing).and_then(|()| {
-            inner
-                .service
-                .delete(thing, shadow, None, thingwatch_events::now_ms())
-        });
-        inner.record(&log, Protocol::Http, &request, trace, &result);
+        let (result, request, trace) =
+            self.inner
+                .http_call(caller, thing, shadow, ShadowOp::Delete, |svc, now| {
+                    svc.delete(thing, shadow, None, now)
+                });
         let body = result?;
-        inner.publish(request.response_topic(Reply::Accepted), body.clone(), trace);
+        self.inner
+            .publish(request.response_topic(Reply::Accepted), body.clone(), trace);
         Ok(body)
     }
 
@@ -335,6 +310,26 @@ fn throttled() -> ShadowError {
 }
 
 impl Inner {
+    /// One HTTP shadow operation: throttle, run `op` on the service, write its log entry and
+    /// count it. Returns the result with the request (for response topics) and its trace.
+    fn http_call<'a, T>(
+        &self,
+        caller: &HttpCaller,
+        thing: &'a str,
+        shadow: Option<&'a str>,
+        op: ShadowOp,
+        run: impl FnOnce(&ShadowService, i64) -> Result<T, ShadowError>,
+    ) -> (Result<T, ShadowError>, ShadowTopic<'a>, TraceId) {
+        let log = self.http_log(caller, thing);
+        let request = ShadowTopic { thing, shadow, op };
+        let trace = TraceId::new();
+        let result = self
+            .throttle(thing)
+            .and_then(|()| run(&self.service, thingwatch_events::now_ms()));
+        self.record(&log, Protocol::Http, &request, trace, &result);
+        (result, request, trace)
+    }
+
     /// Runs one queued MQTT request and publishes its answer.
     fn process(&self, job: Job) {
         if let Some(request) = topic::parse_request_topic(&job.topic) {
