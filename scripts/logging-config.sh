@@ -40,6 +40,14 @@ start_server() {
   export AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials" AWS_CONFIG_FILE="$DATA/config"
   EP="http://127.0.0.1:$HTTP_PORT"
 }
+# create_logging_role: the AWS IoT guide's "Create a logging role" on the current server: a role
+# AWS IoT may assume (trust iot.amazonaws.com) that may write CloudWatch Logs.
+create_logging_role() {
+  aws iam create-role --endpoint-url "$EP" --role-name IoTLoggingRole \
+    --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null &&
+  aws iam put-role-policy --endpoint-url "$EP" --role-name IoTLoggingRole --policy-name IoTLoggingPolicy \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:PutMetricFilter","logs:PutRetentionPolicy"],"Resource":["arn:aws:logs:*:*:*"]}]}'
+}
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION AWS_REGION || true
 export AWS_MAX_ATTEMPTS=1 AWS_PAGER=""
 iot() { aws iot --endpoint-url "$EP" "$@"; }
@@ -70,11 +78,7 @@ expect_error() { # expect_error CODE command...
 
 echo "== 1. an UNCONFIGURED server, legacy V1 logging, V2 options"
 start_server fresh --default-log-level UNCONFIGURED
-# The AWS IoT guide's "Create a logging role": trust iot.amazonaws.com, allow the logs actions.
-check "iam create-role IoTLoggingRole (trusts iot.amazonaws.com)" aws iam create-role --endpoint-url "$EP" --role-name IoTLoggingRole \
-  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-check "iam put-role-policy (logs:CreateLogGroup/CreateLogStream/PutLogEvents)" aws iam put-role-policy --endpoint-url "$EP" --role-name IoTLoggingRole \
-  --policy-name IoTLoggingPolicy --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:PutMetricFilter","logs:PutRetentionPolicy"],"Resource":["arn:aws:logs:*:*:*"]}]}'
+check "iam create-role + put-role-policy: IoTLoggingRole as the AWS IoT guide describes" create_logging_role
 check "a role that does not exist is refused" expect_error InvalidRequestException iot set-v2-logging-options --role-arn arn:aws:iam::123456789012:role/NoSuchRole --default-log-level INFO
 check "a role that does not trust iot.amazonaws.com is refused" bash -c "
   aws iam create-role --endpoint-url $EP --role-name NotForIot --assume-role-policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}' >/dev/null &&
@@ -106,6 +110,7 @@ check "a role of another account is refused" expect_error InvalidRequestExceptio
 
 echo "== 2. the thing registry"
 start_server registry --default-log-level ERROR
+check "iam: the logging role on this server too" create_logging_role
 check "create-thing-group Phones" iot create-thing-group --thing-group-name Phones
 check "create-thing-group MobilePhones under Phones" iot create-thing-group --thing-group-name MobilePhones --parent-group-name Phones
 check "create-thing phone-1" iot create-thing --thing-name phone-1
