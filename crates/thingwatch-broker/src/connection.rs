@@ -211,6 +211,51 @@ fn pre_connect_entry(
         });
 }
 
+/// The connection's read buffer: small while the connection is idle or sends small packets,
+/// doubled whenever a read fills it (up to [`ReadBuffer::MAX`]) so a busy connection reads
+/// many packets per system call, and shrunk back when a read brings little again. Nothing is
+/// zero-filled: reads go into spare capacity. An idle connection therefore holds
+/// [`ReadBuffer::MIN`] bytes instead of a fixed 16 KiB.
+struct ReadBuffer {
+    bytes: Vec<u8>,
+}
+
+impl ReadBuffer {
+    /// Bytes held by an idle connection.
+    const MIN: usize = 512;
+    /// Largest buffer, bytes.
+    const MAX: usize = 64 * 1024;
+
+    fn new() -> Self {
+        ReadBuffer {
+            bytes: Vec::with_capacity(Self::MIN),
+        }
+    }
+
+    /// Reads once into the buffer (after resizing it for the last read); `Ok(0)` = end of
+    /// stream. Cancel-safe: nothing is consumed unless the read completes.
+    async fn read_from<S: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+    ) -> std::io::Result<usize> {
+        self.bytes.clear();
+        stream.read_buf(&mut self.bytes).await
+    }
+
+    /// The `n` bytes the last read brought; adapts the capacity for the next read.
+    fn filled(&mut self, n: usize) -> &[u8] {
+        let cap = self.bytes.capacity();
+        if n >= cap && cap < Self::MAX {
+            self.bytes.reserve_exact((cap * 2).min(Self::MAX) - n);
+        } else if n <= Self::MIN && cap > Self::MIN {
+            // Traffic became small again: give the memory back. The bytes just read stay.
+            let keep = self.bytes.len();
+            self.bytes.shrink_to(Self::MIN.max(keep));
+        }
+        &self.bytes[..n]
+    }
+}
+
 /// Runs one connection to completion. Never panics on peer input.
 pub(crate) async fn run<S>(
     shared: Arc<Shared>,
@@ -222,18 +267,18 @@ pub(crate) async fn run<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let mut framer = Framer::new(MAX_PACKET_BYTES);
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = ReadBuffer::new();
     let mut packets = Vec::new();
 
     // Phase 1: the CONNECT.
     let deadline = Instant::now() + shared.config.connect_timeout;
     while packets.is_empty() {
         let n = tokio::select! {
-            r = stream.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+            r = buf.read_from(&mut stream) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
             _ = tokio::time::sleep_until(deadline) => return,
             _ = shutdown.recv() => return,
         };
-        if let Err(e) = framer.feed(&buf[..n], &mut packets) {
+        if let Err(e) = framer.feed(buf.filled(n), &mut packets) {
             pre_connect_failure(
                 &shared,
                 peer,
@@ -341,12 +386,12 @@ pub(crate) async fn run<S>(
             }
             _ = tokio::time::sleep_until(ka_deadline) => break Close::of(DisconnectReason::MqttKeepAliveTimeout, Some(0x8D)),
             _ = conn.notify.notified() => {}
-            r = stream.read(&mut buf) => match r {
+            r = buf.read_from(&mut stream) => match r {
                 Ok(0) | Err(_) => break Close::of(DisconnectReason::ConnectionLost, None),
                 Ok(n) => {
                     ka_deadline = Instant::now() + conn.keep_alive;
                     let mut got = Vec::new();
-                    let fed = framer.feed(&buf[..n], &mut got);
+                    let fed = framer.feed(buf.filled(n), &mut got);
                     pending.extend(got);
                     if let Err(e) = fed {
                         // Handle what was complete before the bad bytes, then fail.
