@@ -16,6 +16,10 @@
 //!   event vs raw JSON, full-scan and FilterLogEvents times, next to `grep -c` (defaults: N =
 //!   1,000,000, BATCH = 1,000).
 //!
+//! - `--profile N REPEATS [PATTERN…]`: ingest N events into one fresh store, then run each
+//!   pattern's whole-group FilterLogEvents scan REPEATS times (no grep/jq): a small in-process
+//!   workload for `perf record` / `valgrind --tool=callgrind`. Without patterns it only ingests.
+//!
 //! Scratch data goes to `$TMPDIR/logstore-bench-*` and is removed at the end.
 
 use std::io::Write as _;
@@ -850,8 +854,58 @@ fn compare(n: usize, runs: usize, jq_runs: Option<usize>, batch: usize, root: &P
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--profile N REPEATS [PATTERN…]`: ingest, then scan each pattern REPEATS times.
+fn profile(mut args: impl Iterator<Item = String>, root: &Path) {
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let repeats: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let patterns: Vec<String> = args.collect();
+    let names: Vec<String> = (0..STREAMS).map(|i| format!("iot-stream-{i:02}")).collect();
+    let store = match LogStore::open(&root.join("profile"), StoreOptions::default()) {
+        Ok(s) => s,
+        Err(e) => panic!("open: {e}"),
+    };
+    let mut gen_ = EventGen::new();
+    let (mut left, mut wall) = (n, 0.0f64);
+    while left > 0 {
+        let chunk: Vec<Ev> = gen_.by_ref().take(left.min(1_000)).collect();
+        left -= chunk.len();
+        let events: Vec<AppendEvent> = chunk
+            .iter()
+            .map(|e| AppendEvent {
+                log_group: GROUP,
+                log_stream: &names[e.stream],
+                timestamp: e.ts,
+                message: &e.json,
+            })
+            .collect();
+        let now = chunk.last().map_or(BASE_MS, |e| e.ts);
+        let t = Instant::now();
+        if let Err(e) = store.append(&events, now) {
+            panic!("append: {e}");
+        }
+        wall += t.elapsed().as_secs_f64();
+    }
+    println!("ingest {n}: {:.0} events/s wall", n as f64 / wall);
+    if let Err(e) = store.flush_memtables() {
+        panic!("flush: {e}");
+    }
+    store.set_filter_scan_budget(usize::MAX);
+    for p in &patterns {
+        for _ in 0..repeats {
+            let (count, wall, cpu) = tw_count(&store, p);
+            println!("{p}: {count} matches, wall {wall:.3} s, thread CPU {cpu:.2} s");
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--profile") {
+        let root = std::env::temp_dir().join(format!("logstore-bench-{}", std::process::id()));
+        profile(args.into_iter().skip(1), &root);
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
     if args.first().is_some_and(|a| a == "--engines") {
         engines(args.into_iter().skip(1));
         return;

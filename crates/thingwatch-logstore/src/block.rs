@@ -232,6 +232,10 @@ pub(crate) struct Decoder {
     pub events: Vec<(Pos, u32, std::ops::Range<usize>)>,
     /// Decompressed payload of the last decoded block; messages are slices of it.
     pub data: Vec<u8>,
+    /// The distinct stream ids of the last decoded block, in header order.
+    pub sids: Vec<u32>,
+    /// Per event of `events`: the index of its stream id in `sids`.
+    pub sid_index: Vec<u16>,
 }
 
 impl Decoder {
@@ -240,6 +244,8 @@ impl Decoder {
             dctx: zstd::bulk::Decompressor::new()?,
             events: Vec::new(),
             data: Vec::new(),
+            sids: Vec::new(),
+            sid_index: Vec::new(),
         })
     }
 
@@ -262,14 +268,23 @@ impl Decoder {
         }
         let data = &self.data;
         self.events.clear();
+        self.sid_index.clear();
+        self.sids.clear();
+        self.sids.extend(
+            h.sids
+                .chunks_exact(4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+        );
         let mut at = 0usize;
         for _ in 0..h.count {
             let dts = get_varint(data, &mut at).ok_or_else(corrupt)?;
             let dseq = get_varint(data, &mut at).ok_or_else(corrupt)?;
-            let idx = get_varint(data, &mut at).ok_or_else(corrupt)? as usize;
+            let idx = get_varint(data, &mut at).ok_or_else(corrupt)?;
             let len = get_varint(data, &mut at).ok_or_else(corrupt)? as usize;
-            let sid_bytes = h.sids.get(idx * 4..idx * 4 + 4).ok_or_else(corrupt)?;
-            let sid = u32::from_be_bytes([sid_bytes[0], sid_bytes[1], sid_bytes[2], sid_bytes[3]]);
+            // n_sids is a u16 in the header, so a valid index fits.
+            let idx = u16::try_from(idx).map_err(|_| corrupt())?;
+            let sid = *self.sids.get(usize::from(idx)).ok_or_else(corrupt)?;
+            self.sid_index.push(idx);
             let pos = Pos {
                 ts: key.ts.checked_add(dts).ok_or_else(corrupt)?,
                 seq: key.seq.checked_add(dseq).ok_or_else(corrupt)?,

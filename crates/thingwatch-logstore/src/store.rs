@@ -24,6 +24,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::block::{self, Codec, NewEvent};
 use crate::error::{group_not_found, stream_not_found};
+use crate::filter_pattern::Anchor;
 use crate::keys::{self, GroupRec, Pos, StreamRec, counter_key, group_key, stream_key};
 use crate::limits::{
     DEFAULT_FILTER_SCAN_BUDGET, EVENT_OVERHEAD_BYTES, MAX_AGE_MS, MAX_BATCH_BYTES,
@@ -1044,6 +1045,7 @@ impl LogStore {
         // block as the one with the fewest occurrences.
         let mut chosen: Option<usize> = None;
         let mut candidate: Vec<bool> = Vec::new();
+        let mut block_names: Vec<Option<&String>> = Vec::new();
         for kv in iter.by_ref() {
             let (k, v) = kv.into_inner()?;
             let bkey =
@@ -1067,13 +1069,16 @@ impl LogStore {
             }
             scanned += h.count;
             dec.decode(bkey, &h)?;
+            // Stream names by the block's stream index: no hash lookup per event.
+            block_names.clear();
+            block_names.extend(dec.sids.iter().map(|s| names.get(s)));
             if !anchors.is_empty() {
                 let pick = *chosen.get_or_insert_with(|| rarest(&dec, &anchors));
-                if let Some(finder) = anchors.get(pick) {
-                    mark_candidates(&dec, finder, escapes, &mut candidate);
+                if let Some(anchor) = anchors.get(pick) {
+                    mark_candidates(&dec, anchor, escapes, &mut candidate);
                 }
             }
-            for (i, (pos, sid, r)) in dec.events.iter().enumerate() {
+            for (i, (pos, _, r)) in dec.events.iter().enumerate() {
                 let pos = *pos;
                 if !anchors.is_empty() && !candidate.get(i).copied().unwrap_or(false) {
                     continue;
@@ -1081,7 +1086,8 @@ impl LogStore {
                 if pos < lo || pos > hi {
                     continue;
                 }
-                let Some(name) = names.get(sid) else {
+                let idx = dec.sid_index.get(i).copied().unwrap_or(u16::MAX);
+                let Some(name) = block_names.get(usize::from(idx)).copied().flatten() else {
                     continue;
                 };
                 let msg = &dec.data[r.clone()];
@@ -1156,25 +1162,26 @@ fn utf8_string(b: &[u8]) -> String {
     }
 }
 
-/// The index of the literal with the fewest occurrences in a decoded block.
-fn rarest(dec: &block::Decoder, anchors: &[&memchr::memmem::Finder<'_>]) -> usize {
+/// The index of the anchor with the fewest accepted occurrences in a decoded block.
+fn rarest(dec: &block::Decoder, anchors: &[Anchor<'_>]) -> usize {
     let start = dec.events.first().map_or(0, |e| e.2.start);
     let end = dec.events.last().map_or(start, |e| e.2.end);
     let region = dec.data.get(start..end).unwrap_or(&[]);
     (0..anchors.len())
-        .min_by_key(|&i| anchors[i].find_iter(region).count())
+        .min_by_key(|&i| {
+            let a = &anchors[i];
+            a.finder()
+                .find_iter(region)
+                .filter(|&at| a.accepts(region, at))
+                .count()
+        })
         .unwrap_or(0)
 }
 
-/// Marks the events of a decoded block whose message contains `finder`'s needle (and, if
-/// `escapes`, those containing a backslash): one pass over the block's message bytes, like
+/// Marks the events of a decoded block holding an occurrence of `anchor` that it accepts (and,
+/// if `escapes`, those containing a backslash): one pass over the block's message bytes, like
 /// grep, instead of one search per message.
-fn mark_candidates(
-    dec: &block::Decoder,
-    finder: &memchr::memmem::Finder<'_>,
-    escapes: bool,
-    out: &mut Vec<bool>,
-) {
+fn mark_candidates(dec: &block::Decoder, anchor: &Anchor<'_>, escapes: bool, out: &mut Vec<bool>) {
     out.clear();
     out.resize(dec.events.len(), false);
     let Some(start) = dec.events.first().map(|e| e.2.start) else {
@@ -1190,8 +1197,10 @@ fn mark_candidates(
             *slot = true;
         }
     };
-    for off in finder.find_iter(region) {
-        mark(off);
+    for off in anchor.finder().find_iter(region) {
+        if anchor.accepts(region, off) {
+            mark(off);
+        }
     }
     if escapes {
         for off in memchr::memchr_iter(b'\\', region) {

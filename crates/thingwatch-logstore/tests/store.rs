@@ -877,3 +877,75 @@ fn pages_stay_within_one_megabyte() {
     assert_eq!(p.events.len(), 5);
     assert_eq!(p.events[0].timestamp, NOW);
 }
+
+/// FilterLogEvents searches a whole block for one literal (and reads JSON values at its
+/// occurrences) before evaluating single messages: it must return exactly the events that
+/// the pattern matches one by one, whatever the neighbours of a message in its block.
+#[test]
+fn block_search_returns_exactly_the_matching_events() {
+    let (_d, s) = open();
+    let messages = [
+        r#"{"eventType":"Publish-In","clientId":"sensor-17","sourcePort":64001}"#,
+        r#"{"eventType" : "Publish-In" , "clientId" :	"sensor-17", "sourcePort" : 6.5e4 }"#,
+        r#"{"eventType":"Publish\u002dIn","clientId":"sensor\u002d17","sourcePort":64001}"#,
+        r#"{"eventType":"Publish-In","clientId":"sensor-17","sourcePort":"64001"}"#,
+        r#"{"eventType":"Publish-In","clientId":"sensor-170","sourcePort":64000}"#,
+        r#"{"a":{"clientId":"sensor-17"},"eventType":"Publish-In","sourcePort":1}"#,
+        r#"{"clientId":"sensor-1","sourcePort":1,"sourcePort":64002}"#,
+        r#"{"note":"sourcePort","clientId":"sensor-17","sourcePort":6"#,
+        r#"5000,"eventType":"Publish-In"}"#,
+        r#"{"eventType":"Publish-In","clientId":"sensor"#,
+        r#"-17","sourcePort":70000}"#,
+        r#"{"sourcePort":640010e-1,"eventType":"Publish-Out","clientId":"sensor-17"}"#,
+        "Publish-In sensor-17 sourcePort 64001",
+        r#"{"eventType":"Publish-In","clientId":"sensor-17","sourcePort":-64001}"#,
+    ];
+    // Each message twice, in two streams, with different neighbours.
+    let mut order: Vec<(usize, &str)> = messages.iter().map(|m| (0, *m)).collect();
+    order.extend(messages.iter().rev().map(|m| (1, *m)));
+    let streams = ["s0", "s1"];
+    let evs: Vec<AppendEvent<'_>> = order
+        .iter()
+        .enumerate()
+        .map(|(i, (st, m))| AppendEvent {
+            log_group: "g",
+            log_stream: streams[*st],
+            timestamp: NOW + i as i64,
+            message: m,
+        })
+        .collect();
+    s.append(&evs, NOW).unwrap();
+    let patterns = [
+        r#"{ $.eventType = "Publish-In" && $.clientId = "sensor-17" }"#,
+        "{ $.sourcePort > 64000 }",
+        "{ $.sourcePort = 64001 }",
+        r#"{ $.clientId = "sensor-1*" && $.sourcePort >= 64000 }"#,
+        r#"{ $.eventType != "Publish-In" }"#,
+        "Publish-In",
+        "sensor-17",
+    ];
+    let mut total = 0;
+    for pattern in patterns {
+        let p = filter_pattern::parse(pattern).unwrap();
+        let want: Vec<(String, &str)> = order
+            .iter()
+            .filter(|(_, m)| p.matches(m))
+            .map(|(st, m)| (streams[*st].to_string(), *m))
+            .collect();
+        let got = filter_all(
+            &s,
+            "g",
+            FilterQuery {
+                pattern: Some(p),
+                ..FilterQuery::default()
+            },
+        );
+        let got: Vec<(String, &str)> = got
+            .iter()
+            .map(|e| (e.log_stream_name.clone(), e.message.as_str()))
+            .collect();
+        assert_eq!(got, want, "pattern {pattern}");
+        total += got.len();
+    }
+    assert!(total > 20, "{total}");
+}

@@ -4,10 +4,15 @@
 //! compiled into a [`Trie`] of path steps and the message is walked once with a serde
 //! `DeserializeSeed`: only values on a selector path are captured (strings borrowed from the
 //! message when unescaped), everything else is skipped with `IgnoredAny`.
+//!
+//! [`raw_value_may_pass`] is the cheap pre-check before that walk: it reads the value written
+//! after each occurrence of a quoted key in the raw bytes of an escape-free message, so most
+//! messages that fail a condition are rejected without being parsed.
 
 use std::borrow::Cow;
 use std::fmt;
 
+use memchr::memmem::Finder;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{CmpOp, Step, Test};
@@ -286,5 +291,77 @@ fn num_text(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         format!("{n}")
+    }
+}
+
+/// Whether a message without `\\` escapes may satisfy `test` on a selector whose last step is
+/// the key that `key` finds quoted (`"name"`). `false` only when it certainly cannot:
+///
+/// Without escapes every `"` delimits a string, so the value of that selector, if it exists
+/// and is a scalar, is written right after one occurrence of `"name"` followed by
+/// (whitespace and) `:`. Every test but `NOT EXISTS` (never given here) fails on a missing
+/// selector or an object/array, so if the value after every such occurrence fails `test`, the
+/// message cannot match. A value read here is what the full parse reads: strings are the bytes
+/// between the quotes, numbers go through `serde_json` itself. Anything unexpected (an invalid
+/// number, a truncated message) answers `true` and leaves the verdict to the full parse.
+pub(crate) fn raw_value_may_pass(key: &Finder<'_>, test: &Test, msg: &[u8]) -> bool {
+    let klen = key.needle().len();
+    key.find_iter(msg)
+        .any(|at| raw_value_at(klen, test, msg, at))
+}
+
+/// For one occurrence at `at` of a quoted key `klen` bytes long: `false` if it is not followed
+/// by `:` (so it is not a key) or if the value after it certainly fails `test`. Reading past
+/// the end of a message (when `msg` is several messages back to back) only happens for an
+/// incomplete, hence invalid, message, which matches nothing anyway.
+pub(crate) fn raw_value_at(klen: usize, test: &Test, msg: &[u8], at: usize) -> bool {
+    let mut i = skip_ws(msg, at + klen);
+    if msg.get(i) != Some(&b':') {
+        return false;
+    }
+    i = skip_ws(msg, i + 1);
+    match raw_scalar(msg, i) {
+        Some(found) => self::test(test, &found),
+        None => true,
+    }
+}
+
+fn skip_ws(msg: &[u8], mut i: usize) -> usize {
+    while matches!(msg.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The JSON value starting at `msg[i]` as the full parse would report it (objects and arrays
+/// as [`Found::Composite`]); `None` if it cannot tell.
+fn raw_scalar(msg: &[u8], i: usize) -> Option<Found<'_>> {
+    let rest = msg.get(i..)?;
+    match rest.first()? {
+        b'"' => {
+            let body = rest.get(1..)?;
+            let end = memchr::memchr(b'"', body)?;
+            std::str::from_utf8(&body[..end])
+                .ok()
+                .map(|s| Found::Str(Cow::Borrowed(s)))
+        }
+        b'{' | b'[' => Some(Found::Composite),
+        b't' => rest.starts_with(b"true").then_some(Found::Bool(true)),
+        b'f' => rest.starts_with(b"false").then_some(Found::Bool(false)),
+        b'n' => rest.starts_with(b"null").then_some(Found::Null),
+        b'-' | b'0'..=b'9' => {
+            let len = rest
+                .iter()
+                .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(rest.len());
+            let token = &rest[..len];
+            // Short plain integers (the common case) exactly as serde_json's `u64 as f64`.
+            if token.len() <= 15 && token.iter().all(u8::is_ascii_digit) && token[0] != b'0' {
+                let v = token.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+                return Some(Found::Num(v as f64));
+            }
+            serde_json::from_slice::<f64>(token).ok().map(Found::Num)
+        }
+        _ => None,
     }
 }

@@ -115,26 +115,37 @@ impl FilterPattern {
 
     /// Literals every matching message contains, for block-level pre-filtering: the scan
     /// searches a whole block for one of them at once (picking the rarest it sees) and only
-    /// evaluates messages containing it. The flag says a literal may be absent from a matching
-    /// message that contains `\` escapes (JSON patterns), so such messages must be evaluated
-    /// too. Empty when the pattern has no such literal.
-    pub fn anchors(&self) -> (Vec<&Finder<'static>>, bool) {
+    /// evaluates messages holding an occurrence the [`Anchor`] accepts. The flag says a literal
+    /// may be absent from a matching message that contains `\` escapes (JSON patterns), so
+    /// such messages must be evaluated too. Empty when the pattern has no such literal.
+    pub fn anchors(&self) -> (Vec<Anchor<'_>>, bool) {
+        let literal = |finder| Anchor { finder, test: None };
         match &self.ast {
             Pattern::All | Pattern::Regex(_) => (Vec::new(), false),
-            Pattern::Terms(t) => (t.required.iter().map(|t| &t.finder).collect(), false),
-            Pattern::Json(j) => match &j.precheck {
-                Req::Contains(f) => (vec![&**f], true),
-                Req::All(v) => (
-                    v.iter()
-                        .filter_map(|r| match r {
-                            Req::Contains(f) => Some(&**f),
-                            _ => None,
-                        })
-                        .collect(),
-                    true,
-                ),
-                _ => (Vec::new(), true),
-            },
+            Pattern::Terms(t) => (
+                t.required.iter().map(|t| literal(&t.finder)).collect(),
+                false,
+            ),
+            Pattern::Json(j) => {
+                fn one(r: &Req) -> Option<Anchor<'_>> {
+                    match r {
+                        Req::Contains(f) => Some(Anchor {
+                            finder: f,
+                            test: None,
+                        }),
+                        Req::Value { key, test } => Some(Anchor {
+                            finder: key,
+                            test: Some(test),
+                        }),
+                        _ => None,
+                    }
+                }
+                let v = match &j.precheck {
+                    Req::All(v) => v.iter().filter_map(one).collect(),
+                    r => one(r).into_iter().collect(),
+                };
+                (v, true)
+            }
         }
     }
 
@@ -346,11 +357,44 @@ pub struct JsonPattern {
     precheck: Req,
 }
 
+/// A literal every matching message contains (see [`FilterPattern::anchors`]), optionally
+/// with a condition on the JSON value written after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Anchor<'p> {
+    finder: &'p Finder<'static>,
+    /// For a quoted JSON key: the condition its value must be able to pass.
+    test: Option<&'p Test>,
+}
+
+impl Anchor<'_> {
+    /// The literal's searcher.
+    pub fn finder(&self) -> &Finder<'static> {
+        self.finder
+    }
+
+    /// Whether the occurrence of the literal at byte `at` of `hay` (a message without `\`
+    /// escapes, or several such messages back to back) may belong to a matching message:
+    /// always for plain literals; for a quoted JSON key, `false` when the value written after
+    /// it certainly fails the pattern's condition on that key (or it is not a key).
+    pub fn accepts(&self, hay: &[u8], at: usize) -> bool {
+        match self.test {
+            None => true,
+            Some(t) => json::raw_value_at(self.finder.needle().len(), t, hay, at),
+        }
+    }
+}
+
 /// A necessary condition on the raw message bytes, valid when the message has no `\` escapes.
 #[derive(Debug, Clone)]
 enum Req {
     True,
     Contains(Box<Finder<'static>>),
+    /// Some occurrence of the quoted key `key` followed by `:` has a value passing `test`
+    /// (see [`json::raw_value_may_pass`]). `test` is never `NOT EXISTS`.
+    Value {
+        key: Box<Finder<'static>>,
+        test: Box<Test>,
+    },
     All(Vec<Req>),
     Any(Vec<Req>),
 }
@@ -360,6 +404,7 @@ impl Req {
         match self {
             Req::True => true,
             Req::Contains(f) => f.find(msg).is_some(),
+            Req::Value { key, test } => json::raw_value_may_pass(key, test, msg),
             Req::All(v) => v.iter().all(|r| r.holds(msg)),
             Req::Any(v) => v.iter().any(|r| r.holds(msg)),
         }
@@ -372,9 +417,14 @@ impl Req {
     fn simplify(self) -> Req {
         match self {
             Req::All(v) => {
+                // Flattened, so that the literals of every `&&` operand are anchors.
                 let v: Vec<Req> = v
                     .into_iter()
                     .map(Req::simplify)
+                    .flat_map(|r| match r {
+                        Req::All(inner) => inner,
+                        r => vec![r],
+                    })
                     .filter(|r| !matches!(r, Req::True))
                     .collect();
                 match v.len() {
@@ -420,7 +470,12 @@ impl JsonPattern {
                 }
                 let mut all = Vec::new();
                 if let Some(Step::Key(k)) = sels.get(*selector).and_then(|s| s.last()) {
-                    all.push(Req::contains(&format!("\"{k}\"")));
+                    // Implies that the quoted key occurs; also tests the value written after
+                    // it, which spares the full parse of most messages that fail the test.
+                    all.push(Req::Value {
+                        key: Box::new(Finder::new(format!("\"{k}\"").as_bytes()).into_owned()),
+                        test: Box::new(test.clone()),
+                    });
                 }
                 if let Test::Str {
                     glob,
@@ -436,7 +491,17 @@ impl JsonPattern {
                             all.push(Req::contains(&format!("\"{text}\"")));
                         }
                     } else {
-                        all.extend(glob.parts.iter().map(|p| Req::contains(p)));
+                        // A number's text is `num_text` of its value (digits, `-`, `.`), not
+                        // necessarily its raw spelling (`1e2` is "100"): only pieces that no
+                        // number's text can contain must appear verbatim.
+                        all.extend(
+                            glob.parts
+                                .iter()
+                                .filter(|p| {
+                                    p.bytes().any(|b| !matches!(b, b'0'..=b'9' | b'-' | b'.'))
+                                })
+                                .map(|p| Req::contains(p)),
+                        );
                     }
                 }
                 Req::All(all)
@@ -455,6 +520,22 @@ impl JsonPattern {
         match json::extract(&self.trie, self.selectors.len(), msg) {
             Some(found) => eval(&self.expr, &found),
             None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+impl FilterPattern {
+    /// The verdict of the full JSON parse alone (no raw-byte pre-check), for tests that prove
+    /// the pre-check never rejects a real match.
+    pub(crate) fn matches_unfiltered(&self, msg: &[u8]) -> bool {
+        match &self.ast {
+            Pattern::Json(j) => {
+                msg.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+                    && json::extract(&j.trie, j.selectors.len(), msg)
+                        .is_some_and(|found| eval(&j.expr, &found))
+            }
+            _ => self.matches_bytes(msg),
         }
     }
 }

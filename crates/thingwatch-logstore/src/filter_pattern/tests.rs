@@ -308,3 +308,165 @@ fn regex_patterns() {
         );
     }
 }
+
+/// Messages that spell values in ways a raw-byte pre-check could misread: whitespace around
+/// `:`, exponents, fractions, signs, nested and repeated keys, keys appearing as values,
+/// arrays, escapes, non-JSON.
+const TRICKY: &[&str] = &[
+    r#"{"eventType":"Publish-In","clientId":"sensor-17","sourcePort":64001}"#,
+    r#"{"eventType" : "Publish-In" , "clientId" :	"sensor-17", "sourcePort" :
+ 64001 }"#,
+    r#"{"sourcePort":6.4e4}"#,
+    r#"{"sourcePort":6.40001E4}"#,
+    r#"{"sourcePort":64000.5}"#,
+    r#"{"sourcePort":64000}"#,
+    r#"{"sourcePort":-64001}"#,
+    r#"{"sourcePort":640010e-1}"#,
+    r#"{"sourcePort":0}"#,
+    r#"{"sourcePort":-0}"#,
+    r#"{"sourcePort":1e2}"#,
+    r#"{"sourcePort":100000000000000000000000}"#,
+    r#"{"sourcePort":"64001"}"#,
+    r#"{"sourcePort":"65000","x":1}"#,
+    r#"{"sourcePort":true}"#,
+    r#"{"sourcePort":null}"#,
+    r#"{"sourcePort":[64001]}"#,
+    r#"{"sourcePort":{"sourcePort":64001}}"#,
+    r#"{"a":{"sourcePort":64001},"sourcePort":1}"#,
+    r#"{"sourcePort":1,"a":{"sourcePort":64001}}"#,
+    r#"{"sourcePort":1,"sourcePort":64001}"#,
+    r#"{"sourcePort":64001,"sourcePort":1}"#,
+    r#"{"note":"sourcePort","sourcePort":64001}"#,
+    r#"{"note":"\"sourcePort\":1","sourcePort":64001}"#,
+    r#"{"source\u0050ort":64001}"#,
+    r#"{"eventType":"Publish\u002dIn","clientId":"sensor\u002d17"}"#,
+    r#"{"eventType":"Publish-In","clientId":"sensor-17","extra":"\n"}"#,
+    r#"{"eventType":"Publish-Out","clientId":"sensor-17"}"#,
+    r#"{"eventType":"Publish-In","clientId":"sensor-170"}"#,
+    r#"{"clientId":"sensor-17","eventType":"Publish-In"}"#,
+    r#"{"a":{"b":[{"c":"x"},{"c":"sensor-17"}]},"clientId":"sensor-17"}"#,
+    r#"{"a":{"b":[{"c":"sensor-17"},{"c":"x"}]}}"#,
+    r#"{"a":{"b":"sensor-17"},"b":1}"#,
+    r#"{"a":{"b":100},"b":"sensor-17"}"#,
+    r#"{"a":[10,20,30],"b":{"c":true,"d":false,"e":null}}"#,
+    r#"{"a":[10,20,30],"b":{"c":"true","d":"false","e":"null"}}"#,
+    r#"{"latency":550,"code":"400","errorCode":400}"#,
+    r#"{"latency":5.5e2,"code":400,"errorCode":"400"}"#,
+    r#"{"latency":1e2,"code":4e2}"#,
+    r#"{"eventType":"Publish-In","clientId":"sensor-17"} trailing"#,
+    r#"{"eventType":"Publish-In","clientId":"sensor-17""#,
+    r#"{"sourcePort":64001"#,
+    r#"{"sourcePort":"64001"#,
+    r#"[{"sourcePort":64001}]"#,
+    "sourcePort 64001 Publish-In sensor-17",
+    r#"  {"clientId":"café-17","sourcePort":64001.0}"#,
+];
+
+#[test]
+fn json_precheck_never_rejects_a_real_match() {
+    let patterns = [
+        r#"{ $.eventType = "Publish-In" && $.clientId = "sensor-17" }"#,
+        r#"{ $.eventType = "Publish-*" || $.clientId = "*-17" }"#,
+        r#"{ $.eventType != "Publish-In" }"#,
+        "{ $.sourcePort > 64000 }",
+        "{ $.sourcePort >= 64000 }",
+        "{ $.sourcePort < 64000 }",
+        "{ $.sourcePort <= 0 }",
+        "{ $.sourcePort = 64000 }",
+        "{ $.sourcePort != 64000 }",
+        "{ $.sourcePort = 64001 }",
+        r#"{ $.sourcePort = "64001" }"#,
+        "{ $.sourcePort = 6400* }",
+        "{ $.sourcePort = *00 }",
+        "{ $.sourcePort = %^64% }",
+        "{ $.sourcePort IS NULL }",
+        "{ $.sourcePort IS TRUE }",
+        "{ $.sourcePort NOT EXISTS }",
+        "{ $.a.sourcePort > 64000 }",
+        "{ $.sourcePort.sourcePort > 64000 }",
+        "{ $.a.b[1].c = \"sensor-17\" }",
+        "{ $.a.b = \"sensor-17\" }",
+        "{ $.a.b > 50 }",
+        "{ $.a[1] = 20 }",
+        "{ $.a[1] > 15 && $.b.c IS TRUE }",
+        "{ $.b.d IS FALSE || $.b.e IS NULL }",
+        "{ $.b.c = true }",
+        "{ $.b.e = null }",
+        "{ $.latency = 550 && $.code = 400 }",
+        "{ $.latency < 5.5e2 || $.errorCode = \"400\" }",
+        "{ $.latency = 1* }",
+        "{ $.latency = *00 }",
+        "{ $.code = 4* }",
+        "{ $.clientId = café* }",
+        "{ $.clientId = %sensor-1[0-9]$% }",
+        "{ ($.sourcePort > 1 && $.sourcePort < 70000) || $.clientId NOT EXISTS }",
+    ];
+    let mut hits = 0;
+    for pattern in patterns {
+        let p = parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        for msg in TRICKY {
+            let full = p.matches_unfiltered(msg.as_bytes());
+            assert_eq!(p.matches(msg), full, "pattern {pattern} on {msg}");
+            hits += usize::from(full);
+        }
+    }
+    // The table exercises matches, not only rejections.
+    assert!(hits > 60, "{hits}");
+}
+
+#[test]
+fn json_precheck_reads_raw_values() {
+    // Spot checks of the verdicts themselves (the differential test above proves agreement).
+    let table: &[(&str, &str, bool)] = &[
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"sourcePort":6.40001E4}"#,
+            true,
+        ),
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"sourcePort" : 6.4e4}"#,
+            false,
+        ),
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"sourcePort":1,"sourcePort":64001}"#,
+            true,
+        ),
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"sourcePort":64001,"sourcePort":1}"#,
+            false,
+        ),
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"a":{"sourcePort":64001}}"#,
+            false,
+        ),
+        (
+            "{ $.sourcePort > 64000 }",
+            r#"{"source\u0050ort":64001}"#,
+            true,
+        ),
+        ("{ $.sourcePort = *00 }", r#"{"sourcePort":1e2}"#, true),
+        (
+            "{ $.sourcePort = 64001 }",
+            r#"{"sourcePort":"64001"}"#,
+            true,
+        ),
+        (
+            r#"{ $.clientId = "sensor-17" }"#,
+            r#"{"clientId":"sensor\u002d17"}"#,
+            true,
+        ),
+        (
+            r#"{ $.clientId = "sensor-17" }"#,
+            r#"{"clientId":"sensor-17" "#,
+            false,
+        ),
+    ];
+    for (pattern, msg, want) in table {
+        let p = parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert_eq!(p.matches(msg), *want, "{pattern} on {msg}");
+    }
+}
