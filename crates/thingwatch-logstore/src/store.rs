@@ -1042,9 +1042,11 @@ impl LogStore {
             .as_ref()
             .map_or((Vec::new(), false), |p| p.anchors());
         // Index into `anchors` of the literal used for block search, chosen on the first
-        // block as the one with the fewest occurrences.
-        let mut chosen: Option<usize> = None;
-        let mut candidate: Vec<bool> = Vec::new();
+        // block as the one with the fewest occurrences (`Some(None)`: no anchors).
+        let mut chosen: Option<Option<usize>> = None;
+        // Per event of a block: whether it is a candidate; and the candidates' indexes.
+        let mut marked: Vec<bool> = Vec::new();
+        let mut candidates: Vec<usize> = Vec::new();
         let mut block_names: Vec<Option<&String>> = Vec::new();
         for kv in iter.by_ref() {
             let (k, v) = kv.into_inner()?;
@@ -1072,17 +1074,20 @@ impl LogStore {
             // Stream names by the block's stream index: no hash lookup per event.
             block_names.clear();
             block_names.extend(dec.sids.iter().map(|s| names.get(s)));
-            if !anchors.is_empty() {
-                let pick = *chosen.get_or_insert_with(|| rarest(&dec, &anchors));
-                if let Some(anchor) = anchors.get(pick) {
-                    mark_candidates(&dec, anchor, escapes, &mut candidate);
+            candidates.clear();
+            match chosen.get_or_insert_with(|| rarest(&dec, &anchors)) {
+                Some(pick) => {
+                    if let Some(anchor) = anchors.get(*pick) {
+                        mark_candidates(&dec, anchor, escapes, &mut marked, &mut candidates);
+                    }
                 }
+                None => candidates.extend(0..dec.events.len()),
             }
-            for (i, (pos, _, r)) in dec.events.iter().enumerate() {
-                let pos = *pos;
-                if !anchors.is_empty() && !candidate.get(i).copied().unwrap_or(false) {
+            for &i in &candidates {
+                let Some((pos, _, r)) = dec.events.get(i) else {
                     continue;
-                }
+                };
+                let pos = *pos;
                 if pos < lo || pos > hi {
                     continue;
                 }
@@ -1162,28 +1167,37 @@ fn utf8_string(b: &[u8]) -> String {
     }
 }
 
-/// The index of the anchor with the fewest accepted occurrences in a decoded block.
-fn rarest(dec: &block::Decoder, anchors: &[Anchor<'_>]) -> usize {
+/// The index of the anchor with the fewest accepted occurrences in a decoded block (plain
+/// literals first on a tie: they need no value check); `None` without anchors.
+fn rarest(dec: &block::Decoder, anchors: &[Anchor<'_>]) -> Option<usize> {
     let start = dec.events.first().map_or(0, |e| e.2.start);
     let end = dec.events.last().map_or(start, |e| e.2.end);
     let region = dec.data.get(start..end).unwrap_or(&[]);
-    (0..anchors.len())
-        .min_by_key(|&i| {
-            let a = &anchors[i];
-            a.finder()
-                .find_iter(region)
-                .filter(|&at| a.accepts(region, at))
-                .count()
-        })
-        .unwrap_or(0)
+    (0..anchors.len()).min_by_key(|&i| {
+        let a = &anchors[i];
+        let n = a
+            .finder()
+            .find_iter(region)
+            .filter(|&at| a.accepts(region, at))
+            .count();
+        (n, a.checks_value())
+    })
 }
 
-/// Marks the events of a decoded block holding an occurrence of `anchor` that it accepts (and,
-/// if `escapes`, those containing a backslash): one pass over the block's message bytes, like
-/// grep, instead of one search per message.
-fn mark_candidates(dec: &block::Decoder, anchor: &Anchor<'_>, escapes: bool, out: &mut Vec<bool>) {
+/// Collects into `out`, in order, the indexes of the events of a decoded block holding an
+/// occurrence of `anchor` that it accepts (and, if `escapes`, those containing a backslash):
+/// one pass over the block's message bytes, like grep, instead of one search per message.
+/// `marked` is scratch space.
+fn mark_candidates(
+    dec: &block::Decoder,
+    anchor: &Anchor<'_>,
+    escapes: bool,
+    marked: &mut Vec<bool>,
+    out: &mut Vec<usize>,
+) {
     out.clear();
-    out.resize(dec.events.len(), false);
+    marked.clear();
+    marked.resize(dec.events.len(), false);
     let Some(start) = dec.events.first().map(|e| e.2.start) else {
         return;
     };
@@ -1193,8 +1207,13 @@ fn mark_candidates(dec: &block::Decoder, anchor: &Anchor<'_>, escapes: bool, out
         let at = start + offset;
         // Messages are laid out in event order: binary search the one holding `at`.
         let i = dec.events.partition_point(|e| e.2.end <= at);
-        if let Some(slot) = out.get_mut(i) {
-            *slot = true;
+        match marked.get_mut(i) {
+            Some(slot) if !*slot => {
+                *slot = true;
+                out.push(i);
+                true
+            }
+            _ => false,
         }
     };
     for off in anchor.finder().find_iter(region) {
@@ -1202,10 +1221,15 @@ fn mark_candidates(dec: &block::Decoder, anchor: &Anchor<'_>, escapes: bool, out
             mark(off);
         }
     }
+    // Events with escapes come after the others: sort if there were any.
+    let mut added = false;
     if escapes {
         for off in memchr::memchr_iter(b'\\', region) {
-            mark(off);
+            added |= mark(off);
         }
+    }
+    if added {
+        out.sort_unstable();
     }
 }
 

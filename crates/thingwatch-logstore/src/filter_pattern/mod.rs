@@ -372,6 +372,12 @@ impl Anchor<'_> {
         self.finder
     }
 
+    /// Whether [`Anchor::accepts`] reads the JSON value after each occurrence (costlier than
+    /// finding the literal).
+    pub fn checks_value(&self) -> bool {
+        self.test.is_some()
+    }
+
     /// Whether the occurrence of the literal at byte `at` of `hay` (a message without `\`
     /// escapes, or several such messages back to back) may belong to a matching message:
     /// always for plain literals; for a quoted JSON key, `false` when the value written after
