@@ -9,6 +9,7 @@
 //! nothing.
 
 use crate::event::{EventType, Failure, IotLogEvent, Status};
+use crate::json::JsonFields;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::net::IpAddr;
@@ -130,6 +131,26 @@ fn client_fields<M: SerializeMap>(
     map.serialize_entry("sourcePort", &id.source_port)
 }
 
+/// The hand-written form of [`client_fields`] (same members, same order).
+fn write_client(f: &mut JsonFields<'_>, id: &ClientIdentity, topic: Option<&str>) {
+    f.str("protocol", id.protocol.as_str());
+    if let Some(topic) = topic {
+        f.str("topicName", topic);
+    }
+    f.str("clientId", &id.client_id);
+    f.str("principalId", &id.principal_id);
+    f.ip("sourceIp", id.source_ip);
+    f.u64("sourcePort", u64::from(id.source_port));
+}
+
+/// The hand-written form of [`failure_fields`].
+fn write_failure(f: &mut JsonFields<'_>, failure: &Option<Failure<'_>>) {
+    if let Some(fail) = failure {
+        f.str("reason", fail.reason);
+        f.str("details", fail.details);
+    }
+}
+
 fn failure_fields<M: SerializeMap>(
     map: &mut M,
     failure: &Option<Failure<'_>>,
@@ -193,6 +214,10 @@ impl IotLogEvent for Connect<'_> {
     fn status(&self) -> Status {
         Status::of(&self.failure)
     }
+    fn write_attributes(&self, f: &mut JsonFields<'_>) {
+        write_client(f, self.client, None);
+        write_failure(f, &self.failure);
+    }
 }
 
 /// `Disconnect`: a connection ended (INFO).
@@ -252,6 +277,11 @@ impl IotLogEvent for Disconnect<'_> {
     fn status(&self) -> Status {
         Status::Success
     }
+    fn write_attributes(&self, f: &mut JsonFields<'_>) {
+        write_client(f, self.client, None);
+        write_failure(f, &self.detail);
+        f.str("disconnectReason", self.disconnect_reason.as_str());
+    }
 }
 
 macro_rules! topic_event {
@@ -302,6 +332,13 @@ macro_rules! topic_event {
             const EVENT_TYPE: EventType = $event_type;
             fn status(&self) -> Status {
                 Status::of(&self.failure)
+            }
+            fn write_attributes(&self, f: &mut JsonFields<'_>) {
+                write_client(f, self.client, Some(self.topic_name));
+                if self.retain {
+                    f.str("retain", "True");
+                }
+                write_failure(f, &self.failure);
             }
         }
     };

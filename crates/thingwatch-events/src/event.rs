@@ -6,10 +6,13 @@
 //! attributes `timestamp` (`YYYY-MM-DD HH:MM:SS.mmm`, UTC here), `logLevel`, `traceId`,
 //! `accountId`, `status`, `eventType`, then the event's own attributes.
 
+use crate::json::JsonFields;
 use crate::level::LogLevel;
 use crate::trace::TraceId;
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
+#[cfg(test)]
+use serde::ser::SerializeMap;
+use serde::ser::Serializer;
 
 /// Every AWS IoT v2 `eventType` Thingwatch emits.
 ///
@@ -101,6 +104,14 @@ pub enum Status {
 }
 
 impl Status {
+    /// `Success` or `Failure`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "Success",
+            Status::Failure => "Failure",
+        }
+    }
+
     /// `Failure` when a failure is present.
     pub fn of(failure: &Option<Failure<'_>>) -> Status {
         if failure.is_some() {
@@ -128,6 +139,16 @@ pub trait IotLogEvent: Serialize {
     const EVENT_TYPE: EventType;
     /// `Success` or `Failure`.
     fn status(&self) -> Status;
+
+    /// Writes the event's own attributes, in documented order, after the header that
+    /// [`encode_into`] wrote. The output must equal the members of the event's `Serialize`
+    /// map (the default does exactly that, through `serde_json`); the hot broker events
+    /// write them by hand (see `json.rs`).
+    fn write_attributes(&self, fields: &mut JsonFields<'_>) {
+        if let Ok(object) = serde_json::to_vec(self) {
+            fields.members_of(&object);
+        }
+    }
 }
 
 /// Formats epoch milliseconds as AWS IoT's entry timestamp, `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
@@ -156,8 +177,10 @@ fn write_timestamp(out: &mut String, epoch_ms: i64) {
     );
 }
 
+#[cfg(test)]
 struct TimestampText(i64);
 
+#[cfg(test)]
 impl Serialize for TimestampText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = String::with_capacity(23);
@@ -166,7 +189,9 @@ impl Serialize for TimestampText {
     }
 }
 
-/// The entry: common header, then the event's attributes flattened after it.
+/// The entry: common header, then the event's attributes flattened after it. The `serde`
+/// form of [`encode_into`], kept as the reference its hand-written output is tested against.
+#[cfg(test)]
 struct Entry<'a, E> {
     epoch_ms: i64,
     level: LogLevel,
@@ -175,6 +200,7 @@ struct Entry<'a, E> {
     event: &'a E,
 }
 
+#[cfg(test)]
 impl<E: IotLogEvent> Serialize for Entry<'_, E> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
@@ -189,7 +215,9 @@ impl<E: IotLogEvent> Serialize for Entry<'_, E> {
     }
 }
 
-/// Encodes one entry as the exact AWS JSON (one line, no spaces), appending to `out`.
+/// Encodes one entry as the exact AWS JSON (one line, no spaces), appending to `out`:
+/// `{"timestamp":…,"logLevel":…,"traceId":…,"accountId":…,"status":…,"eventType":…` and then
+/// the event's attributes ([`IotLogEvent::write_attributes`]).
 ///
 /// `epoch_ms` is the entry time in epoch milliseconds, written as `timestamp`.
 pub fn encode_into<E: IotLogEvent>(
@@ -200,6 +228,32 @@ pub fn encode_into<E: IotLogEvent>(
     account_id: &str,
     epoch_ms: i64,
 ) {
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    crate::json::write_timestamp(out, epoch_ms);
+    out.extend_from_slice(b"\",\"logLevel\":\"");
+    out.extend_from_slice(level.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"traceId\":\"");
+    out.extend_from_slice(&trace_id.render());
+    out.extend_from_slice(b"\",\"accountId\":");
+    crate::json::write_str(out, account_id);
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(event.status().as_str().as_bytes());
+    out.extend_from_slice(b"\",\"eventType\":\"");
+    out.extend_from_slice(E::EVENT_TYPE.as_str().as_bytes());
+    out.push(b'"');
+    event.write_attributes(&mut JsonFields::new(out));
+    out.push(b'}');
+}
+
+/// The `serde` reference encoding of an entry (what [`encode_into`] must equal).
+#[cfg(test)]
+pub(crate) fn encode_with_serde<E: IotLogEvent>(
+    event: &E,
+    level: LogLevel,
+    trace_id: TraceId,
+    account_id: &str,
+    epoch_ms: i64,
+) -> String {
     let entry = Entry {
         epoch_ms,
         level,
@@ -207,8 +261,7 @@ pub fn encode_into<E: IotLogEvent>(
         account_id,
         event,
     };
-    // Serialising our own map of strings and integers into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &entry);
+    serde_json::to_string(&entry).unwrap_or_default()
 }
 
 /// Encodes one entry as the exact AWS JSON string (see [`encode_into`]).
@@ -314,8 +367,10 @@ pub fn encode_plain_text<E: IotLogEvent>(
 
 /// A serializer that forwards an event's map entries into the enclosing entry map, so the
 /// event's attributes follow the header at the same nesting level.
+#[cfg(test)]
 struct FlattenInto<'m, M>(&'m mut M);
 
+#[cfg(test)]
 impl<'m, M: SerializeMap> Serializer for FlattenInto<'m, M> {
     type Ok = ();
     type Error = M::Error;
@@ -450,6 +505,7 @@ impl<'m, M: SerializeMap> Serializer for FlattenInto<'m, M> {
     }
 }
 
+#[cfg(test)]
 impl<M: SerializeMap> SerializeMap for FlattenInto<'_, M> {
     type Ok = ();
     type Error = M::Error;
@@ -472,6 +528,151 @@ impl<M: SerializeMap> SerializeMap for FlattenInto<'_, M> {
     }
 }
 
+#[cfg(test)]
 fn not_a_map<E: serde::ser::Error>() -> E {
     E::custom("an IoT log event must serialize as a map of attributes")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The hand-written encoder against the `serde` reference, member by member.
+    use super::*;
+    use crate::broker::*;
+    use crate::shadow::{DeleteThingShadow, GetThingShadow, UpdateThingShadow};
+
+    fn identities() -> Vec<ClientIdentity> {
+        let mut out = Vec::new();
+        for (client_id, principal_id, ip, port) in [
+            ("sensor-1", "anonymous", "127.0.0.1", 5000u16),
+            ("", "", "0.0.0.0", 0),
+            (
+                "quote\"back\\slash\nnew\tline\u{1}é😀",
+                "arn:aws:iam::123456789012:user/Alice",
+                "2001:db8::8a2e:370:7334",
+                65535,
+            ),
+            (
+                "abf27092886e49a8a5c1922749736453",
+                "145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167",
+                "205.251.233.181",
+                13490,
+            ),
+        ] {
+            out.push(ClientIdentity {
+                client_id: client_id.into(),
+                principal_id: principal_id.into(),
+                source_ip: ip.parse().unwrap(),
+                source_port: port,
+                protocol: if port == 0 {
+                    Protocol::Http
+                } else {
+                    Protocol::Mqtt
+                },
+                thing_name: None,
+            });
+        }
+        out
+    }
+
+    fn same<E: IotLogEvent>(event: &E, level: LogLevel, ms: i64) {
+        let trace = TraceId(0x20b23f3f_d7f1_feae_169f_82263394fbdb ^ ms as u128);
+        for account in ["123456789012", "odd\"account"] {
+            let mut ours = Vec::new();
+            encode_into(&mut ours, event, level, trace, account, ms);
+            let reference = encode_with_serde(event, level, trace, account, ms);
+            assert_eq!(String::from_utf8(ours).unwrap(), reference);
+        }
+    }
+
+    #[test]
+    fn hand_written_entries_equal_the_serde_form() {
+        let topics = ["dt/a", "", "$aws/things/t/shadow/update", "we\"ird\\/\u{7}"];
+        let mut ms = 1_502_379_443_476i64;
+        for id in &identities() {
+            for level in [
+                LogLevel::Error,
+                LogLevel::Warn,
+                LogLevel::Info,
+                LogLevel::Debug,
+            ] {
+                ms += 1_001;
+                same(&Connect::success(id), level, ms);
+                same(
+                    &Connect::failure(id, "AUTHORIZATION_FAILURE", "Authorization Failure"),
+                    level,
+                    ms,
+                );
+                same(
+                    &Disconnect::new(id, DisconnectReason::ClientInitiatedDisconnect),
+                    level,
+                    ms,
+                );
+                same(
+                    &Disconnect::new(id, DisconnectReason::DuplicateClientid),
+                    level,
+                    ms,
+                );
+                same(
+                    &Disconnect::with_detail(
+                        id,
+                        DisconnectReason::ClientError,
+                        "MALFORMED_PACKET",
+                        "bad \"x\"",
+                    ),
+                    level,
+                    ms,
+                );
+                for topic in topics {
+                    for retain in [false, true] {
+                        same(&PublishIn::success(id, topic, retain), level, ms);
+                        same(
+                            &PublishIn::failure(id, topic, retain, "R", "d\n"),
+                            level,
+                            ms,
+                        );
+                        same(&PublishOut::success(id, topic, retain), level, ms);
+                        same(&Subscribe::success(id, topic, retain), level, ms);
+                        same(
+                            &Subscribe::failure(
+                                id,
+                                topic,
+                                retain,
+                                "AUTHORIZATION_FAILURE",
+                                "Authorization Failure",
+                            ),
+                            level,
+                            ms,
+                        );
+                        same(&Unsubscribe::success(id, topic, retain), level, ms);
+                        same(
+                            &Queued::failure(id, topic, retain, "QUEUE_FULL", "q"),
+                            level,
+                            ms,
+                        );
+                    }
+                    same(
+                        &GetThingShadow::success(id.protocol, "thing\"1", topic),
+                        level,
+                        ms,
+                    );
+                    same(
+                        &UpdateThingShadow::success(id.protocol, "t", topic),
+                        level,
+                        ms,
+                    );
+                    same(
+                        &DeleteThingShadow::failure(
+                            id.protocol,
+                            "t",
+                            topic,
+                            "404",
+                            "No shadow exists with name: 't'",
+                        ),
+                        level,
+                        ms,
+                    );
+                }
+            }
+        }
+    }
 }

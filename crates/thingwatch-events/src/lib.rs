@@ -4,7 +4,8 @@
 //! Every component (broker, shadow, rules, …) emits through one path,
 //! [`Logger::emit`]: **gate** (atomic loads; nothing built when the level excludes the entry)
 //! → **build** the typed event (one Rust type per `eventType`, borrowed fields) → **encode**
-//! the exact AWS JSON (never by hand) → **enqueue** on the bounded `log-pipeline` queue
+//! the exact AWS JSON (a hand-written writer, `json.rs`, tested byte for byte against the
+//! `serde` form and the developer guide's examples) → **enqueue** on the bounded `log-pipeline` queue
 //! (never blocks; overflow counted as `NumLogEventsFailedToPublishThrottled`) → the batcher
 //! thread writes batches into a [`LogSink`] (the embedded log store by default).
 //!
@@ -14,6 +15,7 @@
 pub mod broker;
 pub mod config;
 pub mod event;
+mod json;
 pub mod level;
 pub mod logger;
 pub mod metrics;
@@ -33,6 +35,7 @@ pub use config::{
 pub use event::{
     EventType, Failure, IotLogEvent, Status, encode, encode_plain_text, format_timestamp,
 };
+pub use json::JsonFields;
 pub use level::{LevelSetting, LogLevel, ParseLevelError};
 pub use logger::{ClientLog, Logger, LoggerSettings, log_stream_name, now_ms};
 pub use metrics::{Dimension, MetricName, Metrics};

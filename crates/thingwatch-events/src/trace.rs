@@ -20,18 +20,19 @@ impl TraceId {
         TraceId(fastrand::u128(..))
     }
 
-    /// Renders the 36-byte UUID form into a stack buffer.
-    fn render(self) -> [u8; 36] {
+    /// Renders the 36-byte UUID form into a stack buffer: two hex digits per byte, dashes
+    /// after bytes 4, 6, 8 and 10.
+    pub(crate) fn render(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b'-'; 36];
-        let mut nibble = 0usize;
-        for (i, slot) in out.iter_mut().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                continue;
+        let mut at = 0usize;
+        for (i, byte) in self.0.to_be_bytes().into_iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
             }
-            let shift = 124 - 4 * nibble;
-            *slot = HEX[((self.0 >> shift) & 0xf) as usize];
-            nibble += 1;
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
         }
         out
     }
