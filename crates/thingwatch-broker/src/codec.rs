@@ -626,9 +626,12 @@ pub fn connack(
     }
 }
 
-/// PUBLISH to a subscriber.
+/// PUBLISH to a subscriber, appended to `out` (the connection's output buffer) without an
+/// intermediate packet buffer. `false` when the codec refused the packet (a topic with a
+/// wildcard or over 65,535 bytes: the broker never routes such a topic).
 #[allow(clippy::too_many_arguments)]
-pub fn publish(
+pub fn publish_into(
+    out: &mut Vec<u8>,
     version: Version,
     topic: &str,
     payload: &ArcPayload,
@@ -637,46 +640,45 @@ pub fn publish(
     dup: bool,
     packet_id: Option<u16>,
     props: &[Property],
-) -> Option<Vec<u8>> {
+) -> bool {
+    fn append(out: &mut Vec<u8>, size: usize, bufs: Vec<std::io::IoSlice<'_>>) {
+        out.reserve(size);
+        for b in bufs {
+            out.extend_from_slice(&b);
+        }
+    }
     match version {
         Version::V311 => {
-            let mut b = v3_1_1::Publish::builder()
-                .topic_name(topic)
-                .ok()?
-                .qos(qos_of(qos))
-                .retain(retain)
-                .dup(dup);
+            let Ok(mut b) = v3_1_1::Publish::builder().topic_name(topic) else {
+                return false;
+            };
+            b = b.qos(qos_of(qos)).retain(retain).dup(dup);
             if let Some(id) = packet_id {
                 b = b.packet_id(id);
             }
-            Some(
-                b.payload(payload.clone())
-                    .build()
-                    .ok()?
-                    .to_continuous_buffer(),
-            )
+            let Ok(p) = b.payload(payload.clone()).build() else {
+                return false;
+            };
+            append(out, p.size(), p.to_buffers());
         }
         Version::V5 => {
-            let mut b = v5_0::Publish::builder()
-                .topic_name(topic)
-                .ok()?
-                .qos(qos_of(qos))
-                .retain(retain)
-                .dup(dup);
+            let Ok(mut b) = v5_0::Publish::builder().topic_name(topic) else {
+                return false;
+            };
+            b = b.qos(qos_of(qos)).retain(retain).dup(dup);
             if let Some(id) = packet_id {
                 b = b.packet_id(id);
             }
             if !props.is_empty() {
                 b = b.props(props.to_vec());
             }
-            Some(
-                b.payload(payload.clone())
-                    .build()
-                    .ok()?
-                    .to_continuous_buffer(),
-            )
+            let Ok(p) = b.payload(payload.clone()).build() else {
+                return false;
+            };
+            append(out, p.size(), p.to_buffers());
         }
     }
+    true
 }
 
 /// PUBACK with a v5 reason code (ignored for 3.1.1).

@@ -135,7 +135,8 @@ impl Conn {
         };
         // AWS does not support DUP on deliveries to 3.1.1 clients; v5 and 3.1.1 both get it
         // set on a redelivery of an unacknowledged message as the MQTT specs require.
-        if let Some(b) = codec::publish(
+        codec::publish_into(
+            &mut self.out,
             self.version,
             &o.msg.topic,
             &o.msg.payload,
@@ -144,9 +145,7 @@ impl Conn {
             dup,
             id,
             props,
-        ) {
-            self.out.extend_from_slice(&b);
-        }
+        );
     }
 }
 

@@ -221,7 +221,8 @@ pub(crate) struct Shared {
     pub config: BrokerConfig,
     pub logger: Logger,
     pub authorizer: Arc<dyn Authorizer>,
-    pub sessions: Mutex<HashMap<Arc<str>, Arc<Mutex<Session>>>>,
+    /// Looked up once per delivery: foldhash (randomly seeded) instead of SipHash.
+    pub sessions: Mutex<HashMap<Arc<str>, Arc<Mutex<Session>>, foldhash::fast::RandomState>>,
     pub subs: RwLock<TopicTrie<SubKey, SubEntry>>,
     pub retained: RwLock<HashMap<Arc<str>, Arc<Message>>>,
     pub store: Store,

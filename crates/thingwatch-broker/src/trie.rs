@@ -85,7 +85,9 @@ pub struct TrieStats {
 #[derive(Debug)]
 struct Node<K, V> {
     /// Literal child levels.
-    children: HashMap<Box<str>, Node<K, V>>,
+    /// Child levels. foldhash (randomly seeded per map) instead of SipHash: every PUBLISH
+    /// hashes each of its topic levels here (issue #6 profile).
+    children: HashMap<Box<str>, Node<K, V>, foldhash::fast::RandomState>,
     /// The `+` child level.
     plus: Option<Box<Node<K, V>>>,
     /// Entries whose filter ends in `/#` below this node (or is `#` at the root).
@@ -97,7 +99,7 @@ struct Node<K, V> {
 impl<K, V> Default for Node<K, V> {
     fn default() -> Self {
         Self {
-            children: HashMap::new(),
+            children: HashMap::default(),
             plus: None,
             hash: Vec::new(),
             exact: Vec::new(),
