@@ -33,12 +33,7 @@ struct StoreSink {
 impl StoreSink {
     /// The role entries are delivered with: the V2 `roleArn`, else the legacy one.
     fn role(&self) -> Option<String> {
-        let config = self.logger.get()?.config();
-        config
-            .v2
-            .as_ref()
-            .and_then(|o| o.role_arn.clone())
-            .or_else(|| config.legacy.as_ref().map(|l| l.role_arn.clone()))
+        self.logger.get()?.delivery_role_arn()
     }
 }
 
