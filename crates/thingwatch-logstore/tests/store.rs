@@ -949,3 +949,78 @@ fn block_search_returns_exactly_the_matching_events() {
     }
     assert!(total > 20, "{total}");
 }
+
+/// Scans over megabytes of messages in blocks of a thousand events: pages, tokens and scan
+/// budgets give every match once, in order, whatever the page size.
+#[test]
+fn long_scans_page_exactly() {
+    let (_d, s) = open();
+    let pad = "x".repeat(100);
+    let n = 30_000usize;
+    let messages: Vec<String> = (0..n)
+        .map(|i| {
+            let level = if i % 97 == 0 { "ERROR" } else { "INFO" };
+            format!(r#"{{"i":{i},"level":"{level}","pad":"{pad}"}}"#)
+        })
+        .collect();
+    for (c, chunk) in messages.chunks(5_000).enumerate() {
+        let evs: Vec<AppendEvent<'_>> = chunk
+            .iter()
+            .enumerate()
+            .map(|(j, m)| {
+                let i = c * 5_000 + j;
+                AppendEvent {
+                    log_group: "g",
+                    log_stream: if i % 3 == 0 { "a" } else { "b" },
+                    timestamp: NOW - 3_600_000 + i as i64,
+                    message: m,
+                }
+            })
+            .collect();
+        s.append(&evs, NOW).unwrap();
+    }
+    let errors: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.contains("ERROR"))
+        .map(String::as_str)
+        .collect();
+    for (pattern, limit, budget) in [
+        (r#"{ $.level = "ERROR" }"#, 10_000, usize::MAX),
+        (r#"{ $.level = "ERROR" }"#, 250, usize::MAX),
+        ("ERROR", 40, usize::MAX),
+        (r#"{ $.level = "ERROR" }"#, 10_000, 12_000),
+    ] {
+        s.set_filter_scan_budget(budget);
+        let mut q = FilterQuery {
+            pattern: Some(filter_pattern::parse(pattern).unwrap()),
+            limit,
+            ..FilterQuery::default()
+        };
+        let mut got: Vec<String> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let p = s.filter_log_events("g", &q).unwrap();
+            assert!(p.events.len() <= limit);
+            got.extend(p.events.into_iter().map(|e| e.message));
+            pages += 1;
+            match p.next_token {
+                Some(t) => q.next_token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(got, errors, "{pattern} limit {limit} budget {budget}");
+        assert!(pages > (errors.len() - 1) / limit, "{pages}");
+    }
+    // Without a pattern, the whole group in order.
+    s.set_filter_scan_budget(usize::MAX);
+    let all = filter_all(
+        &s,
+        "g",
+        FilterQuery {
+            limit: 10_000,
+            ..FilterQuery::default()
+        },
+    );
+    assert_eq!(all.len(), n);
+    assert!(all.iter().zip(&messages).all(|(e, m)| e.message == *m));
+}
