@@ -677,77 +677,103 @@ impl LogStore {
         let inner = &*self.inner;
         let mut cat = inner.catalog.write();
         let mut batch = self.batch();
-        let mut acc: HashMap<u32, Acc<'_>> = HashMap::new();
-        let mut groups: HashMap<u32, PerGroup<'_>> = HashMap::new();
-        // Memo of the last resolved (group, stream): consecutive events usually share it.
-        let mut memo: Option<(&str, &str, u32, u32)> = None;
+        // Per distinct (group, stream) of this call: its stream's accumulator in `acc` and its
+        // group's events in `groups`, found by slot. Consecutive events often share the pair
+        // (memo); otherwise one hash lookup of the pair, instead of several per event.
+        let mut acc: Vec<Acc<'_>> = Vec::new();
+        let mut groups: Vec<(u32, PerGroup<'_>)> = Vec::new();
+        let mut slots: HashMap<(&str, &str), (usize, usize, u32)> = HashMap::new();
+        let mut memo: Option<(&str, &str, (usize, usize, u32))> = None;
         for e in events {
-            let hit = matches!(&memo, Some((g, s, ..)) if *g == e.log_group && *s == e.log_stream);
-            if !hit {
-                let sid = match cat
-                    .groups
-                    .get(e.log_group)
-                    .and_then(|g| g.streams.get(e.log_stream))
-                {
-                    Some(r) => r.sid,
-                    None if !create => {
-                        return Err(if cat.groups.contains_key(e.log_group) {
-                            stream_not_found()
-                        } else {
-                            group_not_found()
-                        });
-                    }
-                    None => {
-                        if !cat.groups.contains_key(e.log_group) {
-                            inner.create_group(&mut cat, &mut batch, e.log_group, now_ms)?;
+            let (gslot, aslot, sid) = match memo {
+                Some((g, st, found)) if g == e.log_group && st == e.log_stream => found,
+                _ => {
+                    let found = match slots.get(&(e.log_group, e.log_stream)) {
+                        Some(found) => *found,
+                        None => {
+                            let sid = match cat
+                                .groups
+                                .get(e.log_group)
+                                .and_then(|g| g.streams.get(e.log_stream))
+                            {
+                                Some(r) => r.sid,
+                                None if !create => {
+                                    return Err(if cat.groups.contains_key(e.log_group) {
+                                        stream_not_found()
+                                    } else {
+                                        group_not_found()
+                                    });
+                                }
+                                None => {
+                                    if !cat.groups.contains_key(e.log_group) {
+                                        inner.create_group(
+                                            &mut cat,
+                                            &mut batch,
+                                            e.log_group,
+                                            now_ms,
+                                        )?;
+                                    }
+                                    inner.create_stream(
+                                        &mut cat,
+                                        &mut batch,
+                                        e.log_group,
+                                        e.log_stream,
+                                        now_ms,
+                                    )?
+                                }
+                            };
+                            let g = cat.groups.get(e.log_group).ok_or_else(group_not_found)?;
+                            let gid = g.rec.gid;
+                            let gslot = match groups.iter().position(|(id, _)| *id == gid) {
+                                Some(i) => i,
+                                None => {
+                                    groups.push((
+                                        gid,
+                                        PerGroup {
+                                            ev: g.ev.clone(),
+                                            ix: g.ix.clone(),
+                                            events: Vec::with_capacity(events.len()),
+                                        },
+                                    ));
+                                    groups.len() - 1
+                                }
+                            };
+                            acc.push(Acc {
+                                group: e.log_group,
+                                stream: e.log_stream,
+                                min: e.timestamp,
+                                max: e.timestamp,
+                                bytes: 0,
+                            });
+                            let found = (gslot, acc.len() - 1, sid);
+                            slots.insert((e.log_group, e.log_stream), found);
+                            found
                         }
-                        inner.create_stream(
-                            &mut cat,
-                            &mut batch,
-                            e.log_group,
-                            e.log_stream,
-                            now_ms,
-                        )?
-                    }
-                };
-                let g = cat.groups.get(e.log_group).ok_or_else(group_not_found)?;
-                let gid = g.rec.gid;
-                groups.entry(gid).or_insert_with(|| PerGroup {
-                    ev: g.ev.clone(),
-                    ix: g.ix.clone(),
-                    events: Vec::with_capacity(events.len()),
-                });
-                memo = Some((e.log_group, e.log_stream, gid, sid));
-            }
-            let Some((_, _, gid, sid)) = memo else {
-                continue;
+                    };
+                    memo = Some((e.log_group, e.log_stream, found));
+                    found
+                }
             };
             let pos = Pos {
                 ts: keys::ts_enc(e.timestamp),
                 seq: cat.next_seq,
             };
             cat.next_seq += 1;
-            if let Some(pg) = groups.get_mut(&gid) {
+            if let Some((_, pg)) = groups.get_mut(gslot) {
                 pg.events.push(NewEvent {
                     pos,
                     sid,
                     message: e.message,
                 });
             }
-            let len = e.message.len() as u64;
-            let a = acc.entry(sid).or_insert(Acc {
-                group: e.log_group,
-                stream: e.log_stream,
-                min: e.timestamp,
-                max: e.timestamp,
-                bytes: 0,
-            });
-            a.min = a.min.min(e.timestamp);
-            a.max = a.max.max(e.timestamp);
-            a.bytes += len;
+            if let Some(a) = acc.get_mut(aslot) {
+                a.min = a.min.min(e.timestamp);
+                a.max = a.max.max(e.timestamp);
+                a.bytes += e.message.len() as u64;
+            }
         }
         let mut cctx = inner.cctx.lock();
-        for pg in groups.values_mut() {
+        for (_, pg) in groups.iter_mut() {
             pg.events.sort_unstable_by_key(|e| e.pos);
             for run in block::split(&pg.events) {
                 let (key, value, sids) = block::encode(&mut cctx, run, now_ms)?;
@@ -757,7 +783,7 @@ impl LogStore {
                 }
             }
         }
-        for a in acc.values() {
+        for a in &acc {
             let Some(g) = cat.groups.get_mut(a.group) else {
                 continue;
             };
