@@ -110,12 +110,15 @@ async fn bridge(socket: WebSocket, broker: Broker, peer: SocketAddr, principal_a
         let _ = to_broker.shutdown().await;
     };
     let outbound = async {
-        let mut buf = vec![0u8; 16 * 1024];
+        // Read into spare capacity (no zero-filled buffer held by an idle connection) and
+        // hand the bytes to the frame without a copy.
+        let mut buf = bytes::BytesMut::new();
         loop {
-            match from_broker.read(&mut buf).await {
+            buf.reserve(16 * 1024);
+            match from_broker.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let frame = Message::Binary(buf[..n].to_vec().into());
+                Ok(_) => {
+                    let frame = Message::Binary(buf.split().freeze());
                     if ws_tx.send(frame).await.is_err() {
                         break;
                     }
