@@ -294,7 +294,7 @@ fn num_text(n: f64) -> String {
     }
 }
 
-/// Whether a message without `\\` escapes may satisfy `test` on a selector whose last step is
+/// Whether a message without `\` escapes may satisfy `test` on a selector whose last step is
 /// the key that `key` finds quoted (`"name"`). `false` only when it certainly cannot:
 ///
 /// Without escapes every `"` delimits a string, so the value of that selector, if it exists
