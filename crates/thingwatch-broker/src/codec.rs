@@ -870,7 +870,21 @@ mod tests {
     fn publish_roundtrip_both_versions() {
         let payload = ArcPayload::new(std::sync::Arc::from(&b"hello"[..]), 0, 5);
         for v in [Version::V311, Version::V5] {
-            let bytes = publish(v, "a/b", &payload, 1, true, false, Some(7), &[]).unwrap();
+            // Appended after what the buffer already holds, as in a connection's output.
+            let mut out = vec![0xAA];
+            assert!(publish_into(
+                &mut out,
+                v,
+                "a/b",
+                &payload,
+                1,
+                true,
+                false,
+                Some(7),
+                &[]
+            ));
+            assert_eq!(out[0], 0xAA);
+            let bytes = out.split_off(1);
             let Ok(Inbound::Publish(p)) = decode(v, frame(&bytes).unwrap().remove(0)) else {
                 panic!()
             };
@@ -885,5 +899,19 @@ mod tests {
                 ("a/b", &b"hello"[..], 1, true, Some(7))
             );
         }
+        // A topic the codec refuses appends nothing.
+        let mut out = Vec::new();
+        assert!(!publish_into(
+            &mut out,
+            Version::V311,
+            "a/#",
+            &payload,
+            0,
+            false,
+            false,
+            None,
+            &[]
+        ));
+        assert!(out.is_empty());
     }
 }

@@ -133,6 +133,31 @@ impl Conn {
                 &with_expiry
             }
         };
+        if self.version == Version::V311
+            && o.qos == 0
+            && !o.retain
+            && !dup
+            && id.is_none()
+            && !o.msg.retain
+        {
+            let wire = o.msg.wire_v311_qos0.get_or_init(|| {
+                let mut wire = Vec::new();
+                codec::publish_into(
+                    &mut wire,
+                    Version::V311,
+                    &o.msg.topic,
+                    &o.msg.payload,
+                    0,
+                    false,
+                    false,
+                    None,
+                    &[],
+                );
+                wire
+            });
+            self.out.extend_from_slice(wire);
+            return;
+        }
         // AWS does not support DUP on deliveries to 3.1.1 clients; v5 and 3.1.1 both get it
         // set on a redelivery of an unacknowledged message as the MQTT specs require.
         codec::publish_into(

@@ -153,6 +153,7 @@ impl Broker {
                     props: Vec::new(),
                     trace: TraceId::new(),
                     expiry: expiry.flatten(),
+                    wire_v311_qos0: Default::default(),
                 };
                 retained.insert(topic, Arc::new(msg));
             }
@@ -197,6 +198,7 @@ impl Broker {
                     props: Vec::new(),
                     trace: TraceId::new(),
                     expiry: expiry.flatten(),
+                    wire_v311_qos0: Default::default(),
                 };
                 s.queue.push_back(Outgoing {
                     msg: Arc::new(msg),
@@ -363,6 +365,7 @@ impl Broker {
             props: Vec::new(),
             trace: req.trace_id,
             expiry: req.message_expiry.map(state::Expiry::after_secs),
+            wire_v311_qos0: Default::default(),
         }))
     }
 

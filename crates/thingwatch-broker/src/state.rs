@@ -78,6 +78,11 @@ pub(crate) struct Message {
     pub trace: TraceId,
     /// MQTT 5 message expiry; `None` = never expires.
     pub expiry: Option<Expiry>,
+    /// The codec's MQTT 3.1.1 QoS 0 PUBLISH of this message (no DUP, no RETAIN, no packet
+    /// identifier), encoded at its first such delivery and copied for every further one: a
+    /// fan-out to N 3.1.1 subscribers at QoS 0 encodes once, not N times. Not used for
+    /// retained messages (they live on in the retained store; no second copy of the payload).
+    pub wire_v311_qos0: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl Message {

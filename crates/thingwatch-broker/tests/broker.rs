@@ -418,3 +418,74 @@ async fn shared_subscriptions_and_dollar_topics() {
     assert_eq!(got.len(), 4, "'#' does not match $-topics: {got:?}");
     srv.stop().await;
 }
+
+/// A fan-out to several 3.1.1 subscribers at QoS 0 reuses one encoded PUBLISH per message
+/// (`Message::wire_v311_qos0`): every subscriber still gets every message, byte-exact, with
+/// RETAIN clear; QoS 1 subscribers of the same messages and a retained message (never
+/// cached) are unaffected.
+#[tokio::test]
+async fn fan_out_to_many_subscribers_delivers_every_message_to_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), BrokerConfig::default()).await;
+    let mut subs = Vec::new();
+    for (i, qos) in [
+        QoS::AtMostOnce,
+        QoS::AtMostOnce,
+        QoS::AtMostOnce,
+        QoS::AtLeastOnce,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (c, rx, t) = v4(srv.addr, &format!("fan-{i}"), true, None).await;
+        c.subscribe("fan/+", qos).await.unwrap();
+        subs.push((c, rx, t));
+    }
+    let (p, _prx, _pt) = v4(srv.addr, "fan-pub", true, None).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<(String, Vec<u8>, QoS)> = (0..30)
+        .map(|i| {
+            let qos = if i % 3 == 0 {
+                QoS::AtLeastOnce
+            } else {
+                QoS::AtMostOnce
+            };
+            (
+                format!("fan/{}", i % 4),
+                format!("m{i}-{}", "x".repeat(i * 40)).into_bytes(),
+                qos,
+            )
+        })
+        .collect();
+    for (topic, payload, qos) in &sent {
+        p.publish(topic.clone(), *qos, false, payload.clone())
+            .await
+            .unwrap();
+    }
+    for (_, rx, _) in subs.iter_mut() {
+        for (topic, payload, _) in &sent {
+            let (t, b, retain) = recv(rx)
+                .await
+                .expect("every message reaches every subscriber");
+            assert_eq!((&t, &b, retain), (topic, payload, false));
+        }
+        assert!(nothing(rx).await);
+    }
+    // A retained message goes out live (RETAIN clear) and later as retained (RETAIN set).
+    p.publish("fan/r", QoS::AtMostOnce, true, "kept")
+        .await
+        .unwrap();
+    for (_, rx, _) in subs.iter_mut() {
+        assert_eq!(
+            recv(rx).await.unwrap(),
+            ("fan/r".into(), b"kept".to_vec(), false)
+        );
+    }
+    let (late, mut late_rx, _lt) = v4(srv.addr, "fan-late", true, None).await;
+    late.subscribe("fan/r", QoS::AtMostOnce).await.unwrap();
+    assert_eq!(
+        recv(&mut late_rx).await.unwrap(),
+        ("fan/r".into(), b"kept".to_vec(), true)
+    );
+    srv.stop().await;
+}

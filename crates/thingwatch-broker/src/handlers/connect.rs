@@ -279,6 +279,7 @@ pub(crate) fn handle(
             props: w.props,
             trace: TraceId::new(),
             expiry: None,
+            wire_v311_qos0: Default::default(),
         }),
         message_expiry: w.message_expiry,
         delay: Duration::from_secs(u64::from(w.delay_secs.min(expiry_secs))),

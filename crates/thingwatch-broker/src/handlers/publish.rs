@@ -104,6 +104,7 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         props: p.props,
         trace,
         expiry: p.message_expiry.map(Expiry::after_secs),
+        wire_v311_qos0: Default::default(),
     });
     let mut tickets = Vec::new();
     if p.retain {
