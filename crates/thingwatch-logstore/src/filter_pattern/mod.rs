@@ -6,7 +6,11 @@
 //!
 //! Pipeline: `lexer` turns a JSON pattern body into tokens; `parser` builds the AST
 //! ([`Pattern`]) by recursive descent; matching is in `json` (selective, allocation-light JSON
-//! walk with serde) and here (term patterns with precompiled substring finders).
+//! walk with serde) and here (term patterns with precompiled substring finders). Before the
+//! serde walk, a JSON pattern's necessary conditions are checked on the raw bytes: required
+//! literals, and the value written after each quoted selector key (`json::raw_value_may_pass`;
+//! the store applies the same check block-wide through [`Anchor`]s). See
+//! `ADR-json-value-precheck.md` beside this crate.
 //!
 //! Supported now: unstructured terms (AND), quoted phrases, `?term` (OR), `-term` (exclusion);
 //! JSON patterns `{ … }` with `$.a.b` / `$.a[0].b` selectors, `=`/`!=` on strings with `*`
