@@ -10,7 +10,7 @@
 //! serde walk, a JSON pattern's necessary conditions are checked on the raw bytes: required
 //! literals, and the value written after each quoted selector key (`json::raw_value_may_pass`;
 //! the store applies the same check block-wide through [`Anchor`]s). See
-//! `ADR-json-value-precheck.md` beside this crate.
+//! `docs/decisions/0005-json-value-precheck.md`.
 //!
 //! Supported now: unstructured terms (AND), quoted phrases, `?term` (OR), `-term` (exclusion);
 //! JSON patterns `{ … }` with `$.a.b` / `$.a[0].b` selectors, `=`/`!=` on strings with `*`
