@@ -210,7 +210,10 @@ def targets_delete():
     return {"targets": n}
 
 def default(level):
-    iot.set_v2_logging_options(roleArn="arn:aws:iam::123456789012:role/IoTLoggingRole", defaultLogLevel=level)
+    # Keep the role the server already logs with (a fresh data directory's built-in
+    # ThingwatchLoggingRole): SetV2LoggingOptions refuses a role that does not exist.
+    role = iot.get_v2_logging_options()["roleArn"]
+    iot.set_v2_logging_options(roleArn=role, defaultLogLevel=level)
     return {"defaultLogLevel": level}
 
 def count(since):
