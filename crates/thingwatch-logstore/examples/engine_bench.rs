@@ -53,6 +53,19 @@ struct Ev {
     json: String,
 }
 
+/// The store's view of a chunk of generated events (group `GROUP`, stream by index).
+fn append_events<'a>(chunk: &'a [Ev], names: &'a [String]) -> Vec<AppendEvent<'a>> {
+    chunk
+        .iter()
+        .map(|e| AppendEvent {
+            log_group: GROUP,
+            log_stream: &names[e.stream],
+            timestamp: e.ts,
+            message: &e.json,
+        })
+        .collect()
+}
+
 fn clock(ms: i64) -> String {
     let day_ms = ms.rem_euclid(86_400_000);
     let (h, m, s, milli) = (
@@ -694,15 +707,7 @@ fn compare(n: usize, runs: usize, jq_runs: Option<usize>, batch: usize, root: &P
                     }
                 }
             }
-            let events: Vec<AppendEvent> = chunk
-                .iter()
-                .map(|e| AppendEvent {
-                    log_group: GROUP,
-                    log_stream: &names[e.stream],
-                    timestamp: e.ts,
-                    message: &e.json,
-                })
-                .collect();
+            let events = append_events(&chunk, &names);
             let now = chunk.last().map_or(BASE_MS, |e| e.ts);
             let t = Instant::now();
             let c0 = thread_cpu();
@@ -869,15 +874,7 @@ fn profile(mut args: impl Iterator<Item = String>, root: &Path) {
     while left > 0 {
         let chunk: Vec<Ev> = gen_.by_ref().take(left.min(1_000)).collect();
         left -= chunk.len();
-        let events: Vec<AppendEvent> = chunk
-            .iter()
-            .map(|e| AppendEvent {
-                log_group: GROUP,
-                log_stream: &names[e.stream],
-                timestamp: e.ts,
-                message: &e.json,
-            })
-            .collect();
+        let events = append_events(&chunk, &names);
         let now = chunk.last().map_or(BASE_MS, |e| e.ts);
         let t = Instant::now();
         if let Err(e) = store.append(&events, now) {
