@@ -230,7 +230,9 @@ impl Logger {
     /// Gate, then build, then encode the exact AWS JSON, then enqueue without blocking.
     ///
     /// `build` runs only when the entry is admitted. `trace_id` ties related entries
-    /// together (a `Publish-In` and its `Publish-Out`s share one).
+    /// together (a `Publish-In` and its `Publish-Out`s share one). Built with the
+    /// benchmark-only feature `bench-no-logging`, it returns at once (the "build without the
+    /// gate" that `scripts/bench-gate.sh` measures the gate against).
     #[inline]
     pub fn emit<'c, E: IotLogEvent + 'c>(
         &self,
