@@ -23,19 +23,17 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
-use thingwatch_broker::{
-    Broker, BrokerError, PublishRequest, ReservedPublish, ReservedTopicHandler,
-};
-use thingwatch_events::{ClientIdentity, LogLevel, Logger, MetricName, PublishIn, TraceId};
+use thingwatch_broker::{Broker, BrokerError, ClientOrigin, Origin, Principal, PublishRequest};
+use thingwatch_events::{ClientIdentity, Logger, TraceId};
 use thingwatch_shadow::{HttpCaller, ShadowError, ShadowErrorKind, ShadowGateway};
 
 use crate::error::{ApiError, ErrorCode, Protocol};
 use crate::iot::route::{self, Query, Route};
 use crate::server::{AwsRequest, HandlerFuture, RequestContext, ServiceHandler};
 
-/// The `clientId` written in log entries of HTTP requests, which have no MQTT client ID (our
-/// choice; AWS uses `"N/A"` the same way in rules-engine entries without a client).
-pub const HTTP_CLIENT_ID: &str = "N/A";
+/// The `clientId` written in log entries of HTTP requests, which have no MQTT client ID (the
+/// broker's; AWS uses `"N/A"` the same way in rules-engine entries without a client).
+pub use thingwatch_broker::HTTP_CLIENT_ID;
 
 /// Default `pageSize` of ListNamedShadowsForThing (AWS documents 1–100 and no default; 25
 /// matches the `aws` CLI's page when none is given).
@@ -230,8 +228,11 @@ impl Inner {
             .map_err(shadow_error)
     }
 
-    /// `Publish`: validates `qos` (0–1), `retain`, `messageExpiry`, logs `Publish-In`
-    /// (protocol `HTTP`, counted as `PublishIn.Success`), then routes through the broker.
+    /// `Publish`: validates the query (`qos` 0–1, `retain`, `messageExpiry`), then hands the
+    /// message to the broker's one ingress as an [`Origin::Http`] message, which logs
+    /// `Publish-In` (protocol `HTTP`) with its metric and does everything an MQTT PUBLISH
+    /// gets. Errors: `InvalidRequestException` (topic, QoS, retained reserved topic),
+    /// `RequestEntityTooLargeException` (> 128 KiB), `InternalFailureException` (storage).
     async fn publish(
         &self,
         ctx: &RequestContext,
@@ -264,96 +265,72 @@ impl Inner {
                 ));
             }
         };
-        let log = self.logger.client(ClientIdentity {
+        let log = Arc::new(self.logger.client(ClientIdentity {
             client_id: HTTP_CLIENT_ID.to_owned(),
             principal_id: caller.principal_id.clone(),
             source_ip: caller.peer.ip(),
             source_port: caller.peer.port(),
             protocol: thingwatch_events::Protocol::Http,
             thing_name: None,
+        }));
+        let principal = Principal {
+            principal_id: caller.principal_id.clone(),
+            thing_name: None,
+        };
+        // The one ingress: validation, `Publish-In` (protocol `HTTP`) with its metric,
+        // retain, route, the reserved-topic handler (a shadow request topic is answered on
+        // MQTT as for an MQTT client), the message observers. The dispatcher already
+        // authorized the call with the caller's IAM policy.
+        let origin = Origin::Http(ClientOrigin {
+            client_id: HTTP_CLIENT_ID,
+            principal: &principal,
+            log: &log,
         });
-        let trace = TraceId::new();
-        let payload = req.body.to_vec();
-        let result = self
-            .broker
-            .publish(PublishRequest {
-                topic: topic.clone(),
-                payload: payload.clone(),
-                qos,
-                retain,
-                trace_id: trace,
-                message_expiry,
-            })
-            .await;
-        let metrics = self.logger.metrics();
-        let http = thingwatch_events::Protocol::Http;
-        match result {
+        let request = PublishRequest {
+            topic,
+            payload: req.body.to_vec(),
+            qos,
+            retain,
+            trace_id: TraceId::new(),
+            message_expiry,
+        };
+        match self.broker.publish(origin, request).await {
             Ok(()) => {
-                metrics.incr(MetricName::PublishInSuccess, http);
-                self.logger.emit(&log, LogLevel::Info, trace, |id| {
-                    PublishIn::success(id, &topic, retain)
-                });
-                // A publish on a shadow request topic is also a shadow request, answered on
-                // MQTT (`…/accepted|rejected`) as for an MQTT client. In-flight requests are
-                // counted per HTTP connection.
-                if self.shadows.handles(&topic) {
-                    let log = Arc::new(log);
-                    let principal = thingwatch_broker::Principal {
-                        principal_id: caller.principal_id.clone(),
-                        thing_name: None,
-                    };
-                    self.shadows.on_publish(ReservedPublish {
-                        topic: &topic,
-                        payload: &payload,
-                        client_id: &format!("{HTTP_CLIENT_ID}@{}", caller.peer),
-                        principal: &principal,
-                        log: &log,
-                        trace_id: trace,
-                    });
-                }
                 let mut resp = StatusCode::OK.into_response();
                 if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
                     resp.headers_mut().insert("x-amzn-RequestId", v);
                 }
                 Ok(resp)
             }
-            Err(e) => {
-                let (metric, code, message) = match &e {
-                    BrokerError::Topic(t) => (
-                        MetricName::PublishInClientError,
-                        ErrorCode::InvalidRequest,
-                        format!("Invalid topic name: {t}"),
-                    ),
-                    BrokerError::PayloadTooLarge => (
-                        MetricName::PublishInClientError,
-                        ErrorCode::RequestEntityTooLarge,
-                        "The payload exceeds the maximum size allowed".to_owned(),
-                    ),
-                    BrokerError::Qos(q) => (
-                        MetricName::PublishInClientError,
-                        ErrorCode::InvalidRequest,
-                        format!("QoS {q} is not supported"),
-                    ),
-                    BrokerError::Store(_) | BrokerError::Storage => (
-                        MetricName::PublishInServerError,
-                        ErrorCode::InternalFailure,
-                        "Internal service failure".to_owned(),
-                    ),
-                };
-                metrics.incr(metric, http);
-                let reason = if code == ErrorCode::InternalFailure {
-                    "SERVER_ERROR"
-                } else {
-                    "CLIENT_ERROR"
-                };
-                self.logger.emit(&log, LogLevel::Error, trace, |id| {
-                    PublishIn::failure(id, &topic, retain, reason, &message)
-                });
-                if code == ErrorCode::InternalFailure {
-                    return Err(ApiError::internal(&e));
-                }
-                Err(ApiError::new(code, message))
-            }
+            Err(e) => Err(publish_error(&e)),
         }
+    }
+}
+
+/// The `iot-data` error of a publish the ingress refused (already logged as `Publish-In`).
+fn publish_error(e: &BrokerError) -> ApiError {
+    match e {
+        BrokerError::Topic(t) => ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("Invalid topic name: {t}"),
+        ),
+        BrokerError::PayloadTooLarge => ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            "The payload exceeds the maximum size allowed",
+        ),
+        BrokerError::Qos(q) => ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("QoS {q} is not supported"),
+        ),
+        BrokerError::RetainNotSupported => ApiError::new(
+            ErrorCode::InvalidRequest,
+            "Messages on reserved topics cannot be retained",
+        ),
+        // Not produced for an HTTPS origin (authorized by the dispatcher); kept total.
+        BrokerError::NotAuthorized => ApiError::new(
+            ErrorCode::Unauthorized,
+            "The caller is not authorized to publish to this topic",
+        ),
+        BrokerError::Store(_) | BrokerError::Storage => ApiError::internal(e),
     }
 }

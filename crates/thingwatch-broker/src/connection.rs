@@ -6,6 +6,7 @@
 use crate::auth::Principal;
 use crate::codec::{self, DecodeError, Framer, Version};
 use crate::handlers::{self, Flow, HandlerError};
+use crate::ingress::{self, ClientOrigin, Inbound, Origin};
 use crate::limits::{MAX_INFLIGHT, MAX_PACKET_BYTES};
 use crate::state::{Kick, Message, Session, Shared};
 use crate::store::Op;
@@ -15,8 +16,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thingwatch_events::{
-    ClientIdentity, ClientLog, Connect, Disconnect, DisconnectReason, LogLevel, MetricName,
-    Protocol, PublishIn, PublishOut, TraceId,
+    ClientIdentity, ClientLog, Connect, Disconnect, DisconnectReason, Outcome, Protocol, PublishIn,
+    PublishOut, TraceId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, broadcast, oneshot};
@@ -66,10 +67,9 @@ impl Conn {
         e: HandlerError,
     ) -> Result<(), HandlerError> {
         let (_, _, reason, details) = e.describe();
-        self.shared.metric(MetricName::PublishInClientError);
         self.shared
             .logger
-            .emit(&self.log, LogLevel::Error, TraceId::new(), |id| {
+            .emit(&self.log, PublishIn::CLIENT_ERROR, TraceId::new(), |id| {
                 PublishIn::failure(id, topic, retain, reason, details)
             });
         Err(e)
@@ -103,14 +103,13 @@ impl Conn {
             if let Some(id) = id {
                 s.inflight.insert(id, o.clone());
             }
-            shared.metric(MetricName::PublishOutSuccess);
             shared
                 .counters
                 .messages_out
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             shared
                 .logger
-                .emit(&self.log, LogLevel::Info, o.msg.trace, |id| {
+                .emit(&self.log, PublishOut::SUCCESS, o.msg.trace, |id| {
                     PublishOut::success(id, &o.msg.topic, o.retain)
                 });
         }
@@ -196,8 +195,7 @@ impl Close {
 
 /// Logs a CONNECT that could not even be decoded (no client id known).
 fn pre_connect_failure(shared: &Shared, peer: SocketAddr, reason: &str, details: &str) {
-    shared.metric(MetricName::ConnectClientError);
-    pre_connect_entry(shared, peer, "", reason, details);
+    pre_connect_entry(shared, peer, "", Connect::CLIENT_ERROR, reason, details);
 }
 
 /// Logs a TLS handshake the broker refused (unknown, inactive or revoked client certificate,
@@ -209,14 +207,21 @@ pub(crate) fn handshake_refused(
     principal_id: &str,
     details: &str,
 ) {
-    shared.metric(MetricName::ConnectAuthError);
-    pre_connect_entry(shared, peer, principal_id, "AUTHORIZATION_FAILURE", details);
+    pre_connect_entry(
+        shared,
+        peer,
+        principal_id,
+        Connect::AUTH_ERROR,
+        "AUTHORIZATION_FAILURE",
+        details,
+    );
 }
 
 fn pre_connect_entry(
     shared: &Shared,
     peer: SocketAddr,
     principal_id: &str,
+    outcome: Outcome<Connect<'static>>,
     reason: &str,
     details: &str,
 ) {
@@ -228,11 +233,9 @@ fn pre_connect_entry(
         protocol: Protocol::Mqtt,
         thing_name: None,
     });
-    shared
-        .logger
-        .emit(&log, LogLevel::Error, TraceId::new(), |id| {
-            Connect::failure(id, reason, details)
-        });
+    shared.logger.emit(&log, outcome, TraceId::new(), |id| {
+        Connect::failure(id, reason, details)
+    });
 }
 
 /// The connection's read buffer: small while the connection is idle or sends small packets,
@@ -466,7 +469,7 @@ fn finish(conn: Conn, close: Close) {
     let shared = conn.shared.clone();
     shared.logger.emit(
         &conn.log,
-        LogLevel::Info,
+        Disconnect::LOGGED,
         TraceId::new(),
         |id| match close.detail {
             Some((r, d)) => Disconnect::with_detail(id, close.reason, r, d),
@@ -498,9 +501,9 @@ fn finish(conn: Conn, close: Close) {
     }
     if let Some(will) = conn.will.filter(|_| close.send_will) {
         if will.delay.is_zero() {
-            publish_will(&shared, &will);
+            publish_will(&shared, &conn.client_id, &conn.principal, &conn.log, &will);
         } else {
-            let client_id = conn.client_id.clone();
+            let (client_id, principal, log) = (conn.client_id, conn.principal, conn.log);
             let conn_id = conn.conn_id;
             tokio::spawn(async move {
                 tokio::time::sleep(will.delay).await;
@@ -510,24 +513,38 @@ fn finish(conn: Conn, close: Close) {
                         s.lock().link.as_ref().is_some_and(|l| l.conn_id != conn_id)
                     });
                 if !reconnected {
-                    publish_will(&shared, &will);
+                    publish_will(&shared, &client_id, &principal, &log, &will);
                 }
             });
         }
     }
 }
 
-fn publish_will(shared: &Shared, will: &Will) {
-    let msg = &match will.message_expiry {
-        Some(secs) => Arc::new(Message {
-            expiry: Some(crate::state::Expiry::after_secs(secs)),
-            ..Message::clone(&will.msg)
-        }),
-        None => will.msg.clone(),
+/// Publishes a will through the ingress, as a message of the client that set it
+/// ([`Origin::Will`]): logged as its `Publish-In`, retained, routed and observed like any
+/// other. Its Message Expiry Interval starts now ([MQTT-3.1.3-10]).
+fn publish_will(
+    shared: &Shared,
+    client_id: &str,
+    principal: &Principal,
+    log: &Arc<ClientLog>,
+    will: &Will,
+) {
+    let inbound = Inbound {
+        topic: will.msg.topic.clone(),
+        payload: will.msg.payload.clone(),
+        qos: will.msg.qos,
+        retain: will.msg.retain,
+        props: will.msg.props.clone(),
+        message_expiry: will.message_expiry,
+        trace: will.msg.trace,
     };
-    if msg.retain && !crate::topic::is_reserved(&msg.topic) {
-        drop(shared.retain(msg));
-    }
-    shared.metric(MetricName::PublishInSuccess);
-    shared.route(msg, None);
+    let origin = Origin::Will(ClientOrigin {
+        client_id,
+        principal,
+        log,
+    });
+    // A refused will (a retained will on a reserved topic) was logged by the ingress; the
+    // durable writes complete on their own (nobody waits to acknowledge a will).
+    let _ = ingress::ingest(shared, origin, inbound);
 }

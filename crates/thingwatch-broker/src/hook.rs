@@ -6,7 +6,10 @@
 //! topic) **and** as a request to the shadow service, which answers on
 //! `…/update/accepted|rejected` etc. The broker does the first part exactly as for any topic,
 //! then hands the request to the registered handler; the handler answers by publishing
-//! through [`crate::Broker::publish_detached`]. (AWS IoT Developer Guide, *Reserved topics*.)
+//! through [`crate::Broker::publish_detached`] as an [`Origin::Component`](crate::Origin).
+//! The handler is called from the one ingress ([`crate::ingress`]) for every origin: MQTT
+//! PUBLISH, HTTPS Publish and component messages alike. (AWS IoT Developer Guide, *Reserved
+//! topics*.)
 
 use crate::auth::Principal;
 use std::sync::Arc;

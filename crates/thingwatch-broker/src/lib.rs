@@ -23,6 +23,7 @@ pub mod config;
 mod connection;
 mod handlers;
 pub mod hook;
+pub mod ingress;
 pub mod limits;
 mod server;
 mod state;
@@ -36,13 +37,17 @@ pub use auth::{
 };
 pub use config::BrokerConfig;
 pub use hook::{ReservedPublish, ReservedTopicHandler};
+pub use ingress::{
+    ClientOrigin, HTTP_CLIENT_ID, MessageObserver, ObservedMessage, ObserverConfig, ObserverStats,
+    Origin, Sender,
+};
 
 use state::{Message, Outgoing, Session, Shared, SubOpts};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use thingwatch_events::{Logger, MetricName, TraceId};
+use thingwatch_events::{Logger, TraceId};
 
 /// Errors of [`Broker::open`] and [`Broker::publish`].
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +67,12 @@ pub enum BrokerError {
     /// A durable write did not complete.
     #[error("storage write failed")]
     Storage,
+    /// The client's policy does not allow `iot:Publish` on the topic.
+    #[error("not authorized to publish on this topic")]
+    NotAuthorized,
+    /// A retained message on a reserved `$aws/…` topic (AWS IoT does not retain those).
+    #[error("reserved topics cannot be retained")]
+    RetainNotSupported,
 }
 
 /// Broker counters (cumulative since [`Broker::open`]).
@@ -133,6 +144,7 @@ impl Broker {
             counters: Default::default(),
             next_conn_id: Default::default(),
             reserved_handlers: Default::default(),
+            observers: Default::default(),
             external_shutdown: tokio::sync::broadcast::channel(1).0,
         });
         {
@@ -278,44 +290,72 @@ impl Broker {
         .await
     }
 
-    /// Publishes a message from inside the server (no `Publish-In` is logged here: the caller
-    /// logs its own, e.g. with protocol `HTTP`). Returns once durable writes (retained,
-    /// queued) are committed.
+    /// Publishes a message through the one ingress ([`ingress`]) on behalf of `origin`: an
+    /// HTTPS caller ([`Origin::Http`]: logs `Publish-In` with protocol `HTTP`) or a server
+    /// component ([`Origin::Component`]: no `Publish-In`). Reserved request topics reach their
+    /// handler and every observer sees the message, as for an MQTT PUBLISH. Returns once
+    /// durable writes (retained, queued) are committed.
     ///
     /// # Errors
-    /// [`BrokerError`] for an invalid topic, payload over 128 KiB, QoS 2, or a storage failure.
-    pub async fn publish(&self, req: PublishRequest) -> Result<(), BrokerError> {
-        let msg = self.message_for(req)?;
-        let mut tickets = Vec::new();
-        if msg.retain && !topic::is_reserved(&msg.topic) {
-            tickets.push(self.shared.retain(&msg));
-            self.shared.logger.metrics().incr(
-                MetricName::PublishRetainedSuccess,
-                thingwatch_events::Protocol::Http,
-            );
-        }
-        tickets.extend(self.shared.route(&msg, None).durable);
-        for t in tickets {
+    /// [`BrokerError`] for an invalid topic, payload over 128 KiB, QoS 2, a retained message
+    /// on a reserved topic, a refused `iot:Publish` ([`Origin::Connection`] only) or a storage
+    /// failure; refusals are logged as `Publish-In` Failures for client origins.
+    pub async fn publish(
+        &self,
+        origin: Origin<'_>,
+        req: PublishRequest,
+    ) -> Result<(), BrokerError> {
+        let accepted = ingress::ingest(&self.shared, origin, Self::inbound(req))?;
+        for t in accepted.durable {
             t.await.map_err(|_| BrokerError::Storage)?;
         }
         Ok(())
     }
 
-    /// Publishes a message from inside the server without waiting for durable writes (they are
-    /// submitted; a crash right after may lose a queued QoS 1 copy, as with any QoS 1 message
-    /// not yet acknowledged). For services answering on reserved topics from a non-async
-    /// context, e.g. the Device Shadow service's `…/accepted` responses. No `Publish-In` is
-    /// logged; each delivery logs its `Publish-Out` under `req.trace_id`.
+    /// [`Broker::publish`] without waiting for durable writes (they are submitted; a crash
+    /// right after may lose a queued QoS 1 copy, as with any QoS 1 message not yet
+    /// acknowledged). For services answering on reserved topics from a non-async context,
+    /// e.g. the Device Shadow service's `…/accepted` responses; each delivery logs its
+    /// `Publish-Out` under `req.trace_id`.
     ///
     /// # Errors
-    /// [`BrokerError`] for an invalid topic, a payload over 128 KiB or QoS 2.
-    pub fn publish_detached(&self, req: PublishRequest) -> Result<(), BrokerError> {
-        let msg = self.message_for(req)?;
-        if msg.retain && !topic::is_reserved(&msg.topic) {
-            drop(self.shared.retain(&msg));
-        }
-        drop(self.shared.route(&msg, None));
+    /// As [`Broker::publish`], except storage failures.
+    pub fn publish_detached(
+        &self,
+        origin: Origin<'_>,
+        req: PublishRequest,
+    ) -> Result<(), BrokerError> {
+        ingress::ingest(&self.shared, origin, Self::inbound(req)).map(drop)
+    }
+
+    /// Registers a [`MessageObserver`]: from now on it sees every message the ingress accepts
+    /// (MQTT over TCP, TLS, WebSocket, wills, HTTPS Publish, component messages, including
+    /// `$aws/…` topics), on its own thread behind a bounded queue named `config.name`.
+    ///
+    /// # Errors
+    /// The observer thread could not be started.
+    pub fn add_observer(
+        &self,
+        config: ObserverConfig,
+        observer: impl MessageObserver,
+    ) -> std::io::Result<()> {
+        let slot = ingress::ObserverSlot::start(config, Box::new(observer))?;
+        self.shared.observers.rcu(|os| {
+            let mut v = Vec::clone(os);
+            v.push(slot.clone());
+            v
+        });
         Ok(())
+    }
+
+    /// The counters of every observer queue, in registration order.
+    pub fn observer_stats(&self) -> Vec<ObserverStats> {
+        self.shared
+            .observers
+            .load()
+            .iter()
+            .map(|o| o.stats())
+            .collect()
     }
 
     /// Closes every live connection authenticated as `principal_id` (e.g. a certificate that
@@ -349,24 +389,16 @@ impl Broker {
         });
     }
 
-    fn message_for(&self, req: PublishRequest) -> Result<Arc<Message>, BrokerError> {
-        topic::validate_topic_name(&req.topic)?;
-        if req.payload.len() > limits::MAX_PAYLOAD_BYTES {
-            return Err(BrokerError::PayloadTooLarge);
-        }
-        if req.qos > 1 {
-            return Err(BrokerError::Qos(req.qos));
-        }
-        Ok(Arc::new(Message {
+    fn inbound(req: PublishRequest) -> ingress::Inbound {
+        ingress::Inbound {
             topic: Arc::from(req.topic),
             payload: codec::payload_from_vec(req.payload),
             qos: req.qos,
             retain: req.retain,
             props: Vec::new(),
+            message_expiry: req.message_expiry,
             trace: req.trace_id,
-            expiry: req.message_expiry.map(state::Expiry::after_secs),
-            wire_v311_qos0: Default::default(),
-        }))
+        }
     }
 
     /// Counters and sizes.
@@ -387,6 +419,8 @@ impl Broker {
 
     /// Stops the storage writer after applying what is queued (call after `serve` returned).
     pub fn close(&self) {
+        // Observer threads end once their queues are drained.
+        self.shared.observers.store(Default::default());
         self.shared.store.close();
     }
 }

@@ -18,9 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
-use thingwatch_events::{
-    ClientIdentity, ClientLog, LogLevel, Logger, MetricName, Protocol, Queued, TraceId,
-};
+use thingwatch_events::{ClientIdentity, ClientLog, Logger, MetricName, Protocol, Queued, TraceId};
 use tokio::sync::{Notify, oneshot};
 
 /// When a message stops being deliverable: an MQTT 5 *Message Expiry Interval*
@@ -238,6 +236,8 @@ pub(crate) struct Shared {
     pub external_shutdown: tokio::sync::broadcast::Sender<()>,
     /// Services behind reserved `$aws/…` request topics ([`crate::Broker::add_reserved_handler`]).
     pub reserved_handlers: arc_swap::ArcSwap<Vec<Arc<dyn crate::hook::ReservedTopicHandler>>>,
+    /// Message observers ([`crate::Broker::add_observer`]), offered every accepted message.
+    pub observers: arc_swap::ArcSwap<Vec<Arc<crate::ingress::ObserverSlot>>>,
 }
 
 /// What routing produced: durable-write tickets to await before acknowledging.
@@ -424,10 +424,13 @@ impl Shared {
         }
         if s.queue.len() >= self.config.max_queued_per_session {
             self.counters.queued_dropped.fetch_add(1, Ordering::Relaxed);
-            self.metric(MetricName::PublishOutThrottle);
-            if !online {
+            if online {
+                // An online session's full queue drops the delivery with no AWS event to
+                // write; only the metric is counted.
+                self.metric(MetricName::PublishOutThrottle);
+            } else {
                 let trace = out.msg.trace;
-                self.logger.emit(&s.log, LogLevel::Error, trace, |id| {
+                self.logger.emit(&s.log, Queued::QUEUE_FULL, trace, |id| {
                     Queued::failure(
                         id,
                         &out.msg.topic,
@@ -458,7 +461,7 @@ impl Shared {
             }
         } else {
             let trace = out.msg.trace;
-            self.logger.emit(&s.log, LogLevel::Info, trace, |id| {
+            self.logger.emit(&s.log, Queued::SUCCESS, trace, |id| {
                 Queued::success(id, &out.msg.topic, out.retain)
             });
         }

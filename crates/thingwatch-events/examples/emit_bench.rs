@@ -64,7 +64,7 @@ fn main() {
         let logger = logger(level);
         let client = logger.client(identity.clone());
         let ns = best_ns(n, || {
-            logger.emit(&client, LogLevel::Info, TraceId(black_box(7)), |id| {
+            logger.emit(&client, PublishIn::SUCCESS, TraceId(black_box(7)), |id| {
                 PublishIn::success(id, &topic, false)
             });
         });
@@ -77,7 +77,7 @@ fn main() {
     let logger = logger(LevelSetting::Info);
     let client = logger.client(identity.clone());
     let ns = best_ns(n / 10, || {
-        logger.emit(&client, LogLevel::Info, TraceId::new(), |id| {
+        logger.emit(&client, PublishIn::SUCCESS, TraceId::new(), |id| {
             PublishIn::success(id, &topic, false)
         });
     });

@@ -19,6 +19,7 @@ mod json;
 pub mod level;
 pub mod logger;
 pub mod metrics;
+pub mod outcome;
 pub mod pipeline;
 pub mod shadow;
 pub mod trace;
@@ -39,6 +40,7 @@ pub use json::JsonFields;
 pub use level::{LevelSetting, LogLevel, ParseLevelError};
 pub use logger::{ClientLog, Logger, LoggerSettings, log_stream_name, now_ms};
 pub use metrics::{Dimension, MetricName, Metrics};
+pub use outcome::Outcome;
 pub use pipeline::{
     LogPipeline, LogRecord, LogSink, MemorySink, PipelineConfig, PipelineStats, SinkError, WhenFull,
 };

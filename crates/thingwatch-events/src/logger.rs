@@ -14,6 +14,7 @@ use crate::config::{
 use crate::event::{EventType, IotLogEvent, encode_into, encode_plain_text_into};
 use crate::level::LogLevel;
 use crate::metrics::Metrics;
+use crate::outcome::Outcome;
 use crate::pipeline::{LogPipeline, LogRecord, LogSink, PipelineConfig, PipelineStats};
 use crate::trace::TraceId;
 use arc_swap::ArcSwap;
@@ -227,23 +228,32 @@ impl Logger {
         client.epoch.store(epoch, Ordering::Release);
     }
 
-    /// Gate, then build, then encode the exact AWS JSON, then enqueue without blocking.
+    /// Counts the outcome's `AWS/IoT` metric, then gates, builds, encodes the exact AWS JSON
+    /// and enqueues without blocking — one call, so an entry and its metric cannot drift.
     ///
-    /// `build` runs only when the entry is admitted. `trace_id` ties related entries
-    /// together (a `Publish-In` and its `Publish-Out`s share one). Built with the
-    /// benchmark-only feature `bench-no-logging`, it returns at once (the "build without the
-    /// gate" that `scripts/bench-gate.sh` measures the gate against).
+    /// `outcome` is one of the constants declared on the event type (e.g.
+    /// [`PublishIn::SUCCESS`](crate::PublishIn::SUCCESS)): its metric is counted under the
+    /// client's `Protocol` dimension whether or not the level admits the entry (one relaxed
+    /// atomic add, so counters stay cheap when logging is DISABLED); its level is what the
+    /// gate compares. `build` runs only when the entry is admitted. `trace_id` ties related
+    /// entries together (a `Publish-In` and its `Publish-Out`s share one). Built with the
+    /// benchmark-only feature `bench-no-logging`, it counts and returns (the "build without
+    /// the gate" that `scripts/bench-gate.sh` measures the gate against).
     #[inline]
     pub fn emit<'c, E: IotLogEvent + 'c>(
         &self,
         client: &'c ClientLog,
-        level: LogLevel,
+        outcome: Outcome<E>,
         trace_id: TraceId,
         build: impl FnOnce(&'c ClientIdentity) -> E,
     ) {
+        if let Some(metric) = outcome.metric() {
+            self.inner.metrics.incr(metric, client.identity.protocol);
+        }
         if cfg!(feature = "bench-no-logging") {
             return;
         }
+        let level = outcome.level();
         if !self.enabled(client, E::EVENT_TYPE, level) {
             return;
         }

@@ -191,7 +191,7 @@ fn gate_admits_by_level_and_never_builds_dropped_events() {
     let (logger, sink) = logger(Some(LevelSetting::Error));
     let client = logger.client(doc_client());
     let built = std::cell::Cell::new(0);
-    logger.emit(&client, LogLevel::Info, TraceId::new(), |id| {
+    logger.emit(&client, Connect::SUCCESS, TraceId::new(), |id| {
         built.set(built.get() + 1);
         Connect::success(id)
     });
@@ -200,7 +200,7 @@ fn gate_admits_by_level_and_never_builds_dropped_events() {
         0,
         "an INFO entry under ERROR must not even be built"
     );
-    logger.emit(&client, LogLevel::Error, TraceId::new(), |id| {
+    logger.emit(&client, Connect::AUTH_ERROR, TraceId::new(), |id| {
         built.set(built.get() + 1);
         Connect::failure(id, "AUTHORIZATION_FAILURE", "Authorization Failure")
     });
@@ -246,7 +246,7 @@ fn configuration_changes_reach_connected_clients_at_once() {
     }));
     assert!(logger.enabled(&client, EventType::PublishOut, LogLevel::Debug));
     assert!(!logger.enabled(&client, EventType::PublishIn, LogLevel::Info));
-    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.emit(&client, Connect::SUCCESS, TraceId::new(), Connect::success);
     logger.flush();
     let r = sink.records();
     assert_eq!(r.len(), 1);
@@ -266,10 +266,10 @@ fn publish_in_and_its_deliveries_share_one_trace_id() {
     sub_id.client_id = "subscriber-1".into();
     let subscriber = logger.client(sub_id);
     let trace = TraceId::new();
-    logger.emit(&publisher, LogLevel::Info, trace, |id| {
+    logger.emit(&publisher, PublishIn::SUCCESS, trace, |id| {
         PublishIn::success(id, "a/b", false)
     });
-    logger.emit(&subscriber, LogLevel::Info, trace, |id| {
+    logger.emit(&subscriber, PublishOut::SUCCESS, trace, |id| {
         PublishOut::success(id, "a/b", false)
     });
     logger.flush();
@@ -293,7 +293,7 @@ fn log_stream_is_one_per_node_per_utc_day() {
     assert_eq!(log_stream_name(T0, "node-1"), "2017/08/10/node-1");
     let (logger, sink) = logger(Some(LevelSetting::Info));
     let c = logger.client(doc_client());
-    logger.emit(&c, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.emit(&c, Connect::SUCCESS, TraceId::new(), Connect::success);
     logger.flush();
     let r = sink.records();
     assert_eq!(&*r[0].log_stream, log_stream_name(r[0].timestamp, "node-1"));
@@ -334,12 +334,12 @@ fn legacy_mode_writes_plain_text_to_the_v1_group_and_v2_takes_over() {
         Box::new(sink.clone()),
     );
     let client = logger.client(doc_client());
-    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.emit(&client, Connect::SUCCESS, TraceId::new(), Connect::success);
     logger.set_options(Some(LoggingOptions {
         default_log_level: LevelSetting::Info,
         ..Default::default()
     }));
-    logger.emit(&client, LogLevel::Info, TraceId::new(), Connect::success);
+    logger.emit(&client, Connect::SUCCESS, TraceId::new(), Connect::success);
     logger.flush();
     let r = sink.records();
     assert_eq!(r.len(), 2);

@@ -50,16 +50,16 @@ fn dropped_events_allocate_nothing() {
     });
     let topic = String::from("dt/sensor-1/temp");
     // Warm the per-connection level cache once.
-    logger.emit(&client, LogLevel::Info, TraceId::new(), |id| {
+    logger.emit(&client, PublishIn::SUCCESS, TraceId::new(), |id| {
         PublishIn::success(id, &topic, false)
     });
 
     let before = allocations();
     for _ in 0..10_000 {
-        logger.emit(&client, LogLevel::Info, TraceId::new(), |id| {
+        logger.emit(&client, PublishIn::SUCCESS, TraceId::new(), |id| {
             PublishIn::success(id, &topic, false)
         });
-        logger.emit(&client, LogLevel::Debug, TraceId::new(), |id| {
+        logger.emit(&client, PublishOut::SUCCESS, TraceId::new(), |id| {
             PublishOut::success(id, &topic, false)
         });
     }
@@ -71,7 +71,7 @@ fn dropped_events_allocate_nothing() {
 
     // Admitted entries do allocate (the encoded message) and arrive.
     let before = allocations();
-    logger.emit(&client, LogLevel::Error, TraceId::new(), |id| {
+    logger.emit(&client, PublishIn::AUTH_ERROR, TraceId::new(), |id| {
         PublishIn::failure(
             id,
             &topic,

@@ -33,12 +33,13 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
-use thingwatch_broker::{Broker, PublishRequest, ReservedPublish, ReservedTopicHandler};
+use thingwatch_broker::{Broker, Origin, PublishRequest, ReservedPublish, ReservedTopicHandler};
 use thingwatch_events::{
-    ClientIdentity, ClientLog, DeleteThingShadow, GetThingShadow, LogLevel, Logger, MetricName,
-    Protocol, TraceId, UpdateThingShadow,
+    ClientIdentity, ClientLog, DeleteThingShadow, GetThingShadow, Logger, MetricName, Protocol,
+    TraceId, UpdateThingShadow,
 };
 
 /// AWS's documented in-flight limit per connection (*Device Shadow error messages*, 429).
@@ -51,6 +52,17 @@ pub const REQUESTS_PER_SECOND_PER_THING: u32 = 20;
 /// The text of a 429 `/rejected` payload or `ThrottlingException` (AWS documents the code,
 /// not the text).
 pub const THROTTLED_MESSAGE: &str = "Too Many Requests";
+
+/// Capacity of the `shadow-requests` queue (MQTT requests waiting for the worker), requests.
+/// The per-connection in-flight limit bounds one client's share; this bounds the total, so
+/// that many connections cannot grow the queue without limit. A request that finds it full
+/// is rejected with 429, like any throttled request, and counted
+/// ([`ShadowQueueStats::rejected_full`]).
+pub const REQUEST_QUEUE_CAPACITY: usize = 10_000;
+
+/// The component name the service publishes its responses under
+/// ([`Origin::Component`]; message observers see it as the sender).
+pub const COMPONENT: &str = "shadow";
 
 /// QoS of the messages the service publishes (`accepted`, `rejected`, `delta`, `documents`);
 /// each subscriber receives them at the lower of this and its subscription's QoS.
@@ -65,6 +77,9 @@ pub struct GatewayLimits {
     /// Sustained requests per second per thing, over MQTT and HTTP together, before 429
     /// (default [`REQUESTS_PER_SECOND_PER_THING`]; 0 disables the rate limit).
     pub requests_per_second_per_thing: u32,
+    /// Capacity of the `shadow-requests` queue, requests (default
+    /// [`REQUEST_QUEUE_CAPACITY`]; at least 1).
+    pub request_queue_capacity: usize,
 }
 
 impl Default for GatewayLimits {
@@ -72,8 +87,22 @@ impl Default for GatewayLimits {
         GatewayLimits {
             max_in_flight_per_connection: MAX_IN_FLIGHT_PER_CONNECTION,
             requests_per_second_per_thing: REQUESTS_PER_SECOND_PER_THING,
+            request_queue_capacity: REQUEST_QUEUE_CAPACITY,
         }
     }
+}
+
+/// Counters of the `shadow-requests` queue ([`ShadowGateway::queue_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShadowQueueStats {
+    /// The queue's name: `"shadow-requests"`.
+    pub name: &'static str,
+    /// Its capacity, requests.
+    pub capacity: usize,
+    /// MQTT requests queued for the worker since start.
+    pub queued: u64,
+    /// MQTT requests rejected with 429 because the queue was full.
+    pub rejected_full: u64,
 }
 
 /// Who made an HTTP request: the identity written in its shadow log entry.
@@ -97,7 +126,9 @@ struct Inner {
     broker: Broker,
     logger: Logger,
     limits: GatewayLimits,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<mpsc::SyncSender<Job>>>,
+    queued: AtomicU64,
+    rejected_full: AtomicU64,
     in_flight: Mutex<HashMap<Arc<str>, usize>>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
@@ -129,13 +160,15 @@ impl ShadowGateway {
         logger: Logger,
         limits: GatewayLimits,
     ) -> ShadowGateway {
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::sync_channel::<Job>(limits.request_queue_capacity.max(1));
         let inner = Arc::new(Inner {
             service,
             broker,
             logger,
             limits,
             jobs: Mutex::new(Some(tx)),
+            queued: AtomicU64::new(0),
+            rejected_full: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
         });
@@ -157,6 +190,17 @@ impl ShadowGateway {
     /// Stops accepting MQTT requests; the worker finishes the queued ones and exits.
     pub fn stop(&self) {
         self.inner.jobs.lock().take();
+    }
+
+    /// Counters of the `shadow-requests` queue.
+    pub fn queue_stats(&self) -> ShadowQueueStats {
+        let inner = &self.inner;
+        ShadowQueueStats {
+            name: "shadow-requests",
+            capacity: inner.limits.request_queue_capacity.max(1),
+            queued: inner.queued.load(Ordering::Relaxed),
+            rejected_full: inner.rejected_full.load(Ordering::Relaxed),
+        }
     }
 
     /// The underlying document service.
@@ -294,14 +338,25 @@ impl ReservedTopicHandler for ShadowGateway {
             trace: request.trace_id,
         };
         let sent = match inner.jobs.lock().as_ref() {
-            Some(tx) => tx.send(job).is_ok(),
-            None => false,
+            Some(tx) => tx.try_send(job),
+            None => Err(mpsc::TrySendError::Disconnected(job)),
         };
-        if !sent {
-            inner.done(&client_id);
-            let err = ShadowError::new(ShadowErrorKind::Internal, "Internal service failure");
-            inner.reject(request.log, Protocol::Mqtt, &parsed, request.trace_id, &err);
-        }
+        let err = match sent {
+            Ok(()) => {
+                inner.queued.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(mpsc::TrySendError::Full(job)) => {
+                inner.rejected_full.fetch_add(1, Ordering::Relaxed);
+                let token = crate::request_client_token(&job.payload).ok().flatten();
+                throttled().with_client_token(token.as_deref())
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                ShadowError::new(ShadowErrorKind::Internal, "Internal service failure")
+            }
+        };
+        inner.done(&client_id);
+        inner.reject(request.log, Protocol::Mqtt, &parsed, request.trace_id, &err);
     }
 }
 
@@ -416,7 +471,8 @@ impl Inner {
         })
     }
 
-    /// Writes the request's log entry and counts an accepted request.
+    /// Writes the request's log entry, which counts its metric (`*ThingShadow.Accepted` for an
+    /// accepted request; AWS counts none for a rejection).
     fn record<T>(
         &self,
         log: &ClientLog,
@@ -425,18 +481,7 @@ impl Inner {
         trace: TraceId,
         result: &Result<T, ShadowError>,
     ) {
-        match result {
-            Ok(_) => {
-                let metric = match request.op {
-                    ShadowOp::Get => MetricName::GetThingShadowAccepted,
-                    ShadowOp::Update => MetricName::UpdateThingShadowAccepted,
-                    ShadowOp::Delete => MetricName::DeleteThingShadowAccepted,
-                };
-                self.logger.metrics().incr(metric, protocol);
-                self.log_entry(log, protocol, request, trace, None);
-            }
-            Err(e) => self.log_entry(log, protocol, request, trace, Some(e)),
-        }
+        self.log_entry(log, protocol, request, trace, result.as_ref().err());
     }
 
     fn log_entry(
@@ -447,42 +492,49 @@ impl Inner {
         trace: TraceId,
         error: Option<&ShadowError>,
     ) {
-        let level = if error.is_some() {
-            LogLevel::Error
-        } else {
-            LogLevel::Info
-        };
-        let event_type = match request.op {
-            ShadowOp::Get => thingwatch_events::EventType::GetThingShadow,
-            ShadowOp::Update => thingwatch_events::EventType::UpdateThingShadow,
-            ShadowOp::Delete => thingwatch_events::EventType::DeleteThingShadow,
-        };
-        if !self.logger.enabled(log, event_type, level) {
-            return;
-        }
+        // Built even when the gate drops the entry: `emit` must run to count the metric, and
+        // one small string per shadow request is noise beside the document's JSON work.
         let topic_name = topic::request_topic(request.thing, request.shadow, request.op);
         let code = error.map(|e| e.code().to_string());
         let thing = request.thing;
         let failure = error.zip(code.as_deref());
         match request.op {
-            ShadowOp::Get => self.logger.emit(log, level, trace, |_| match failure {
-                None => GetThingShadow::success(protocol, thing, &topic_name),
-                Some((e, code)) => {
-                    GetThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
-                }
-            }),
-            ShadowOp::Update => self.logger.emit(log, level, trace, |_| match failure {
-                None => UpdateThingShadow::success(protocol, thing, &topic_name),
-                Some((e, code)) => {
-                    UpdateThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
-                }
-            }),
-            ShadowOp::Delete => self.logger.emit(log, level, trace, |_| match failure {
-                None => DeleteThingShadow::success(protocol, thing, &topic_name),
-                Some((e, code)) => {
-                    DeleteThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
-                }
-            }),
+            ShadowOp::Get => {
+                let outcome = match failure {
+                    None => GetThingShadow::ACCEPTED,
+                    Some(_) => GetThingShadow::REJECTED,
+                };
+                self.logger.emit(log, outcome, trace, |_| match failure {
+                    None => GetThingShadow::success(protocol, thing, &topic_name),
+                    Some((e, code)) => {
+                        GetThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
+                    }
+                })
+            }
+            ShadowOp::Update => {
+                let outcome = match failure {
+                    None => UpdateThingShadow::ACCEPTED,
+                    Some(_) => UpdateThingShadow::REJECTED,
+                };
+                self.logger.emit(log, outcome, trace, |_| match failure {
+                    None => UpdateThingShadow::success(protocol, thing, &topic_name),
+                    Some((e, code)) => {
+                        UpdateThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
+                    }
+                })
+            }
+            ShadowOp::Delete => {
+                let outcome = match failure {
+                    None => DeleteThingShadow::ACCEPTED,
+                    Some(_) => DeleteThingShadow::REJECTED,
+                };
+                self.logger.emit(log, outcome, trace, |_| match failure {
+                    None => DeleteThingShadow::success(protocol, thing, &topic_name),
+                    Some((e, code)) => {
+                        DeleteThingShadow::failure(protocol, thing, &topic_name, code, &e.message)
+                    }
+                })
+            }
         }
     }
 
@@ -526,14 +578,17 @@ impl Inner {
     }
 
     fn publish(&self, topic: String, payload: Vec<u8>, trace: TraceId) {
-        let result = self.broker.publish_detached(PublishRequest {
-            topic,
-            payload,
-            qos: RESPONSE_QOS,
-            retain: false,
-            trace_id: trace,
-            message_expiry: None,
-        });
+        let result = self.broker.publish_detached(
+            Origin::Component(COMPONENT),
+            PublishRequest {
+                topic,
+                payload,
+                qos: RESPONSE_QOS,
+                retain: false,
+                trace_id: trace,
+                message_expiry: None,
+            },
+        );
         if let Err(e) = result {
             // A thing or shadow name that is valid for AWS but not as a topic level cannot
             // occur (both patterns exclude `/`, `+`, `#`); anything else is a server bug.

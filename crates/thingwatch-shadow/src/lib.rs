@@ -33,8 +33,9 @@ mod topic;
 
 pub use error::{ShadowError, ShadowErrorKind};
 pub use gateway::{
-    GatewayLimits, HttpCaller, MAX_IN_FLIGHT_PER_CONNECTION, REQUESTS_PER_SECOND_PER_THING,
-    RESPONSE_QOS, ShadowGateway, THROTTLED_MESSAGE,
+    GatewayLimits, HttpCaller, MAX_IN_FLIGHT_PER_CONNECTION, REQUEST_QUEUE_CAPACITY,
+    REQUESTS_PER_SECOND_PER_THING, RESPONSE_QOS, ShadowGateway, ShadowQueueStats,
+    THROTTLED_MESSAGE,
 };
 pub use limits::{
     MAX_CLIENT_TOKEN_BYTES, MAX_LIST_PAGE_SIZE, MAX_REQUEST_BYTES, MAX_SHADOW_NAME_LEN,

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use thingwatch_events::{ClientIdentity, Connect, LogLevel, MetricName, Protocol, TraceId};
+use thingwatch_events::{ClientIdentity, Connect, Outcome, Protocol, TraceId};
 use tokio::sync::{Notify, oneshot};
 
 /// Logs a refused CONNECT and appends the refusing CONNACK.
@@ -33,12 +33,11 @@ fn refuse(
     principal_id: &str,
     peer: SocketAddr,
     code: u8,
-    metric: MetricName,
+    outcome: Outcome<Connect<'static>>,
     reason: &str,
     details: &str,
     out: &mut Vec<u8>,
 ) {
-    shared.metric(metric);
     let log = shared.logger.client(ClientIdentity {
         client_id: client_id.to_owned(),
         principal_id: principal_id.to_owned(),
@@ -47,11 +46,9 @@ fn refuse(
         protocol: Protocol::Mqtt,
         thing_name: None,
     });
-    shared
-        .logger
-        .emit(&log, LogLevel::Error, TraceId::new(), |id| {
-            Connect::failure(id, reason, details)
-        });
+    shared.logger.emit(&log, outcome, TraceId::new(), |id| {
+        Connect::failure(id, reason, details)
+    });
     if let Some(b) = codec::connack(version, false, code, &ConnackInfo::default()) {
         out.extend_from_slice(&b);
     }
@@ -76,7 +73,7 @@ pub(crate) fn handle(
                 "",
                 peer,
                 0x85,
-                MetricName::ConnectClientError,
+                Connect::CLIENT_ERROR,
                 "CLIENT_ID_INVALID",
                 "An empty client ID requires a clean session",
                 out,
@@ -97,7 +94,7 @@ pub(crate) fn handle(
             "",
             peer,
             0x85,
-            MetricName::ConnectClientError,
+            Connect::CLIENT_ERROR,
             "CLIENT_ID_INVALID",
             "The client ID exceeds 128 bytes or uses the reserved $ prefix",
             out,
@@ -127,7 +124,7 @@ pub(crate) fn handle(
                 "",
                 peer,
                 code,
-                MetricName::ConnectClientError,
+                Connect::CLIENT_ERROR,
                 reason,
                 details,
                 out,
@@ -159,7 +156,7 @@ pub(crate) fn handle(
                 principal_id,
                 peer,
                 0x87,
-                MetricName::ConnectAuthError,
+                Connect::AUTH_ERROR,
                 "AUTHORIZATION_FAILURE",
                 "Authorization Failure",
                 out,
@@ -262,14 +259,13 @@ pub(crate) fn handle(
     };
     let connack = codec::connack(v, session_present, 0, &info)?;
     out.extend_from_slice(&connack);
-    shared.metric(MetricName::ConnectSuccess);
     shared
         .counters
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     shared
         .logger
-        .emit(&log, LogLevel::Info, TraceId::new(), Connect::success);
+        .emit(&log, Connect::SUCCESS, TraceId::new(), Connect::success);
     let will = c.will.map(|w| Will {
         msg: Arc::new(Message {
             topic: Arc::from(w.topic.as_str()),

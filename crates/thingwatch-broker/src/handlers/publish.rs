@@ -3,13 +3,13 @@
 //! routing; a QoS 1 PUBACK is sent only after every durable write it implies reached the WAL.
 
 use super::HandlerError;
+use crate::BrokerError;
 use crate::codec::{self, PublishPacket};
 use crate::connection::Conn;
-use crate::limits::{MAX_PAYLOAD_BYTES, TOPIC_ALIAS_MAX};
-use crate::state::{Expiry, Message};
-use crate::topic;
+use crate::ingress::{self, ClientOrigin, Inbound, Origin};
+use crate::limits::TOPIC_ALIAS_MAX;
 use std::sync::Arc;
-use thingwatch_events::{LogLevel, MetricName, PublishIn, TraceId};
+use thingwatch_events::TraceId;
 
 pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), HandlerError> {
     // Parse.
@@ -35,104 +35,56 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
         }
         (None, false) => Arc::from(p.topic.as_str()),
     };
-    if p.qos == 2 {
-        return refuse_qos2(conn, &topic, p.retain);
-    }
-    if topic::validate_topic_name(&topic).is_err() {
-        return conn.publish_refused(&topic, p.retain, HandlerError::TopicInvalid);
-    }
-    if p.payload.len() > MAX_PAYLOAD_BYTES {
-        return conn.publish_refused(&topic, p.retain, HandlerError::TooLarge);
-    }
+    // Validate, authorize, log, retain, route: the one ingress.
     let shared = conn.shared.clone();
-    if !shared
-        .authorizer
-        .authorize_publish(&conn.principal, &conn.client_id, &topic)
-    {
-        shared.metric(MetricName::PublishInAuthError);
-        shared
-            .logger
-            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-                PublishIn::failure(
-                    id,
-                    &topic,
-                    p.retain,
-                    "AUTHORIZATION_FAILURE",
-                    "Authorization Failure",
-                )
-            });
-        return match (conn.version, p.packet_id) {
-            (codec::Version::V5, Some(id)) => conn.write(codec::puback(conn.version, id, 0x87)),
-            (codec::Version::V5, None) => Ok(()),
-            (codec::Version::V311, _) => Err(HandlerError::NotAuthorized),
-        };
-    }
-    if p.retain && topic::is_reserved(&topic) {
-        shared.metric(MetricName::PublishInClientError);
-        shared
-            .logger
-            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-                PublishIn::failure(
-                    id,
-                    &topic,
-                    true,
-                    "RETAIN_NOT_SUPPORTED",
-                    "Reserved topics cannot be retained",
-                )
-            });
-        return match p.packet_id {
-            Some(id) => conn.write(codec::puback(conn.version, id, 0x9A)),
-            None => Ok(()),
-        };
-    }
-
-    // Apply.
-    let trace = TraceId::new();
-    shared.metric(MetricName::PublishInSuccess);
-    shared
-        .counters
-        .messages_in
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    shared.logger.emit(&conn.log, LogLevel::Info, trace, |id| {
-        PublishIn::success(id, &topic, p.retain)
+    let (retain, qos) = (p.retain, p.qos);
+    let origin = Origin::Connection(ClientOrigin {
+        client_id: &conn.client_id,
+        principal: &conn.principal,
+        log: &conn.log,
     });
-    let msg = Arc::new(Message {
+    let inbound = Inbound {
         topic,
         payload: p.payload,
-        qos: p.qos,
-        retain: p.retain,
+        qos,
+        retain,
         props: p.props,
-        trace,
-        expiry: p.message_expiry.map(Expiry::after_secs),
-        wire_v311_qos0: Default::default(),
-    });
-    let mut tickets = Vec::new();
-    if p.retain {
-        tickets.push(shared.retain(&msg));
-        shared.metric(MetricName::PublishRetainedSuccess);
-    }
-    tickets.extend(shared.route(&msg, Some(&conn.client_id)).durable);
-    if topic::is_reserved(&msg.topic) {
-        let handlers = shared.reserved_handlers.load();
-        if let Some(h) = handlers.iter().find(|h| h.handles(&msg.topic)) {
-            h.on_publish(crate::hook::ReservedPublish {
-                topic: &msg.topic,
-                payload: msg.payload.as_slice(),
-                client_id: &conn.client_id,
-                principal: &conn.principal,
-                log: &conn.log,
-                trace_id: trace,
-            });
-        }
-    }
+        message_expiry: p.message_expiry,
+        trace: TraceId::new(),
+    };
+    let accepted = match ingress::ingest(&shared, origin, inbound) {
+        Ok(a) => a,
+        Err(e) => return refused(conn, p.packet_id, e),
+    };
     if let Some(id) = p.packet_id {
-        for t in tickets {
+        for t in accepted.durable {
             t.await
                 .map_err(|_| HandlerError::Server("storage write failed"))?;
         }
         conn.write(codec::puback(conn.version, id, 0))?;
     }
     Ok(())
+}
+
+/// Answers a PUBLISH the ingress refused (and already logged): AWS IoT's answer per cause.
+fn refused(conn: &mut Conn, packet_id: Option<u16>, e: BrokerError) -> Result<(), HandlerError> {
+    match e {
+        BrokerError::Qos(_) => refuse_qos2(conn),
+        BrokerError::Topic(_) => Err(HandlerError::TopicInvalid),
+        BrokerError::PayloadTooLarge => Err(HandlerError::TooLarge),
+        BrokerError::NotAuthorized => match (conn.version, packet_id) {
+            (codec::Version::V5, Some(id)) => conn.write(codec::puback(conn.version, id, 0x87)),
+            (codec::Version::V5, None) => Ok(()),
+            (codec::Version::V311, _) => Err(HandlerError::NotAuthorized),
+        },
+        BrokerError::RetainNotSupported => match packet_id {
+            Some(id) => conn.write(codec::puback(conn.version, id, 0x9A)),
+            None => Ok(()),
+        },
+        BrokerError::Store(_) | BrokerError::Storage => {
+            Err(HandlerError::Server("storage write failed"))
+        }
+    }
 }
 
 /// Refuses a QoS 2 PUBLISH. AWS IoT:
@@ -148,20 +100,11 @@ pub(crate) async fn handle(conn: &mut Conn, p: PublishPacket) -> Result<(), Hand
 ///   violation the server must answer with DISCONNECT 0x9B *QoS not supported*
 ///   ([MQTT-3.2.2-11]); the connection closes (disconnectReason `CLIENT_ERROR`).
 ///
-/// Both log a `Publish-In` Failure (ERROR, reason
-/// [`QOS_NOT_SUPPORTED`](super::subscribe::QOS_NOT_SUPPORTED)) and count `PublishIn.ClientError`.
-fn refuse_qos2(conn: &mut Conn, topic: &str, retain: bool) -> Result<(), HandlerError> {
+/// Both are logged by the ingress as a `Publish-In` Failure (ERROR, reason
+/// [`QOS_NOT_SUPPORTED`](super::subscribe::QOS_NOT_SUPPORTED)) counted as `PublishIn.ClientError`.
+fn refuse_qos2(conn: &mut Conn) -> Result<(), HandlerError> {
     match conn.version {
-        codec::Version::V5 => conn.publish_refused(topic, retain, HandlerError::QosNotSupported),
-        codec::Version::V311 => {
-            let (_, _, reason, details) = HandlerError::QosNotSupported.describe();
-            conn.shared.metric(MetricName::PublishInClientError);
-            conn.shared
-                .logger
-                .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
-                    PublishIn::failure(id, topic, retain, reason, details)
-                });
-            Ok(())
-        }
+        codec::Version::V5 => Err(HandlerError::QosNotSupported),
+        codec::Version::V311 => Ok(()),
     }
 }

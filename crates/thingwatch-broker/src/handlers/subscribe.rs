@@ -11,7 +11,7 @@ use crate::limits::{MAX_FILTERS_PER_SUBSCRIBE, MAX_SUBSCRIPTIONS_PER_CONNECTION}
 use crate::state::{Outgoing, SubOpts};
 use crate::store::Op;
 use crate::topic;
-use thingwatch_events::{LogLevel, MetricName, Subscribe, TraceId};
+use thingwatch_events::{Outcome, Subscribe, TraceId};
 
 pub(crate) async fn handle(
     conn: &mut Conn,
@@ -26,11 +26,14 @@ pub(crate) async fn handle(
     let mut codes = Vec::with_capacity(entries.len());
     let mut retained = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let fail = |conn: &Conn, code: u8, metric: MetricName, reason: &str, details: &str| {
-            shared.metric(metric);
+        let fail = |conn: &Conn,
+                    code: u8,
+                    outcome: Outcome<Subscribe<'static>>,
+                    reason: &str,
+                    details: &str| {
             shared
                 .logger
-                .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                .emit(&conn.log, outcome, TraceId::new(), |id| {
                     Subscribe::failure(id, &e.filter, false, reason, details)
                 });
             code
@@ -39,7 +42,7 @@ pub(crate) async fn handle(
             codes.push(fail(
                 conn,
                 0x97,
-                MetricName::SubscribeClientError,
+                Subscribe::CLIENT_ERROR,
                 "SUBSCRIBE_LIMIT_EXCEEDED",
                 "More than 8 topic filters in one SUBSCRIBE",
             ));
@@ -51,7 +54,7 @@ pub(crate) async fn handle(
                 codes.push(fail(
                     conn,
                     0x8F,
-                    MetricName::SubscribeClientError,
+                    Subscribe::CLIENT_ERROR,
                     "INVALID_TOPIC_FILTER",
                     "The topic filter is invalid or exceeds AWS IoT limits",
                 ));
@@ -65,7 +68,7 @@ pub(crate) async fn handle(
             codes.push(fail(
                 conn,
                 0x87,
-                MetricName::SubscribeAuthError,
+                Subscribe::AUTH_ERROR,
                 "AUTHORIZATION_FAILURE",
                 "Authorization Failure",
             ));
@@ -98,17 +101,16 @@ pub(crate) async fn handle(
             codes.push(fail(
                 conn,
                 0x97,
-                MetricName::SubscribeClientError,
+                Subscribe::CLIENT_ERROR,
                 "SUBSCRIPTION_LIMIT_EXCEEDED",
                 "More than 50 subscriptions on this connection",
             ));
             continue;
         };
         shared.trie_add(&conn.client_id, parsed, opts);
-        shared.metric(MetricName::SubscribeSuccess);
         shared
             .logger
-            .emit(&conn.log, LogLevel::Info, TraceId::new(), |id| {
+            .emit(&conn.log, Subscribe::SUCCESS, TraceId::new(), |id| {
                 Subscribe::success(id, &e.filter, false)
             });
         codes.push(granted);
@@ -171,10 +173,9 @@ fn refuse_qos2(conn: &Conn, entries: &[SubscribeEntry]) {
         } else {
             "Another filter of this SUBSCRIBE requested QoS 2; the SUBSCRIBE is not acknowledged"
         };
-        conn.shared.metric(MetricName::SubscribeClientError);
         conn.shared
             .logger
-            .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+            .emit(&conn.log, Subscribe::CLIENT_ERROR, TraceId::new(), |id| {
                 Subscribe::failure(id, &e.filter, false, QOS_NOT_SUPPORTED, details)
             });
     }

@@ -6,7 +6,7 @@ use crate::codec;
 use crate::connection::Conn;
 use crate::store::Op;
 use crate::topic;
-use thingwatch_events::{LogLevel, MetricName, TraceId, Unsubscribe};
+use thingwatch_events::{TraceId, Unsubscribe};
 
 pub(crate) fn handle(
     conn: &mut Conn,
@@ -17,10 +17,9 @@ pub(crate) fn handle(
     let mut codes = Vec::with_capacity(filters.len());
     for f in &filters {
         let Ok(parsed) = topic::parse_filter(f) else {
-            shared.metric(MetricName::UnsubscribeClientError);
             shared
                 .logger
-                .emit(&conn.log, LogLevel::Error, TraceId::new(), |id| {
+                .emit(&conn.log, Unsubscribe::CLIENT_ERROR, TraceId::new(), |id| {
                     Unsubscribe::failure(
                         id,
                         f,
@@ -46,10 +45,9 @@ pub(crate) fn handle(
         if existed {
             shared.trie_remove(&conn.client_id, parsed);
         }
-        shared.metric(MetricName::UnsubscribeSuccess);
         shared
             .logger
-            .emit(&conn.log, LogLevel::Info, TraceId::new(), |id| {
+            .emit(&conn.log, Unsubscribe::SUCCESS, TraceId::new(), |id| {
                 Unsubscribe::success(id, f, false)
             });
         codes.push(if existed { 0x00 } else { 0x11 });
