@@ -1,7 +1,7 @@
-//! The `thingwatch` binary: a thin shell that parses the command line and wires the library
-//! crates together (log store → logger → broker → HTTP API). Behaviour lives in the crates.
+//! The `thingwatch` binary: a thin shell that parses the command line and hands the resolved
+//! settings to `thingwatch-server`, which assembles the components. Behaviour lives in the
+//! crates.
 
-mod datadir;
 mod serve;
 mod settings;
 

@@ -99,50 +99,10 @@ pub struct ConfigFile {
     pub secret_access_key: Option<String>,
 }
 
-/// The initial V2 logging configuration of a fresh data directory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InitialLogging {
-    /// `SetV2LoggingOptions` as if called with this default level.
-    Level(LevelSetting),
-    /// No V2 configuration (`GetV2LoggingOptions` answers NotConfiguredException).
-    Unconfigured,
-}
+pub use thingwatch_server::{GivenCredentials, InitialLogging};
 
-/// Root credentials given explicitly (environment or config file).
-#[derive(Clone, Debug)]
-pub struct GivenCredentials {
-    /// Access key ID.
-    pub access_key_id: String,
-    /// Secret access key.
-    pub secret_access_key: String,
-    /// Where they came from, for the start-up banner.
-    pub source: &'static str,
-}
-
-/// Fully resolved settings.
-#[derive(Clone, Debug)]
-pub struct ServeSettings {
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// MQTT listener.
-    pub mqtt_listen: SocketAddr,
-    /// MQTT over TLS listener.
-    pub mqtts_listen: SocketAddr,
-    /// HTTP listener.
-    pub http_listen: SocketAddr,
-    /// Most concurrent MQTT connections.
-    pub max_connections: usize,
-    /// Account ID.
-    pub account_id: String,
-    /// Region.
-    pub region: String,
-    /// Initial logging configuration for a fresh data directory.
-    pub initial_logging: InitialLogging,
-    /// Explicit root credentials, if any.
-    pub credentials: Option<GivenCredentials>,
-    /// Most log targets (default [`DEFAULT_MAX_LOG_TARGETS`]).
-    pub max_log_targets: usize,
-}
+/// Fully resolved settings: the server's configuration.
+pub type ServeSettings = thingwatch_server::ServerConfig;
 
 fn parse_initial_logging(s: &str) -> Result<InitialLogging> {
     if s == "UNCONFIGURED" {

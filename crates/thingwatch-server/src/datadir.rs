@@ -12,7 +12,7 @@
 //! | `logs/` | the embedded log store |
 //! | `broker/` | broker state: retained messages, persistent sessions |
 
-use crate::settings::GivenCredentials;
+use crate::GivenCredentials;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -239,8 +239,11 @@ fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     Ok(())
 }
 
-/// Refuses unauthenticated listeners on non-loopback addresses (secure by default; TLS and
-/// identities arrive with the identities issue).
+/// Refuses unauthenticated listeners on non-loopback addresses (secure by default: the plain
+/// MQTT listener has no authentication and the HTTP API no TLS).
+///
+/// # Errors
+/// `addr` is not 127.0.0.0/8 or `::1`.
 pub fn require_loopback(what: &str, addr: std::net::SocketAddr) -> Result<()> {
     if !addr.ip().is_loopback() {
         bail!(

@@ -1,0 +1,82 @@
+//! [`ServerConfig`]: everything the server needs, resolved (the binary resolves it from
+//! flags, environment, config file and defaults; tests build it directly).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use thingwatch_events::LevelSetting;
+
+/// The initial V2 logging configuration of a fresh data directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialLogging {
+    /// `SetV2LoggingOptions` as if called with this default level (and the built-in logging
+    /// role as `roleArn`).
+    Level(LevelSetting),
+    /// No V2 configuration (`GetV2LoggingOptions` answers NotConfiguredException).
+    Unconfigured,
+}
+
+/// Root credentials given explicitly (environment or config file).
+#[derive(Clone)]
+pub struct GivenCredentials {
+    /// Access key ID.
+    pub access_key_id: String,
+    /// Secret access key. Never logged (`Debug` redacts it).
+    pub secret_access_key: String,
+    /// Where they came from, for the start-up banner.
+    pub source: &'static str,
+}
+
+impl std::fmt::Debug for GivenCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GivenCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Fully resolved server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Data directory (created when missing).
+    pub data_dir: PathBuf,
+    /// Plain MQTT listener (loopback only; port 0 = ephemeral).
+    pub mqtt_listen: SocketAddr,
+    /// MQTT over TLS listener (port 0 = ephemeral).
+    pub mqtts_listen: SocketAddr,
+    /// HTTP listener: every AWS API and MQTT over WebSocket at `/mqtt` (loopback only).
+    pub http_listen: SocketAddr,
+    /// Most concurrent MQTT connections.
+    pub max_connections: usize,
+    /// 12-digit account ID.
+    pub account_id: String,
+    /// Region (e.g. `us-east-1`).
+    pub region: String,
+    /// Initial logging configuration for a fresh data directory.
+    pub initial_logging: InitialLogging,
+    /// Explicit root credentials; `None` = the data directory's (generated on first start).
+    pub credentials: Option<GivenCredentials>,
+    /// Most log targets (`SetV2LoggingLevel` quota; AWS's default is 10).
+    pub max_log_targets: usize,
+}
+
+impl ServerConfig {
+    /// Loopback, ephemeral ports, account `123456789012` in `us-east-1`, logging at INFO:
+    /// what tests and embedders start from.
+    pub fn loopback(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+        ServerConfig {
+            data_dir: data_dir.into(),
+            mqtt_listen: any,
+            mqtts_listen: any,
+            http_listen: any,
+            max_connections: 10_000,
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            initial_logging: InitialLogging::Level(LevelSetting::Info),
+            credentials: None,
+            max_log_targets: 10,
+        }
+    }
+}

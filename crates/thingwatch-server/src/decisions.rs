@@ -1,0 +1,35 @@
+//! [`IamDecisions`]: IAM's policy evaluation as the other components ask for it — the API
+//! dispatcher (every signed call), `iam:PassRole` checks, and MQTT connections authenticated
+//! by an IAM identity (WebSocket).
+
+use thingwatch_api::{ApiError, ErrorCode};
+
+/// IAM decisions for the API dispatcher, `iam:PassRole` and MQTT over WebSocket.
+pub struct IamDecisions(pub thingwatch_iam::Iam);
+
+impl thingwatch_api::RequestAuthorizer for IamDecisions {
+    fn authorize(&self, principal_arn: &str, action: &str, resource: &str) -> Option<String> {
+        let decision = self.0.authorize(principal_arn, action, resource, &[]);
+        thingwatch_iam::access_denied_message(principal_arn, action, resource, decision)
+    }
+}
+
+impl thingwatch_api::RoleChecker for IamDecisions {
+    fn check(&self, caller_arn: &str, role_arn: &str) -> Result<(), ApiError> {
+        match self.0.check_pass_role(caller_arn, role_arn) {
+            Ok(_) => Ok(()),
+            Err(e @ thingwatch_iam::PassRoleError::NotAuthorized { .. }) => {
+                Err(ApiError::new(ErrorCode::AccessDenied, e.to_string()))
+            }
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidRequest, e.to_string())),
+        }
+    }
+}
+
+impl thingwatch_authz::IdentityPolicies for IamDecisions {
+    fn allows(&self, principal_arn: &str, action: &str, resource: &str) -> bool {
+        self.0
+            .authorize(principal_arn, action, resource, &[])
+            .is_allowed()
+    }
+}

@@ -1,0 +1,442 @@
+//! The Thingwatch server, assembled: opens every component in a declared order, binds the
+//! listeners, serves, and stops in the reverse order. The `thingwatch serve` binary only
+//! resolves its settings into a [`ServerConfig`] and calls [`Server::start`]; tests boot the
+//! whole server in process the same way (on loopback, ephemeral ports).
+//!
+//! **Start order** (each step uses only what was opened before it):
+//!
+//! | # | component | opens |
+//! |---|---|---|
+//! | 1 | data directory | `DATA_DIR`, node ID, root credentials ([`datadir`]) |
+//! | 2 | log store | `DATA_DIR/logs` (CloudWatch Logs–compatible store) |
+//! | 3 | IAM | `DATA_DIR/iam` + the built-in logging role on a fresh directory |
+//! | 4 | logger | level gate + `log-pipeline` queue into a [`StoreSink`] (delivery through the logging role) |
+//! | 5 | registry | `DATA_DIR/registry`: things, groups, IoT policies, the logging configuration (pushed into the logger) |
+//! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
+//! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
+//! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
+//! | 9 | AWS APIs | iot, iot-data, logs, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt` |
+//! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
+//!
+//! **Stop order** ([`Server::stop`]): listeners stop accepting and every connection ends
+//! (MQTT `Disconnect` entries are written), the certificate watcher ends, the shadow worker
+//! finishes its queue, the logger flushes its pipeline into the store, the store syncs.
+
+pub mod config;
+pub mod datadir;
+mod decisions;
+pub mod sink;
+
+pub use config::{GivenCredentials, InitialLogging, ServerConfig};
+pub use datadir::{DataDir, RootCredentials, require_loopback};
+pub use sink::{SinkBinding, StoreSink};
+
+use anyhow::{Context, Result};
+use decisions::IamDecisions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thingwatch_broker::Broker;
+use thingwatch_events::{Logger, LoggerSettings, LoggingConfig, PipelineConfig};
+use thingwatch_logstore::{LogStore, StoreOptions};
+use thingwatch_registry::{Registry, RegistrySettings};
+use tokio::task::JoinHandle;
+
+/// A running server. Dropping it without [`Server::stop`] leaves its tasks to end with the
+/// tokio runtime (nothing is flushed): call `stop`.
+pub struct Server {
+    /// Where the plain MQTT listener is bound.
+    pub mqtt_addr: SocketAddr,
+    /// Where the MQTT over TLS listener is bound.
+    pub mqtts_addr: SocketAddr,
+    /// Where the HTTP listener (AWS APIs, `/mqtt` WebSocket) is bound.
+    pub http_addr: SocketAddr,
+    /// The root credentials in effect.
+    pub credentials: RootCredentials,
+    data: DataDir,
+    config: ServerConfig,
+    store: LogStore,
+    logger: Logger,
+    iam: thingwatch_iam::Iam,
+    registry: Registry,
+    certificates: thingwatch_certs::CertificateRegistry,
+    broker: Broker,
+    shadows: thingwatch_shadow::ShadowGateway,
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
+    watcher: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens every component (module docs: start order) and starts serving. Must be called
+    /// inside a multi-threaded tokio runtime.
+    ///
+    /// # Errors
+    /// A non-loopback plain listener, an unreadable or corrupt data directory, a listener
+    /// address in use — each with the path or address in the message.
+    pub async fn start(config: ServerConfig) -> Result<Server> {
+        require_loopback("unauthenticated MQTT", config.mqtt_listen)?;
+        require_loopback("plain HTTP", config.http_listen)?;
+        // 1. Data directory.
+        let data = DataDir::open(&config.data_dir)?;
+        let credentials = data.root_credentials(config.credentials.as_ref(), &config.region)?;
+        let node_id = data.node_id()?;
+        // 2. Log store.
+        let store =
+            LogStore::open(&data.log_store_dir(), StoreOptions::default()).with_context(|| {
+                format!(
+                    "opening the log store in {}",
+                    data.log_store_dir().display()
+                )
+            })?;
+        // 3. IAM: users, access keys, roles; a fresh data directory gets the built-in logging
+        // role (the AWS IoT guide's trust and permissions policies).
+        let iam = thingwatch_iam::Iam::open(
+            &data.iam_dir(),
+            thingwatch_iam::IamSettings {
+                account_id: config.account_id.clone(),
+                region: config.region.clone(),
+                root_access_key_id: credentials.access_key_id.clone(),
+                root_secret_access_key: credentials.secret_access_key.clone(),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("opening IAM in {}: {e}", data.iam_dir().display()))?;
+        iam.ensure_builtin_logging_role(
+            thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME,
+            thingwatch_events::now_ms(),
+        )
+        .map_err(|e| anyhow::anyhow!("creating the built-in logging role: {e}"))?;
+        // 4. Logger, delivering into the store through the logging role.
+        let (sink, binding) = StoreSink::new(store.clone(), iam.clone());
+        let logger = Logger::start(
+            LoggerSettings {
+                account_id: config.account_id.clone(),
+                node_id,
+                pipeline: PipelineConfig::default(),
+            },
+            LoggingConfig::default(),
+            Box::new(sink),
+        );
+        binding.bind(&logger);
+        // 5. Registry, which holds the logging configuration: a fresh data directory gets the
+        // one `initial_logging` asks for; opening pushes the stored one into the logger.
+        let registry = Registry::open(
+            &data.registry_dir(),
+            RegistrySettings {
+                account_id: config.account_id.clone(),
+                region: config.region.clone(),
+                max_log_targets: config.max_log_targets,
+            },
+            logger.clone(),
+            initial_logging(&config),
+        )
+        .with_context(|| format!("opening the registry in {}", data.registry_dir().display()))?;
+        // 6. X.509: the server CA (DATA_DIR/ca.pem, what TLS clients trust), the server
+        // certificate, and the registry of device and CA certificates.
+        let authority = Arc::new(
+            thingwatch_certs::CertificateAuthority::load_or_create(data.root(), &[]).map_err(
+                |e| anyhow::anyhow!("creating the server CA in {}: {e}", data.root().display()),
+            )?,
+        );
+        let certificates = thingwatch_certs::CertificateRegistry::open(
+            &data.certificates_dir(),
+            authority,
+            &config.region,
+            &config.account_id,
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "opening certificates in {}: {e}",
+                data.certificates_dir().display()
+            )
+        })?;
+        let tls_config = certificates
+            .server_config()
+            .map_err(|e| anyhow::anyhow!("building the TLS configuration: {e}"))?;
+        // 7. Broker: certificates + IoT policies on the TLS listener, `anonymous` on the
+        // loopback-only plain listener, IAM identities over WebSocket.
+        let authorizer = thingwatch_authz::IotAuthorizer::new(
+            certificates.clone(),
+            Arc::new(registry.clone()),
+            Some(Arc::new(IamDecisions(iam.clone()))),
+            &config.region,
+            &config.account_id,
+        );
+        let broker = Broker::open(
+            &data.broker_dir(),
+            thingwatch_broker::BrokerConfig {
+                max_connections: config.max_connections,
+                ..Default::default()
+            },
+            logger.clone(),
+            Arc::new(authorizer),
+        )
+        .with_context(|| format!("opening broker state in {}", data.broker_dir().display()))?;
+        // 8. Device Shadow, answering the broker's reserved shadow topics.
+        let shadow_dir = data.shadow_dir();
+        std::fs::create_dir_all(&shadow_dir)
+            .with_context(|| format!("creating {}", shadow_dir.display()))?;
+        let shadow_service =
+            thingwatch_shadow::ShadowService::open(&shadow_dir, Default::default())
+                .map_err(|e| anyhow::anyhow!("opening shadows in {}: {e}", shadow_dir.display()))?;
+        let shadows = thingwatch_shadow::ShadowGateway::start(
+            shadow_service,
+            broker.clone(),
+            logger.clone(),
+            thingwatch_shadow::GatewayLimits::default(),
+        );
+        broker.add_reserved_handler(Arc::new(shadows.clone()));
+        // 10 (bind first: DescribeEndpoint answers the bound MQTT address).
+        let mqtt = bind(config.mqtt_listen, "MQTT listener").await?;
+        let mqtts = bind(config.mqtts_listen, "MQTT over TLS listener").await?;
+        let http = bind(config.http_listen, "HTTP listener").await?;
+        let (mqtt_addr, mqtts_addr, http_addr) =
+            (mqtt.local_addr()?, mqtts.local_addr()?, http.local_addr()?);
+        // 9. The AWS APIs.
+        let api_state = api_state(
+            &config,
+            mqtt_addr,
+            &iam,
+            &registry,
+            &certificates,
+            &broker,
+            &shadows,
+            &logger,
+            &store,
+        );
+        // 10. Serve.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let mut tasks = Vec::new();
+        {
+            let broker = broker.clone();
+            let shutdown = stopped(stop_rx.clone());
+            tasks.push((
+                "MQTT listener",
+                tokio::spawn(async move { broker.serve(mqtt, shutdown).await }),
+            ));
+        }
+        {
+            let broker = broker.clone();
+            let shutdown = stopped(stop_rx.clone());
+            tasks.push((
+                "MQTT over TLS listener",
+                tokio::spawn(async move { broker.serve_tls(mqtts, tls_config, shutdown).await }),
+            ));
+        }
+        tasks.push((
+            "HTTP API",
+            tokio::spawn(thingwatch_api::serve(http, api_state, stopped(stop_rx))),
+        ));
+        let watcher = tokio::spawn(thingwatch_authz::watch_certificates(
+            certificates.clone(),
+            broker.clone(),
+        ));
+        Ok(Server {
+            mqtt_addr,
+            mqtts_addr,
+            http_addr,
+            credentials,
+            data,
+            config,
+            store,
+            logger,
+            iam,
+            registry,
+            certificates,
+            broker,
+            shadows,
+            stop_tx,
+            tasks,
+            watcher,
+        })
+    }
+
+    /// Stops in the reverse order of the start (module docs) and reports the first failure of
+    /// a listener task or of the final store sync.
+    ///
+    /// # Errors
+    /// A listener that failed while serving, or the log store's final sync.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop_tx.send(true);
+        let mut first_error = None;
+        for (name, task) in self.tasks {
+            let outcome = match task.await {
+                Ok(r) => r.with_context(|| name.to_string()),
+                Err(e) => Err(anyhow::anyhow!("{name} task: {e}")),
+            };
+            if let Err(e) = outcome {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.watcher.abort();
+        self.shadows.stop();
+        let (logger, store) = (self.logger, self.store);
+        // Flushing the pipeline and syncing the store block: off the async workers.
+        tokio::task::spawn_blocking(move || {
+            logger.shutdown();
+            store.sync().context("syncing the log store")
+        })
+        .await
+        .context("stopping the logger")??;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The MQTT broker (e.g. to register a message observer).
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The logger (its metrics, pipeline counters, configuration).
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    /// The embedded log store.
+    pub fn log_store(&self) -> &LogStore {
+        &self.store
+    }
+
+    /// IAM (users, roles, policies).
+    pub fn iam(&self) -> &thingwatch_iam::Iam {
+        &self.iam
+    }
+
+    /// The registry (things, thing groups, IoT policies, the logging configuration).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Device and CA certificates.
+    pub fn certificates(&self) -> &thingwatch_certs::CertificateRegistry {
+        &self.certificates
+    }
+
+    /// The Device Shadow service.
+    pub fn shadows(&self) -> &thingwatch_shadow::ShadowGateway {
+        &self.shadows
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The start-up banner: version, account, every listener and how to use it, the data
+    /// directory, where the credentials are. Secrets are never printed.
+    pub fn banner(&self) -> String {
+        let (config, data, credentials) = (&self.config, &self.data, &self.credentials);
+        let (mqtt, mqtts, http) = (self.mqtt_addr, self.mqtts_addr, self.http_addr);
+        let mut out = format!(
+            "thingwatch {} — account {} in {}\n\
+             MQTT listening on {mqtt} (plain MQTT 3.1.1/5, loopback only, no authentication)\n\
+             MQTT over TLS listening on {mqtts} (X.509 client certificates; CA: {})\n\
+             HTTP listening on {http} (AWS APIs: aws --endpoint-url http://{http})\n\
+             data directory: {}\n",
+            env!("CARGO_PKG_VERSION"),
+            config.account_id,
+            config.region,
+            data.root().join(thingwatch_certs::CA_PEM_FILE).display(),
+            data.root().display(),
+        );
+        if credentials.in_credentials_file {
+            out.push_str(&format!(
+                "credentials: {} (export AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={})\n",
+                credentials.source,
+                data.credentials_path().display(),
+                data.aws_config_path().display()
+            ));
+        } else {
+            out.push_str(&format!(
+                "credentials: access key {} from the {}\n",
+                credentials.access_key_id, credentials.source
+            ));
+        }
+        out
+    }
+}
+
+/// The logging configuration a fresh data directory starts with.
+fn initial_logging(config: &ServerConfig) -> LoggingConfig {
+    match config.initial_logging {
+        InitialLogging::Level(level) => {
+            let mut logging = LoggingConfig::with_default_level(level);
+            if let Some(v2) = logging.v2.as_mut() {
+                v2.role_arn = Some(format!(
+                    "arn:aws:iam::{}:role/{}",
+                    config.account_id,
+                    thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME
+                ));
+            }
+            logging
+        }
+        InitialLogging::Unconfigured => LoggingConfig::default(),
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {what} {addr}"))
+}
+
+/// The HTTP dispatcher with every hosted AWS service registered.
+#[allow(clippy::too_many_arguments)]
+fn api_state(
+    config: &ServerConfig,
+    mqtt_addr: SocketAddr,
+    iam: &thingwatch_iam::Iam,
+    registry: &Registry,
+    certificates: &thingwatch_certs::CertificateRegistry,
+    broker: &Broker,
+    shadows: &thingwatch_shadow::ShadowGateway,
+    logger: &Logger,
+    store: &LogStore,
+) -> thingwatch_api::ApiState {
+    // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
+    // AWS answers), `host:port` otherwise.
+    let data_endpoint = if mqtt_addr.port() == 1883 {
+        mqtt_addr.ip().to_string()
+    } else {
+        mqtt_addr.to_string()
+    };
+    let iot = thingwatch_api::IotService::new(
+        registry.clone(),
+        thingwatch_api::IotSettings {
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            endpoints: thingwatch_api::Endpoints::data_only(data_endpoint),
+        },
+    )
+    .with_certificates(certificates.clone())
+    .with_role_checker(Arc::new(IamDecisions(iam.clone())));
+    let iotdata =
+        thingwatch_api::IotDataService::new(shadows.clone(), broker.clone(), logger.clone());
+    thingwatch_api::ApiState::new(
+        Arc::new(iam.clone()),
+        config.account_id.clone(),
+        config.region.clone(),
+        store.clone(),
+    )
+    .with_authorizer(Arc::new(IamDecisions(iam.clone())))
+    .with_service(
+        "iam",
+        Arc::new(thingwatch_iam::IamService::new(iam.clone())),
+    )
+    .with_service(
+        "sts",
+        Arc::new(thingwatch_iam::StsService::new(iam.clone())),
+    )
+    .with_mqtt_websocket(broker.clone())
+    .with_service("iot", Arc::new(iot))
+    .with_service("iotdata", Arc::new(iotdata))
+}
