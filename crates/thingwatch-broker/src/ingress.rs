@@ -13,10 +13,11 @@
 //!    its metric in the same call ([`thingwatch_events::Outcome`]);
 //! 4. **retain**, then **route** to the matching sessions (deliveries then go through the one
 //!    delivery path: `Shared::enqueue` → the connection's `drain`);
-//! 5. hand a reserved request topic to its [`ReservedTopicHandler`](crate::ReservedTopicHandler);
-//! 6. offer the message to every [message observer](MessageObserver) (the rules engine is
+//! 5. offer the message to every [message observer](MessageObserver) (the rules engine is
 //!    one): each has its own bounded, named queue with a [`WhenFull`] policy and counts what it
-//!    drops.
+//!    drops;
+//! 6. hand a reserved request topic to its [`ReservedTopicHandler`](crate::ReservedTopicHandler)
+//!    (after the observers, so that no observer sees an answer before its request).
 //!
 //! A refusal is logged as a `Publish-In` Failure with AWS's reason and counted as its metric
 //! before it is returned; the caller maps it to its wire answer (a PUBACK reason code, a
@@ -153,7 +154,7 @@ fn validate(inbound: &Inbound) -> Result<(), BrokerError> {
 }
 
 /// The ingress (module docs): validates, authorizes, logs `Publish-In`, retains, routes,
-/// hands reserved requests to their handler and offers the message to the observers.
+/// offers the message to the observers and hands reserved requests to their handler.
 ///
 /// # Errors
 /// [`BrokerError::Qos`], [`BrokerError::Topic`], [`BrokerError::PayloadTooLarge`],
@@ -220,10 +221,12 @@ pub(crate) fn ingest(
         _ => None,
     };
     durable.extend(shared.route(&msg, publisher).durable);
+    // Observers first: a reserved request's answers (published by its handler, possibly on
+    // another thread at once) must never reach an observer before the request itself.
+    offer_to_observers(shared, &origin, &msg);
     if topic::is_reserved(&msg.topic) {
         hand_to_reserved_handler(shared, &origin, &msg);
     }
-    offer_to_observers(shared, &origin, &msg);
     Ok(Accepted { durable })
 }
 

@@ -3,9 +3,11 @@
 //! `iotdata` HTTP API — with AWS's throttling, the shadow log events and the `*.Accepted`
 //! metrics.
 //!
-//! - **MQTT.** A PUBLISH on `…/get|update|delete` is routed like any message by the broker,
-//!   then queued here (never blocking the connection) and processed in order by one worker
-//!   thread (`shadow-worker`). The answer is published on `…/accepted` or `…/rejected`; an
+//! - **MQTT topics.** A message on `…/get|update|delete` — an MQTT PUBLISH, or an HTTPS
+//!   `Publish` to that topic — is routed like any message by the broker's ingress, then queued
+//!   here on the bounded `shadow-requests` queue (never blocking the caller) and processed in
+//!   order by one worker thread (`shadow-worker`); the entry's `protocol` is the requester's
+//!   (`MQTT`, or `HTTP` for an HTTPS `Publish`). The answer is published on `…/accepted` or `…/rejected`; an
 //!   accepted update also publishes `…/update/delta` (when `desired` ≠ `reported`) and
 //!   `…/update/documents`. (Developer Guide *Device Shadow MQTT topics*.)
 //! - **HTTP.** The `iotdata` operations call [`ShadowGateway::get_http`] etc. directly (from a
@@ -327,7 +329,13 @@ impl ReservedTopicHandler for ShadowGateway {
             }
             let token = crate::request_client_token(request.payload).ok().flatten();
             let err = err.with_client_token(token.as_deref());
-            inner.reject(request.log, Protocol::Mqtt, &parsed, request.trace_id, &err);
+            inner.reject(
+                request.log,
+                request.log.identity().protocol,
+                &parsed,
+                request.trace_id,
+                &err,
+            );
             return;
         }
         let job = Job {
@@ -356,7 +364,13 @@ impl ReservedTopicHandler for ShadowGateway {
             }
         };
         inner.done(&client_id);
-        inner.reject(request.log, Protocol::Mqtt, &parsed, request.trace_id, &err);
+        inner.reject(
+            request.log,
+            request.log.identity().protocol,
+            &parsed,
+            request.trace_id,
+            &err,
+        );
     }
 }
 
@@ -393,7 +407,13 @@ impl Inner {
             match request.op {
                 ShadowOp::Update => {
                     let result = self.service.update(thing, shadow, &job.payload, now);
-                    self.record(&job.log, Protocol::Mqtt, &request, job.trace, &result);
+                    self.record(
+                        &job.log,
+                        job.log.identity().protocol,
+                        &request,
+                        job.trace,
+                        &result,
+                    );
                     match result {
                         Ok(outcome) => self.publish_update(&request, &outcome, job.trace),
                         Err(e) => self.publish_rejected(&request, &e, job.trace),
@@ -407,7 +427,13 @@ impl Inner {
                             self.service.delete(thing, shadow, token.as_deref(), now)
                         }
                     });
-                    self.record(&job.log, Protocol::Mqtt, &request, job.trace, &result);
+                    self.record(
+                        &job.log,
+                        job.log.identity().protocol,
+                        &request,
+                        job.trace,
+                        &result,
+                    );
                     match result {
                         Ok(body) => {
                             self.publish(request.response_topic(Reply::Accepted), body, job.trace)
