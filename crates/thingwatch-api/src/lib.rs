@@ -18,6 +18,8 @@
 //! - [`validate`] — the shared AWS validation-message builder ([`validate::Validation`]).
 //! - [`iot`] — the AWS IoT control plane (rest-json): logging configuration, thing registry,
 //!   DescribeEndpoint, over `thingwatch_registry::Registry` ([`IotService`]).
+//! - [`observer`] — the API-call observer hook ([`ApiCallObserver`]): every call with its
+//!   caller, operation, parameters and outcome (the audit trail's source).
 //! - [`mqtt_ws`] — MQTT over WebSocket at `/mqtt` (SigV4-presigned upgrade) into the broker.
 //! - [`iotdata`] — the AWS IoT data plane (`iotdata`): Device Shadow REST API over
 //!   `thingwatch_shadow::ShadowGateway` and `Publish` into the broker ([`IotDataService`]).
@@ -32,6 +34,7 @@ pub mod iotdata;
 mod json;
 pub mod logs;
 pub mod mqtt_ws;
+pub mod observer;
 pub mod server;
 pub mod sigv4;
 pub mod validate;
@@ -40,6 +43,7 @@ pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Protocol};
 pub use iot::{Endpoints, IotService, IotSettings, RoleChecker};
 pub use iotdata::IotDataService;
+pub use observer::{ApiCall, ApiCallObserver, ApiCallOutcome, Caller};
 pub use server::{
     ApiState, AwsRequest, DEFAULT_MAX_BODY_BYTES, HandlerFuture, RequestAuthorizer, RequestContext,
     ServiceHandler, iam_action_prefix, router, serve,

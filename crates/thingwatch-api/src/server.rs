@@ -29,7 +29,9 @@ use thingwatch_logstore::LogStore;
 use crate::credentials::CredentialProvider;
 use crate::error::{ApiError, ErrorCode, Protocol, REQUEST_ID_HEADER};
 use crate::logs::LogsService;
+use crate::observer::{ApiCall, ApiCallObserver, ApiCallOutcome, Caller};
 use crate::sigv4::{self, Clock, SignedRequest, SystemClock, Verified, Verifier};
+use arc_swap::ArcSwap;
 
 /// Default request body limit: 4 MiB. The largest legitimate body is a maximal PutLogEvents
 /// batch (1,048,576 bytes of messages plus 26 bytes per event, API reference), which JSON
@@ -161,6 +163,7 @@ pub struct ApiState {
     max_body_bytes: usize,
     mqtt: Option<thingwatch_broker::Broker>,
     authorizer: Option<Arc<dyn RequestAuthorizer>>,
+    call_observers: Arc<ArcSwap<Vec<Arc<dyn ApiCallObserver>>>>,
 }
 
 impl ApiState {
@@ -192,6 +195,7 @@ impl ApiState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             mqtt: None,
             authorizer: None,
+            call_observers: Default::default(),
         }
     }
 
@@ -217,6 +221,16 @@ impl ApiState {
     pub fn with_authorizer(mut self, authorizer: Arc<dyn RequestAuthorizer>) -> Self {
         self.authorizer = Some(authorizer);
         self
+    }
+
+    /// Registers an [`ApiCallObserver`]: from now on it sees every call on this state's
+    /// port (every clone of the state shares the list, so it works after [`serve`] started).
+    pub fn add_call_observer(&self, observer: Arc<dyn ApiCallObserver>) {
+        self.call_observers.rcu(|os| {
+            let mut v = Vec::clone(os);
+            v.push(observer.clone());
+            v
+        });
     }
 
     /// Serves MQTT over WebSocket at [`crate::mqtt_ws::MQTT_PATH`] into `broker`
@@ -331,9 +345,106 @@ fn guess_protocol(headers: &HeaderMap) -> Protocol {
     }
 }
 
+/// What the dispatcher learns of a call as it goes, for the [`ApiCallObserver`]s.
+struct CallFacts {
+    /// Whether any observer is registered (otherwise nothing is copied).
+    observing: bool,
+    request_id: String,
+    received_at: SystemTime,
+    source: Option<std::net::SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    request_body: Bytes,
+    service: Option<String>,
+    region: Option<String>,
+    operation: Option<String>,
+    access_key_id: Option<String>,
+    caller: Option<Caller>,
+    error: Option<(&'static str, String)>,
+}
+
+impl CallFacts {
+    /// Renders `e` in `protocol`, remembering its code and message.
+    fn fail(&mut self, e: &ApiError, protocol: Protocol) -> Response {
+        if self.observing {
+            self.error = Some((e.code.as_str(), e.message.clone()));
+        }
+        e.render(protocol, &self.request_id)
+    }
+}
+
 async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let received_at = state.clock.now();
+    let observers = state.call_observers.load_full();
+    let observing = !observers.is_empty();
+    let mut facts = CallFacts {
+        observing,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        received_at: state.clock.now(),
+        source: req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
+        method: Method::GET,
+        uri: Uri::default(),
+        headers: HeaderMap::new(),
+        request_body: Bytes::new(),
+        service: None,
+        region: None,
+        operation: None,
+        access_key_id: None,
+        caller: None,
+        error: None,
+    };
+    if observing {
+        facts.method = req.method().clone();
+        facts.uri = req.uri().clone();
+        facts.headers = req.headers().clone();
+    }
+    let response = serve_call(&state, req, &mut facts).await;
+    if !observing {
+        return response;
+    }
+    // Buffer the response (every handler's body is in memory already) so observers see it.
+    let (parts, body) = response.into_parts();
+    let response_body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not buffer a response for the call observers");
+            Bytes::new()
+        }
+    };
+    let (error_code, error_message) = match facts.error.take() {
+        Some((code, message)) => (Some(code), Some(message)),
+        None => (None, None),
+    };
+    let call = ApiCall {
+        request_id: facts.request_id,
+        received_at: facts.received_at,
+        source: facts.source,
+        service: facts.service,
+        region: facts.region,
+        operation: facts.operation,
+        access_key_id: facts.access_key_id,
+        caller: facts.caller,
+        method: facts.method,
+        uri: facts.uri,
+        headers: facts.headers,
+        request_body: facts.request_body,
+        outcome: ApiCallOutcome {
+            status: parts.status.as_u16(),
+            error_code,
+            error_message,
+            response_body: response_body.clone(),
+        },
+    };
+    for o in observers.iter() {
+        o.on_call(&call);
+    }
+    Response::from_parts(parts, axum::body::Body::from(response_body))
+}
+
+async fn serve_call(state: &ApiState, req: Request, facts: &mut CallFacts) -> Response {
     let (parts, body) = req.into_parts();
     let mut protocol = guess_protocol(&parts.headers);
 
@@ -343,19 +454,22 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > state.max_body_bytes as u64) {
-        return too_large(&state, protocol, &request_id);
+        return facts.fail(&too_large(state), protocol);
     }
     let body = match Limited::new(body, state.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return too_large(&state, protocol, &request_id);
+            return facts.fail(&too_large(state), protocol);
         }
         Err(e) => {
             tracing::debug!(error = %e, "failed to read request body");
-            return ApiError::serialization("The request body could not be read.")
-                .render(protocol, &request_id);
+            let e = ApiError::serialization("The request body could not be read.");
+            return facts.fail(&e, protocol);
         }
     };
+    if facts.observing {
+        facts.request_body = body.clone();
+    }
 
     let signed = SignedRequest {
         method: parts.method.as_str(),
@@ -369,39 +483,65 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => {
             tracing::debug!(error = %e, "SigV4 parameters rejected");
-            return ApiError::from_auth(&e).render(protocol, &request_id);
+            return facts.fail(&ApiError::from_auth(&e), protocol);
         }
     };
     let service = parsed.scope.service.clone();
+    if facts.observing {
+        facts.service = Some(service.clone());
+        facts.region = Some(parsed.scope.region.clone());
+        facts.access_key_id = Some(parsed.scope.access_key_id.clone());
+    }
     if let Some(p) = state.protocol_of(&service) {
         protocol = p;
+    }
+    let handler = state.services.get(&service).cloned();
+    if facts.observing
+        && let Some(h) = &handler
+    {
+        // Named before verification, so refused calls are reported with their operation.
+        let probe = AwsRequest {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        };
+        facts.operation = operation_of(h.as_ref(), &probe);
     }
     let verifier = Verifier::new(state.credentials.clone(), state.clock.clone());
     let auth = match verifier.verify_parsed(&signed, &parsed) {
         Ok(v) => v,
         Err(e) => {
             tracing::debug!(error = %e, %service, "SigV4 verification failed");
-            return ApiError::from_auth(&e).render(protocol, &request_id);
+            return facts.fail(&ApiError::from_auth(&e), protocol);
         }
     };
+    if facts.observing {
+        let p = &auth.principal;
+        facts.caller = Some(Caller {
+            access_key_id: p.access_key_id.clone(),
+            arn: p.arn.clone(),
+            account_id: p.account_id.clone(),
+            user_name: p.user_name.clone(),
+        });
+    }
 
-    let Some(handler) = state.services.get(&service).cloned() else {
+    let Some(handler) = handler else {
         let message = if KNOWN_SERVICES.iter().any(|(n, _)| *n == service) {
             format!("The service '{service}' is not supported by this server yet.")
         } else {
             format!("'{service}' is not a service provided by this server.")
         };
-        return ApiError::new(ErrorCode::UnknownOperation, message).render(protocol, &request_id);
+        return facts.fail(
+            &ApiError::new(ErrorCode::UnknownOperation, message),
+            protocol,
+        );
     };
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
     let ctx = RequestContext {
-        request_id: request_id.clone(),
+        request_id: facts.request_id.clone(),
         auth,
-        received_at,
-        peer,
+        received_at: facts.received_at,
+        peer: facts.source,
     };
     let aws_req = AwsRequest {
         method: parts.method,
@@ -419,13 +559,13 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         let operation = operation_of(handler.as_ref(), &aws_req).unwrap_or_else(|| "*".to_owned());
         let action = format!("{}:{operation}", iam_action_prefix(&service));
         if let Some(message) = authorizer.authorize(&ctx.auth.principal.arn, &action, "*") {
-            return ApiError::new(ErrorCode::AccessDenied, message).render(protocol, &request_id);
+            return facts.fail(&ApiError::new(ErrorCode::AccessDenied, message), protocol);
         }
     }
     match handler.handle(ctx, aws_req).await {
         Ok(mut resp) => {
             if !resp.headers().contains_key(REQUEST_ID_HEADER)
-                && let Ok(v) = HeaderValue::from_str(&request_id)
+                && let Ok(v) = HeaderValue::from_str(&facts.request_id)
             {
                 resp.headers_mut().insert(REQUEST_ID_HEADER, v);
             }
@@ -433,14 +573,14 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         }
         Err(e) => {
             if e.code.fault() == crate::error::Fault::Server {
-                tracing::warn!(%request_id, code = e.code.as_str(), "server fault");
+                tracing::warn!(request_id = %facts.request_id, code = e.code.as_str(), "server fault");
             }
-            e.render(protocol, &request_id)
+            facts.fail(&e, protocol)
         }
     }
 }
 
-fn too_large(state: &ApiState, protocol: Protocol, request_id: &str) -> Response {
+fn too_large(state: &ApiState) -> ApiError {
     ApiError::new(
         ErrorCode::RequestEntityTooLarge,
         format!(
@@ -448,5 +588,4 @@ fn too_large(state: &ApiState, protocol: Protocol, request_id: &str) -> Response
             state.max_body_bytes
         ),
     )
-    .render(protocol, request_id)
 }

@@ -61,6 +61,7 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
+    api: thingwatch_api::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
     watcher: JoinHandle<()>,
@@ -227,7 +228,11 @@ impl Server {
         }
         tasks.push((
             "HTTP API",
-            tokio::spawn(thingwatch_api::serve(http, api_state, stopped(stop_rx))),
+            tokio::spawn(thingwatch_api::serve(
+                http,
+                api_state.clone(),
+                stopped(stop_rx),
+            )),
         ));
         let watcher = tokio::spawn(thingwatch_authz::watch_certificates(
             certificates.clone(),
@@ -247,6 +252,7 @@ impl Server {
             certificates,
             broker,
             shadows,
+            api: api_state,
             stop_tx,
             tasks,
             watcher,
@@ -284,6 +290,12 @@ impl Server {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Registers an API-call observer: it sees every call on the HTTP port from now on
+    /// (caller, operation, parameters, outcome) — the audit trail's hook.
+    pub fn add_api_call_observer(&self, observer: Arc<dyn thingwatch_api::ApiCallObserver>) {
+        self.api.add_call_observer(observer);
     }
 
     /// The MQTT broker (e.g. to register a message observer).

@@ -147,13 +147,8 @@ fn tls_options(server: &Server, client_id: &str, cert_pem: &str, key_pem: &str) 
 }
 
 fn credentials(server: &Server) -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new(
-        &server.credentials.access_key_id,
-        &server.credentials.secret_access_key,
-        None,
-        None,
-        "in-process",
-    )
+    let (id, secret) = root_key(server);
+    aws_credential_types::Credentials::new(id, secret, None, None, "in-process")
 }
 
 fn percent_encode(s: &str) -> String {
@@ -211,42 +206,80 @@ fn websocket_options(server: &Server, client_id: &str) -> MqttOptions {
     opts
 }
 
-/// iot-data `Publish` (`POST /topics/{topic}?qos=1`), SigV4-signed with the root key.
-async fn https_publish(server: &Server, topic: &str, payload: &[u8]) -> u16 {
+/// One SigV4-signed HTTP call to the server: `service` is the signing name, `headers` the
+/// extra headers (signed too). Answers status, `x-amzn-RequestId` and body.
+#[allow(clippy::too_many_arguments)]
+async fn signed_call(
+    server: &Server,
+    key: (&str, &str),
+    service: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let http = server.http_addr;
-    let url = format!("http://{http}/topics/{}?qos=1", percent_encode(topic));
-    let identity = credentials(server).into();
+    let url = format!("http://{http}{path_and_query}");
+    let identity = aws_credential_types::Credentials::new(key.0, key.1, None, None, "test").into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(REGION)
-        .name("iotdata")
+        .name(service)
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()
         .unwrap()
         .into();
     let host = http.to_string();
+    let mut signed_headers = vec![("host", host.as_str())];
+    signed_headers.extend_from_slice(headers);
     let signable = SignableRequest::new(
-        "POST",
+        method,
         &url,
-        [("host", host.as_str())].into_iter(),
-        SignableBody::Bytes(payload),
+        signed_headers.iter().copied(),
+        SignableBody::Bytes(body),
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut request = reqwest::Client::new()
-        .post(&url)
-        .header("host", host)
-        .body(payload.to_vec());
-    for (name, value) in instructions.headers() {
+        .request(method.parse().unwrap(), &url)
+        .body(body.to_vec());
+    for (name, value) in signed_headers.iter().copied().chain(instructions.headers()) {
         request = request.header(name, value);
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
+    let request_id = response
+        .headers()
+        .get("x-amzn-RequestId")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, request_id, response.text().await.unwrap())
+}
+
+fn root_key(server: &Server) -> (&str, &str) {
+    (
+        &server.credentials.access_key_id,
+        &server.credentials.secret_access_key,
+    )
+}
+
+/// iot-data `Publish` (`POST /topics/{topic}?qos=1`), SigV4-signed with the root key.
+async fn https_publish(server: &Server, topic: &str, payload: &[u8]) {
+    let path = format!("/topics/{}?qos=1", percent_encode(topic));
+    let (status, _, body) = signed_call(
+        server,
+        root_key(server),
+        "iotdata",
+        "POST",
+        &path,
+        &[],
+        payload,
+    )
+    .await;
     assert_eq!(status, 200, "Publish {topic}: {body}");
-    status
 }
 
 fn client_sender(m: &ObservedMessage) -> (Protocol, String, String) {
@@ -540,5 +573,155 @@ async fn https_and_mqtt_shadow_publishes_are_one_path() {
 
     let _ = watcher.disconnect().await;
     let _ = device.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+/// Keeps every observed API call.
+#[derive(Default)]
+struct CallLog(std::sync::Mutex<Vec<thingwatch_api::ApiCall>>);
+
+impl thingwatch_api::ApiCallObserver for CallLog {
+    fn on_call(&self, call: &thingwatch_api::ApiCall) {
+        self.0.lock().unwrap().push(call.clone());
+    }
+}
+
+impl CallLog {
+    fn by_request_id(&self, id: &str) -> thingwatch_api::ApiCall {
+        let calls = self.0.lock().unwrap();
+        calls
+            .iter()
+            .find(|c| c.request_id == id)
+            .unwrap_or_else(|| panic!("no call {id} observed among {}", calls.len()))
+            .clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_call_observer_sees_every_call_with_its_caller_and_outcome() {
+    let (_dir, server, _rx) = start().await;
+    let log = Arc::new(CallLog::default());
+    server.add_api_call_observer(log.clone());
+    let root_arn = format!("arn:aws:iam::{ACCOUNT}:root");
+
+    // A success (rest-json): the operation, the caller, the response body.
+    let (status, id, body) = signed_call(
+        &server,
+        root_key(&server),
+        "iot",
+        "GET",
+        "/things?maxResults=5",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let call = log.by_request_id(&id);
+    assert_eq!(call.service.as_deref(), Some("iot"));
+    assert_eq!(call.region.as_deref(), Some(REGION));
+    assert_eq!(call.operation.as_deref(), Some("ListThings"));
+    assert_eq!(
+        call.caller.as_ref().map(|c| c.arn.as_str()),
+        Some(root_arn.as_str())
+    );
+    assert_eq!(call.uri.query(), Some("maxResults=5"));
+    assert!(call.source.is_some_and(|s| s.ip().is_loopback()));
+    assert_eq!(call.outcome.status, 200);
+    assert_eq!(call.outcome.error_code, None);
+    assert_eq!(&call.outcome.response_body[..], body.as_bytes());
+
+    // A success (JSON 1.1): the operation from X-Amz-Target, the parameters as sent.
+    let params = br#"{"limit":1}"#;
+    let (status, id, _) = signed_call(
+        &server,
+        root_key(&server),
+        "logs",
+        "POST",
+        "/",
+        &[
+            ("x-amz-target", "Logs_20140328.DescribeLogGroups"),
+            ("content-type", "application/x-amz-json-1.1"),
+        ],
+        params,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let call = log.by_request_id(&id);
+    assert_eq!(call.operation.as_deref(), Some("DescribeLogGroups"));
+    assert_eq!(&call.request_body[..], params);
+
+    // Refused by IAM: an authenticated caller without permission.
+    let iam = server.iam();
+    let now = thingwatch_events::now_ms();
+    iam.create_user("reader", None, now).unwrap();
+    let key = iam.create_access_key("reader", now).unwrap();
+    let (status, id, _) = signed_call(
+        &server,
+        (&key.access_key_id, &key.secret_access_key),
+        "iot",
+        "GET",
+        "/things",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let call = log.by_request_id(&id);
+    assert_eq!(
+        call.caller.as_ref().map(|c| c.arn.as_str()),
+        Some(format!("arn:aws:iam::{ACCOUNT}:user/reader").as_str())
+    );
+    assert_eq!(call.operation.as_deref(), Some("ListThings"));
+    assert_eq!(call.outcome.error_code, Some("AccessDeniedException"));
+    assert!(
+        call.outcome
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("iot:ListThings"))
+    );
+
+    // A bad signature with a valid key id: no caller, but the key id and operation.
+    let (status, id, _) = signed_call(
+        &server,
+        (
+            &server.credentials.access_key_id,
+            "not-the-secret-0123456789",
+        ),
+        "iot",
+        "GET",
+        "/things",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let call = log.by_request_id(&id);
+    assert_eq!(call.caller, None);
+    assert_eq!(
+        call.access_key_id.as_deref(),
+        Some(server.credentials.access_key_id.as_str())
+    );
+    assert_eq!(call.operation.as_deref(), Some("ListThings"));
+    assert!(call.outcome.error_code.is_some());
+
+    // Unsigned: nothing is known but the request itself.
+    let response = reqwest::get(format!("http://{}/things", server.http_addr))
+        .await
+        .unwrap();
+    let id = response
+        .headers()
+        .get("x-amzn-RequestId")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_owned();
+    let call = log.by_request_id(&id);
+    assert_eq!(
+        (call.service.as_deref(), call.access_key_id.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        call.outcome.error_code,
+        Some("MissingAuthenticationTokenException")
+    );
     server.stop().await.unwrap();
 }
