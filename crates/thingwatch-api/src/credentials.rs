@@ -73,7 +73,7 @@ impl StaticCredentials {
                 access_key_id: access_key_id.into(),
                 secret_access_key: secret_access_key.into(),
                 session_token: None,
-                arn: format!("arn:aws:iam::{account_id}:root"),
+                arn: thingwatch_aws::Arn::iam_root(&account_id).to_string(),
                 account_id,
                 user_name: "root".to_owned(),
             }],

@@ -170,7 +170,7 @@ impl IotAuthorizer {
     fn iam_allows(&self, arn: &str, action: &str, resource: &str) -> bool {
         match &self.inner.identities {
             Some(i) => i.allows(arn, action, resource),
-            None => arn == format!("arn:aws:iam::{}:root", self.inner.account_id),
+            None => arn == thingwatch_aws::Arn::iam_root(&self.inner.account_id).to_string(),
         }
     }
 

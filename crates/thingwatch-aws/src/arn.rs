@@ -106,6 +106,27 @@ impl IotKind {
             IotKind::RoleAlias => "rolealias",
         }
     }
+
+    /// `arn:aws:iot:REGION:ACCOUNT:PREFIX/ID` as text in one allocation ([`Arn::iot`]
+    /// without the parsed form), for per-message paths: the MQTT authorizer builds the
+    /// resource ARN of every publish, subscribe and delivery.
+    pub fn arn(self, region: &str, account_id: &str, id: &str) -> String {
+        let prefix = self.prefix();
+        let mut s = String::with_capacity(
+            "arn::iot:::/".len()
+                + PARTITION.len()
+                + region.len()
+                + account_id.len()
+                + prefix.len()
+                + id.len(),
+        );
+        for part in [
+            "arn:", PARTITION, ":iot:", region, ":", account_id, ":", prefix, "/", id,
+        ] {
+            s.push_str(part);
+        }
+        s
+    }
 }
 
 /// An ARN, parsed: its text is rebuilt by `Display` exactly as AWS prints it.
@@ -344,6 +365,10 @@ mod tests {
                 "arn:aws:sns:us-east-1:123456789012:alerts",
             ),
         ];
+        assert_eq!(
+            IotKind::Client.arn(&s.region, &s.account_id, "c1"),
+            Arn::iot(&s, IotKind::Client, "c1").to_string()
+        );
         for (arn, text) in cases {
             assert_eq!(arn.to_string(), text);
             assert_eq!(text.parse::<Arn>().unwrap(), arn, "{text} round trip");

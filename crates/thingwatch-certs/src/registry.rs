@@ -21,6 +21,7 @@ use rustls_pki_types::{CertificateDer, TrustAnchor};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use thingwatch_aws::IotKind;
 use tokio::sync::broadcast;
 
 /// Capacity of the change-feed channel; a subscriber that falls further behind gets
@@ -243,18 +244,12 @@ impl CertificateRegistry {
 
     /// `arn:aws:iot:REGION:ACCOUNT:cert/ID`.
     pub fn certificate_arn(&self, id: &str) -> String {
-        format!(
-            "arn:aws:iot:{}:{}:cert/{id}",
-            self.inner.region, self.inner.account_id
-        )
+        IotKind::Cert.arn(&self.inner.region, &self.inner.account_id, id)
     }
 
     /// `arn:aws:iot:REGION:ACCOUNT:cacert/ID`.
     pub fn ca_certificate_arn(&self, id: &str) -> String {
-        format!(
-            "arn:aws:iot:{}:{}:cacert/{id}",
-            self.inner.region, self.inner.account_id
-        )
+        IotKind::CaCert.arn(&self.inner.region, &self.inner.account_id, id)
     }
 
     /// Subscribes to the change feed (see [`CertificateEvent`]); capacity

@@ -87,6 +87,7 @@ pub const BUILTIN_LOGGING_TRUST_POLICY: &str = r#"{
 /// `logs:PutRetentionPolicy` and the `iot:*Logging*` actions, on
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:AWSIotLogsV2:*`.
 pub fn builtin_logging_role_policy(region: &str, account: &str) -> String {
+    let log_group = crate::model::log_group_resource_arn(region, account, "AWSIotLogsV2");
     format!(
         r#"{{
   "Version": "2012-10-17",
@@ -108,7 +109,7 @@ pub fn builtin_logging_role_policy(region: &str, account: &str) -> String {
         "iot:DeleteV2LoggingLevel"
       ],
       "Resource": [
-        "arn:aws:logs:{region}:{account}:log-group:AWSIotLogsV2:*"
+        "{log_group}"
       ]
     }}
   ]
@@ -995,7 +996,7 @@ impl Iam {
         role_arn: &str,
         service: &str,
     ) -> Result<Role, PassRoleError> {
-        let prefix = format!("arn:aws:iam::{}:role/", self.account_id());
+        let prefix = crate::model::role_arn(self.account_id(), "/", "");
         let valid = role_arn
             .strip_prefix(&prefix)
             .is_some_and(|rest| !rest.is_empty() && !rest.ends_with('/'));

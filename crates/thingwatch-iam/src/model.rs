@@ -4,6 +4,7 @@
 //! `arn:aws:iam::ACCOUNT:role/PATH/NAME`, where `PATH` is `/` or `/a/b/`).
 
 use std::fmt;
+use thingwatch_aws::{Arn, Scope};
 
 /// An IAM user (the `User` shape of the iam-2010-05-08 model).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,17 +105,17 @@ pub struct Role {
 
 /// The ARN of user `name` under `path` in `account`.
 pub fn user_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:user{path}{name}")
+    Arn::iam_user(account, path, name).to_string()
 }
 
 /// The ARN of role `name` under `path` in `account`.
 pub fn role_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role{path}{name}")
+    Arn::iam_role(account, path, name).to_string()
 }
 
 /// The ARN of the account root user.
 pub fn root_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:root")
+    Arn::iam_root(account).to_string()
 }
 
 /// The IAM resource ARN CloudWatch Logs actions on log group `group` are authorized against
@@ -122,14 +123,14 @@ pub fn root_arn(account: &str) -> String {
 /// names; Service Authorization Reference, *Amazon CloudWatch Logs*: resource type
 /// `log-group`). Use it for `logs:CreateLogGroup` / `logs:CreateLogStream` checks.
 pub fn log_group_resource_arn(region: &str, account: &str, group: &str) -> String {
-    format!("arn:aws:logs:{region}:{account}:log-group:{group}:*")
+    Arn::log_group(&Scope::new(account, region), group).to_string()
 }
 
 /// The resource ARN of log stream `stream` in `group`
 /// (`arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM`), what
 /// `logs:PutLogEvents` is authorized against.
 pub fn log_stream_resource_arn(region: &str, account: &str, group: &str, stream: &str) -> String {
-    format!("arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}")
+    Arn::log_stream(&Scope::new(account, region), group, stream).to_string()
 }
 
 /// Alphabet of IAM unique IDs and access key ids after their prefix (RFC 4648 base32).

@@ -43,33 +43,7 @@ pub fn thing_attribute_key(name: &str) -> String {
     format!("iot:Connection.Thing.Attributes[{name}]")
 }
 
-/// The kind of AWS IoT data-plane resource an action applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IotResource {
-    /// `client/CLIENT_ID` (`iot:Connect`).
-    Client,
-    /// `topic/TOPIC_NAME` (`iot:Publish`, `iot:Receive`, `iot:RetainPublish`).
-    Topic,
-    /// `topicfilter/TOPIC_FILTER` (`iot:Subscribe`); `+` and `#` are literal characters here.
-    TopicFilter,
-    /// `thing/THING_NAME`.
-    Thing,
-}
-
-impl IotResource {
-    /// The ARN resource-type prefix (`client`, `topic`, `topicfilter`, `thing`).
-    pub const fn prefix(self) -> &'static str {
-        match self {
-            IotResource::Client => "client",
-            IotResource::Topic => "topic",
-            IotResource::TopicFilter => "topicfilter",
-            IotResource::Thing => "thing",
-        }
-    }
-
-    /// `arn:aws:iot:REGION:ACCOUNT:PREFIX/NAME`, e.g.
-    /// `IotResource::Topic.arn("us-east-1", "123456789012", "a/b")`.
-    pub fn arn(self, region: &str, account: &str, name: &str) -> String {
-        format!("arn:aws:iot:{region}:{account}:{}/{name}", self.prefix())
-    }
-}
+/// The kind of AWS IoT resource an action applies to (`client`, `topic`, `topicfilter`,
+/// `thing`, …): the AWS-wide [`thingwatch_aws::IotKind`], whose
+/// [`arn`](thingwatch_aws::IotKind::arn) builds `arn:aws:iot:REGION:ACCOUNT:PREFIX/NAME`.
+pub use thingwatch_aws::IotKind as IotResource;

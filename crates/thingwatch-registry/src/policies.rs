@@ -19,6 +19,7 @@ use crate::types::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
+use thingwatch_aws::{Arn, IotKind, Scope};
 use thingwatch_policy::{PolicyDocument, PolicyKind};
 
 /// A parsed policy target.
@@ -100,17 +101,14 @@ impl Registry {
     /// `arn:aws:iot:REGION:ACCOUNT:policy/NAME`.
     pub fn policy_arn(&self, name: &str) -> String {
         let s = &self.inner.settings;
-        format!("arn:aws:iot:{}:{}:policy/{name}", s.region, s.account_id)
+        IotKind::Policy.arn(&s.region, &s.account_id, name)
     }
 
     /// `arn:aws:iot:REGION:ACCOUNT:cert/ID`: the certificate ARN AttachPolicy and
     /// AttachThingPrincipal take (the same as `thingwatch_certs` builds).
     pub fn certificate_arn(&self, certificate_id: &str) -> String {
         let s = &self.inner.settings;
-        format!(
-            "arn:aws:iot:{}:{}:cert/{certificate_id}",
-            s.region, s.account_id
-        )
+        IotKind::Cert.arn(&s.region, &s.account_id, certificate_id)
     }
 
     /// Parses a policy target: a certificate ARN (64 hex digits, any case, canonicalised to
@@ -119,19 +117,19 @@ impl Registry {
     /// Errors: `InvalidRequest` for anything else.
     pub(crate) fn parse_target(&self, target: &str) -> Result<Target, RegistryError> {
         let s = &self.inner.settings;
-        let prefix = format!("arn:aws:iot:{}:{}:", s.region, s.account_id);
+        let scope = Scope::new(&s.account_id, &s.region);
         let invalid = || {
             RegistryError::InvalidRequest(format!(
-                "Invalid target {target}: expected a certificate ARN ({prefix}cert/ID) or a thing group ARN ({prefix}thinggroup/NAME)."
+                "Invalid target {target}: expected a certificate ARN ({}ID) or a thing group ARN ({}NAME).",
+                Arn::iot_prefix(&scope, IotKind::Cert),
+                Arn::iot_prefix(&scope, IotKind::ThingGroup),
             ))
         };
-        let rest = target.strip_prefix(&prefix).ok_or_else(invalid)?;
-        if let Some(id) = rest.strip_prefix("cert/") {
+        if let Some(id) = Arn::iot_id(&scope, IotKind::Cert, target) {
             if is_certificate_id(id) {
                 return Ok(Target::Certificate(id.to_ascii_lowercase()));
             }
-        } else if let Some(name) = rest.strip_prefix("thinggroup/")
-            && !name.is_empty()
+        } else if let Some(name) = Arn::iot_id(&scope, IotKind::ThingGroup, target)
             && name.len() <= 128
             && name
                 .chars()

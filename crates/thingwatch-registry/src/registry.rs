@@ -16,6 +16,7 @@ use rusqlite::Connection;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use thingwatch_aws::IotKind;
 use thingwatch_events::{
     LegacyOptions, LevelSetting, LogTarget, LogTargetConfiguration, LogTargetType, Logger,
     LoggingConfig, LoggingOptions, is_valid_source_ip_target,
@@ -109,16 +110,13 @@ impl Registry {
     /// `arn:aws:iot:REGION:ACCOUNT:thing/NAME`.
     pub fn thing_arn(&self, name: &str) -> String {
         let s = &self.inner.settings;
-        format!("arn:aws:iot:{}:{}:thing/{name}", s.region, s.account_id)
+        IotKind::Thing.arn(&s.region, &s.account_id, name)
     }
 
     /// `arn:aws:iot:REGION:ACCOUNT:thinggroup/NAME`.
     pub fn thing_group_arn(&self, name: &str) -> String {
         let s = &self.inner.settings;
-        format!(
-            "arn:aws:iot:{}:{}:thinggroup/{name}",
-            s.region, s.account_id
-        )
+        IotKind::ThingGroup.arn(&s.region, &s.account_id, name)
     }
 
     // ---- logging configuration

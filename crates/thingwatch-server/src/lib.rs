@@ -383,11 +383,14 @@ fn initial_logging(config: &ServerConfig) -> LoggingConfig {
         InitialLogging::Level(level) => {
             let mut logging = LoggingConfig::with_default_level(level);
             if let Some(v2) = logging.v2.as_mut() {
-                v2.role_arn = Some(format!(
-                    "arn:aws:iam::{}:role/{}",
-                    config.account_id,
-                    thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME
-                ));
+                v2.role_arn = Some(
+                    thingwatch_aws::Arn::iam_role(
+                        &config.account_id,
+                        "/",
+                        thingwatch_iam::BUILTIN_LOGGING_ROLE_NAME,
+                    )
+                    .to_string(),
+                );
             }
             logging
         }

@@ -182,6 +182,12 @@ impl IotService {
         self.inner.registry.clone()
     }
 
+    /// The account and region ARNs are built in.
+    fn scope(&self) -> thingwatch_aws::Scope {
+        let s = self.settings();
+        thingwatch_aws::Scope::new(&s.account_id, &s.region)
+    }
+
     fn settings(&self) -> &IotSettings {
         &self.inner.settings
     }

@@ -16,6 +16,7 @@
 //! (`ResourceNotFoundException` otherwise). Cognito identities are not supported.
 
 use serde::{Deserialize, Serialize};
+use thingwatch_aws::{Arn, IotKind};
 use thingwatch_registry::{
     MarkerQuery, PolicyInfo, PolicySummary, PolicyVersionInfo, ThingPrincipalType,
 };
@@ -294,11 +295,7 @@ impl IotService {
         field: &str,
         arn: &str,
     ) -> Result<String, ApiError> {
-        let prefix = format!(
-            "arn:aws:iot:{}:{}:cert/",
-            self.settings().region,
-            self.settings().account_id
-        );
+        let prefix = Arn::iot_prefix(&self.scope(), IotKind::Cert);
         let Some(id) = arn.strip_prefix(&prefix) else {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
@@ -510,11 +507,7 @@ impl IotService {
     /// [`Self::certificate_principal`]) or anything else, left to the registry (thing-group
     /// ARNs; everything else is `InvalidRequestException`).
     async fn policy_target(&self, target: &str) -> Result<String, ApiError> {
-        let cert_prefix = format!(
-            "arn:aws:iot:{}:{}:cert/",
-            self.settings().region,
-            self.settings().account_id
-        );
+        let cert_prefix = Arn::iot_prefix(&self.scope(), IotKind::Cert);
         if target.starts_with(&cert_prefix) {
             self.certificate_principal("target", target).await
         } else {

@@ -14,6 +14,7 @@
 //! (both given must name the same resource).
 
 use std::collections::BTreeMap;
+use thingwatch_aws::{Arn, IotKind};
 
 use serde::{Deserialize, Serialize};
 use thingwatch_registry::{
@@ -328,15 +329,11 @@ impl IotService {
         name: Option<&str>,
         arn_field: &str,
         arn: Option<&str>,
-        kind: &str,
+        kind: IotKind,
     ) -> Option<String> {
         v.name(name_field, name);
         let from_arn = arn.map(|arn| {
-            let prefix = format!(
-                "arn:aws:iot:{}:{}:{kind}/",
-                self.settings().region,
-                self.settings().account_id
-            );
+            let prefix = Arn::iot_prefix(&self.scope(), kind);
             arn.strip_prefix(&prefix).map(str::to_owned).ok_or(arn)
         });
         match (name, from_arn) {
@@ -348,9 +345,8 @@ impl IotService {
             }
             (_, Some(Err(arn))) => {
                 v.fail(format!(
-                    "Invalid {arn_field} '{arn}': expected arn:aws:iot:{}:{}:{kind}/NAME.",
-                    self.settings().region,
-                    self.settings().account_id
+                    "Invalid {arn_field} '{arn}': expected {}NAME.",
+                    Arn::iot_prefix(&self.scope(), kind)
                 ));
                 None
             }
@@ -641,7 +637,7 @@ impl IotService {
             body.thing_group_name.as_deref(),
             "thingGroupArn",
             body.thing_group_arn.as_deref(),
-            "thinggroup",
+            IotKind::ThingGroup,
         );
         let thing = self.name_or_arn(
             &mut v,
@@ -649,7 +645,7 @@ impl IotService {
             body.thing_name.as_deref(),
             "thingArn",
             body.thing_arn.as_deref(),
-            "thing",
+            IotKind::Thing,
         );
         v.finish()?;
         match (thing, group) {

@@ -77,10 +77,11 @@ impl LogsService {
     }
 
     fn group_arn(&self, group: &str) -> String {
-        format!(
-            "arn:aws:logs:{}:{}:log-group:{group}",
-            self.region, self.account_id
+        thingwatch_aws::Arn::log_group_bare(
+            &thingwatch_aws::Scope::new(&*self.account_id, &*self.region),
+            group,
         )
+        .to_string()
     }
 
     fn stream_arn(&self, group: &str, stream: &str) -> String {
