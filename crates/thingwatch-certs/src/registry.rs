@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use thingwatch_aws::IotKind;
+use thingwatch_aws::page_token::{self, Alphabet};
 use tokio::sync::broadcast;
 
 /// Capacity of the change-feed channel; a subscriber that falls further behind gets
@@ -173,16 +174,23 @@ pub fn check_transition(from: CertificateStatus, to: CertificateStatus) -> Resul
     }
 }
 
+/// The tag of certificate-list markers ([`thingwatch_aws::page_token`]; the model constrains
+/// `Marker` to standard base64).
+const MARKER_TAG: &str = "certificates";
+
 fn decode_marker(marker: &str) -> Result<(i64, String), CertError> {
     let bad = || CertError::InvalidRequest("The marker is not valid".to_owned());
-    let bytes = hex::decode(marker).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (ms, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((ms.parse().map_err(|_| bad())?, id.to_owned()))
+    let (ms, id) =
+        page_token::decode_two(Alphabet::Standard, MARKER_TAG, marker).map_err(|_| bad())?;
+    Ok((ms.parse().map_err(|_| bad())?, id))
 }
 
 fn encode_marker(created_ms: i64, id: &str) -> String {
-    hex::encode(format!("{created_ms}:{id}"))
+    page_token::encode(
+        Alphabet::Standard,
+        MARKER_TAG,
+        &[&created_ms.to_string(), id],
+    )
 }
 
 fn page_size(opts: &ListOptions) -> Result<u32, CertError> {
@@ -925,12 +933,19 @@ mod tests {
     #[test]
     fn marker_round_trip_and_rejects_garbage() {
         let m = encode_marker(1_700_000_000_123, "abc");
-        assert!(m.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(
+            m.trim_end_matches('=')
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        );
         assert_eq!(
             decode_marker(&m).ok(),
             Some((1_700_000_000_123, "abc".to_owned()))
         );
-        for bad in ["zz", "00", &hex::encode("no-colon"), &hex::encode("x:abc")] {
+        let foreign = page_token::encode(Alphabet::Standard, "things", &["1", "abc"]);
+        let one_key = page_token::encode(Alphabet::Standard, MARKER_TAG, &["1"]);
+        let not_ms = page_token::encode(Alphabet::Standard, MARKER_TAG, &["x", "abc"]);
+        for bad in ["zz", "00", &foreign, &one_key, &not_ms] {
             assert_eq!(
                 decode_marker(bad).map_err(|e| e.code()),
                 Err("InvalidRequestException"),

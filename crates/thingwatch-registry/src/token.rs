@@ -1,18 +1,18 @@
-//! Opaque pagination tokens: URL-safe base64 of `<operation tag>\n<last key returned>`
-//! (`nextToken`), and the `marker`s of the policy list operations, which the model constrains
-//! to standard base64 (`Marker`: `[A-Za-z0-9+/]+={0,2}`) and so use the standard alphabet.
+//! The registry's pages, on the one pagination-token scheme ([`thingwatch_aws::page_token`]):
+//! `nextToken`s in the URL-safe alphabet, and the `marker`s of the policy list operations,
+//! which the model constrains to standard base64 (`Marker`: `[A-Za-z0-9+/]+={0,2}`), in the
+//! standard one.
 //!
 //! Pages continue strictly after the last key of the previous page, so items created or
 //! deleted between calls never make a page repeat or skip an item that existed throughout.
 
 use crate::error::RegistryError;
 use crate::types::MAX_RESULTS_LIMIT;
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use thingwatch_aws::page_token::{self, Alphabet};
 
 /// Encodes the key of the last item of a page for operation `tag`.
 pub(crate) fn encode(tag: &str, last_key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{tag}\n{last_key}"))
+    page_token::encode(Alphabet::UrlSafe, tag, &[last_key])
 }
 
 /// Decodes a `nextToken` of operation `tag` into the last key it carries. `None` → start.
@@ -21,18 +21,14 @@ pub(crate) fn decode(tag: &str, token: Option<&str>) -> Result<Option<String>, R
     let Some(token) = token else {
         return Ok(None);
     };
-    let invalid = || RegistryError::InvalidRequest(format!("The nextToken {token} is not valid."));
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    match text.split_once('\n') {
-        Some((t, key)) if t == tag => Ok(Some(key.to_string())),
-        _ => Err(invalid()),
-    }
+    page_token::decode_one(Alphabet::UrlSafe, tag, token)
+        .map(Some)
+        .map_err(|_| RegistryError::InvalidRequest(format!("The nextToken {token} is not valid.")))
 }
 
 /// Encodes a `nextMarker` (standard base64 with padding) for operation `tag`.
 pub(crate) fn encode_marker(tag: &str, last_key: &str) -> String {
-    STANDARD.encode(format!("{tag}\n{last_key}"))
+    page_token::encode(Alphabet::Standard, tag, &[last_key])
 }
 
 /// Decodes a `marker` of operation `tag`. `None` → start.
@@ -44,13 +40,9 @@ pub(crate) fn decode_marker(
     let Some(marker) = marker else {
         return Ok(None);
     };
-    let invalid = || RegistryError::InvalidRequest(format!("The marker {marker} is not valid."));
-    let bytes = STANDARD.decode(marker).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    match text.split_once('\n') {
-        Some((t, key)) if t == tag => Ok(Some(key.to_string())),
-        _ => Err(invalid()),
-    }
+    page_token::decode_one(Alphabet::Standard, tag, marker)
+        .map(Some)
+        .map_err(|_| RegistryError::InvalidRequest(format!("The marker {marker} is not valid.")))
 }
 
 /// Resolves `pageSize` (default `default`, 1..=250). Errors: `InvalidRequest`.

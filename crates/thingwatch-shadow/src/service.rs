@@ -19,6 +19,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
+use thingwatch_aws::page_token::{self, Alphabet};
 
 /// The Device Shadow service: classic and named shadows of any thing name (a shadow does not
 /// need a registered thing), stored in `dir/shadows.db`. Cheap to clone; `Send + Sync`.
@@ -96,25 +97,15 @@ fn not_found(thing: &str, shadow: Option<&str>) -> ShadowError {
     )
 }
 
+/// The tag of ListNamedShadowsForThing tokens ([`thingwatch_aws::page_token`]).
+const LIST_TAG: &str = "named-shadows";
+
 fn encode_token(name: &str) -> String {
-    name.bytes().map(|b| format!("{b:02x}")).collect()
+    page_token::encode(Alphabet::UrlSafe, LIST_TAG, &[name])
 }
 
 fn decode_token(token: &str) -> Option<String> {
-    if token.is_empty() || !token.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()?;
-    let name = String::from_utf8(bytes).ok()?;
-    names::validate_shadow_name(&name).ok()?;
-    Some(name)
+    page_token::decode_one(Alphabet::UrlSafe, LIST_TAG, token).ok()
 }
 
 impl ShadowService {
@@ -389,7 +380,8 @@ mod tests {
         for name in ["a", "$package", "x:y_z-1"] {
             assert_eq!(decode_token(&encode_token(name)).as_deref(), Some(name));
         }
-        for bad in ["", "0", "zz", "2f", "c3"] {
+        let foreign = page_token::encode(Alphabet::UrlSafe, "things", &["a"]);
+        for bad in ["", "0", "zz", "2f", "c3", foreign.as_str()] {
             assert_eq!(decode_token(bad), None, "{bad}");
         }
     }
