@@ -622,7 +622,10 @@ mod tests {
         let stalled = store.queue_stats();
         // (It may have waited briefly before, while the writer took its first batch.)
         assert!(stalled.waits >= 1, "{stalled:?}");
-        assert!(!submitter.is_finished(), "the submitter is waiting for room");
+        assert!(
+            !submitter.is_finished(),
+            "the submitter is waiting for room"
+        );
         blocker.execute_batch("ROLLBACK").unwrap();
         submitter.join().unwrap();
         store.submit_durable(Vec::new()).await.unwrap();
