@@ -75,8 +75,7 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("broker store: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// The database could not be opened: its directory or file, a pragma, or a schema version
-    /// this build does not know.
+    /// [`thingwatch_sqlite::open`] refused `broker.sqlite3` (e.g. a newer schema version).
     #[error("broker store: {0}")]
     Open(#[from] thingwatch_sqlite::OpenError),
     /// The writer thread could not be started.
@@ -182,11 +181,7 @@ pub struct Store {
 /// The broker store's schema. Version 1 is the tables as released before `user_version`,
 /// created if missing and given the columns added since ([`ADDED_COLUMNS`]), so every earlier
 /// file upgrades in place.
-const SCHEMA: Schema = Schema {
-    name: DB_FILE,
-    migrations: &[Migration::Code(schema_v1)],
-    legacy_meta_version: false,
-};
+const SCHEMA: Schema = Schema::new(DB_FILE, &[Migration::Code(schema_v1)]);
 
 fn schema_v1(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
     tx.execute_batch(SCHEMA_V1)?;

@@ -18,13 +18,9 @@ use thingwatch_sqlite::{Migration, Schema};
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "certificates.sqlite3";
 
-/// The certificate store's schema. Version 1 was kept in `meta` before `user_version`, hence
-/// `legacy_meta_version`.
-const SCHEMA: Schema = Schema {
-    name: DB_FILE,
-    migrations: &[Migration::Sql(SCHEMA_V1)],
-    legacy_meta_version: true,
-};
+/// Version 1: device and CA certificates, and `meta` (the registration code). Its version was
+/// the `meta` row "1" before `user_version`, and that row is kept in step.
+const SCHEMA: Schema = Schema::with_legacy_meta_version(DB_FILE, &[Migration::Sql(SCHEMA_V1)]);
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;

@@ -18,11 +18,7 @@ pub const DB_FILE: &str = "iam.sqlite3";
 
 /// The IAM store's schema: version 1 is the tables as first released (`IF NOT EXISTS`, so files
 /// from before `user_version` upgrade in place).
-const SCHEMA: Schema = Schema {
-    name: DB_FILE,
-    migrations: &[Migration::Sql(SCHEMA_V1)],
-    legacy_meta_version: false,
-};
+const SCHEMA: Schema = Schema::new(DB_FILE, &[Migration::Sql(SCHEMA_V1)]);
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (

@@ -22,11 +22,10 @@ pub const DB_FILE: &str = "registry.db";
 /// The registry's schema. Version 1: things, groups, logging. Version 2 adds tables only (IoT
 /// policies, their versions and targets, thing principals). Both steps are
 /// `CREATE … IF NOT EXISTS`, as the versions kept in `meta` before `user_version` require.
-const SCHEMA: Schema = Schema {
-    name: DB_FILE,
-    migrations: &[Migration::Sql(SCHEMA_V1), Migration::Sql(SCHEMA_V2)],
-    legacy_meta_version: true,
-};
+const SCHEMA: Schema = Schema::with_legacy_meta_version(
+    DB_FILE,
+    &[Migration::Sql(SCHEMA_V1), Migration::Sql(SCHEMA_V2)],
+);
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;

@@ -80,6 +80,28 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A schema whose version lives in `user_version` only.
+    pub const fn new(name: &'static str, migrations: &'static [Migration]) -> Schema {
+        Schema {
+            name,
+            migrations,
+            legacy_meta_version: false,
+        }
+    }
+
+    /// A schema that also keeps the legacy `meta` version row
+    /// ([`Schema::legacy_meta_version`]).
+    pub const fn with_legacy_meta_version(
+        name: &'static str,
+        migrations: &'static [Migration],
+    ) -> Schema {
+        Schema {
+            name,
+            migrations,
+            legacy_meta_version: true,
+        }
+    }
+
     /// The schema version this code writes and reads: the number of migrations.
     pub const fn version(&self) -> u32 {
         self.migrations.len() as u32

@@ -16,16 +16,8 @@ const M3: Migration = Migration::Code(|tx| {
     Ok(())
 });
 
-const TWO: Schema = Schema {
-    name: "test.db",
-    migrations: &[M1, M2],
-    legacy_meta_version: false,
-};
-const THREE: Schema = Schema {
-    name: "test.db",
-    migrations: &[M1, M2, M3],
-    legacy_meta_version: false,
-};
+const TWO: Schema = Schema::new("test.db", &[M1, M2]);
+const THREE: Schema = Schema::new("test.db", &[M1, M2, M3]);
 
 fn file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -42,9 +34,13 @@ fn log(conn: &Connection) -> Vec<i64> {
         .unwrap()
 }
 
+/// The one integer `sql` answers.
+fn scalar(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 fn user_version(conn: &Connection) -> i64 {
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap()
+    scalar(conn, "PRAGMA user_version")
 }
 
 fn legacy_row(conn: &Connection) -> Option<String> {
@@ -111,30 +107,22 @@ fn foreign_keys_are_enforced() {
         "INSERT INTO parent VALUES ('a'); INSERT INTO child VALUES ('a'); DELETE FROM parent;",
     )
     .unwrap();
-    let children: i64 = conn
-        .query_row("SELECT COUNT(*) FROM child", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(children, 0, "ON DELETE CASCADE ran");
+    // ON DELETE CASCADE ran.
+    assert_eq!(scalar(&conn, "SELECT COUNT(*) FROM child"), 0);
 }
 
 #[test]
 fn migrations_run_once_and_in_order() {
     let (_dir, path) = file();
     let mut initialized = 0;
-    let conn = open_with(&path, &TWO, |_| {
-        initialized += 1;
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!((log(&conn), user_version(&conn)), (vec![1, 2], 2));
-    drop(conn);
-    let conn = open_with(&path, &TWO, |_| {
-        initialized += 1;
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!((log(&conn), user_version(&conn)), (vec![1, 2], 2));
-    drop(conn);
+    for _ in 0..2 {
+        let conn = open_with(&path, &TWO, |_| {
+            initialized += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((log(&conn), user_version(&conn)), (vec![1, 2], 2));
+    }
     assert_eq!(initialized, 1, "only the new file is initialized");
     // A build with one more migration applies only that one.
     let conn = open(&path, &THREE).unwrap();
@@ -176,11 +164,9 @@ fn a_failed_migration_changes_nothing() {
     let e = open(&path, &BROKEN).unwrap_err();
     assert!(matches!(e, OpenError::Sqlite { .. }), "{e:?}");
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(user_version(&conn), 0);
-    let tables: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(tables, 0, "the first migration rolled back too");
+    // The first migration rolled back too: no table, no version.
+    let tables = scalar(&conn, "SELECT COUNT(*) FROM sqlite_master");
+    assert_eq!((tables, user_version(&conn)), (0, 0));
 }
 
 #[test]
@@ -201,11 +187,7 @@ fn a_database_from_before_user_version_is_upgraded_in_place() {
     assert_eq!((log(&conn), user_version(&conn)), (vec![0, 1, 2], 2));
 }
 
-const LEGACY: Schema = Schema {
-    name: "legacy.db",
-    migrations: &[M1, M2],
-    legacy_meta_version: true,
-};
+const LEGACY: Schema = Schema::with_legacy_meta_version("legacy.db", &[M1, M2]);
 
 /// A file as the stores wrote it before: the version in `meta`, `user_version` 0.
 fn legacy_file(version: &str) -> (tempfile::TempDir, PathBuf) {
@@ -225,6 +207,15 @@ fn legacy_file(version: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Rewrites the legacy row and closes the connection.
+fn set_legacy_row(conn: Connection, version: &str) {
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [version],
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_legacy_meta_version_is_honoured_and_kept_in_step() {
     let (_dir, path) = legacy_file("1");
@@ -239,22 +230,12 @@ fn a_legacy_meta_version_is_honoured_and_kept_in_step() {
     assert_eq!(user_version(&conn), 2);
     assert_eq!(legacy_row(&conn).as_deref(), Some("2"));
     // The older of the two records wins (migrations are idempotent).
-    conn.execute(
-        "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    set_legacy_row(conn, "1");
     let conn = open(&path, &LEGACY).unwrap();
     assert_eq!(log(&conn), vec![2, 2]);
     assert_eq!(legacy_row(&conn).as_deref(), Some("2"));
     // Either record newer than the code: refused.
-    conn.execute(
-        "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    set_legacy_row(conn, "99");
     let e = open(&path, &LEGACY).unwrap_err();
     assert!(matches!(e, OpenError::TooNew { found: 99, .. }), "{e:?}");
 }
