@@ -40,7 +40,7 @@ pub const STORE_QUEUE_NAME: &str = "broker-store";
 
 /// Capacity of the `broker-store` queue, in submissions ([`Store::submit`] and
 /// [`Store::submit_durable`] calls; nearly all carry one [`Op`]). That is 16 full
-/// transactions of [`MAX_OPS_PER_COMMIT`], so the writer always finds a whole batch
+/// transactions of `MAX_OPS_PER_COMMIT` (4,096), so the writer always finds a whole batch
 /// while submitters rarely wait; when it is full they block until the writer has taken
 /// the next batch (the queue's policy, see the module documentation).
 pub const STORE_QUEUE_CAPACITY: usize = 65_536;
