@@ -94,6 +94,9 @@ pub struct BrokerStats {
     pub queued_dropped: u64,
     /// Topic-trie counters.
     pub trie: trie::TrieStats,
+    /// The `broker-store` queue (writes waiting for the SQLite writer): its capacity and how
+    /// often and how long submitters waited for room (it blocks, never drops).
+    pub store_queue: store::StoreQueueStats,
 }
 
 /// An internal publish (the iot-data HTTP `Publish` API, rules' republish, …).
@@ -414,6 +417,7 @@ impl Broker {
             messages_out: c.messages_out.load(Ordering::Relaxed),
             queued_dropped: c.queued_dropped.load(Ordering::Relaxed),
             trie,
+            store_queue: self.shared.store.queue_stats(),
         }
     }
 

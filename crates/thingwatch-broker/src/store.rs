@@ -1,12 +1,21 @@
 //! Persistence of retained messages and persistent sessions (subscriptions, queued QoS 1
-//! messages, session expiry, MQTT version) in `<data_dir>/broker.sqlite3`, SQLite via rusqlite in WAL mode with
-//! `synchronous=NORMAL` (a committed transaction is in the WAL, i.e. reached the OS: it
-//! survives `kill -9`; only an OS crash can lose the last commits).
+//! messages, session expiry, MQTT version) in `<data_dir>/broker.sqlite3`, opened by
+//! [`thingwatch_sqlite::open`]: WAL verified, `synchronous=NORMAL` (a committed transaction is
+//! in the WAL, i.e. reached the OS: it survives `kill -9`; only an OS crash can lose the last
+//! commits), busy timeout, foreign keys (ADR 0006).
 //!
 //! Writes never run on the async hot path: callers hand [`Op`]s to one dedicated writer thread
 //! that applies everything queued so far in one transaction (group commit). A caller that must
 //! not acknowledge before the write is durable (PUBACK of a retained or queued message) waits
 //! on the ticket returned by [`Store::submit_durable`].
+//!
+//! **Queue policy.** The writer's queue, `broker-store`, holds at most
+//! [`STORE_QUEUE_CAPACITY`] submissions and **blocks** the submitter when full (backpressure):
+//! its writes are retained messages and the QoS 1 copies of persistent sessions, which MQTT
+//! does not allow to be dropped. Submitters run on tokio worker threads, where blocking is
+//! acceptable only because it is rare and short: the queue is large, the writer empties it a
+//! whole transaction at a time, and a full queue means the disk is behind, when waiting is the
+//! right answer. Every wait is counted ([`StoreQueueStats`], in `Broker::stats`).
 //!
 //! Of a message's MQTT 5 properties only the Message Expiry deadline is persisted (column
 //! `expires_at`, epoch milliseconds); the others (content type, payload format, response topic,
@@ -14,11 +23,51 @@
 //! message reloaded after a restart is delivered without them (a known gap).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::TrySendError;
+use thingwatch_sqlite::{Migration, Schema};
+
+/// The database file inside the broker's data directory.
+pub const DB_FILE: &str = "broker.sqlite3";
 
 /// Most operations applied in one transaction.
 const MAX_OPS_PER_COMMIT: usize = 4096;
+
+/// The name of the writer's queue (the writer thread has the same name).
+pub const STORE_QUEUE_NAME: &str = "broker-store";
+
+/// Capacity of the `broker-store` queue, in submissions ([`Store::submit`] and
+/// [`Store::submit_durable`] calls; nearly all carry one [`Op`]). That is 16 full
+/// transactions of `MAX_OPS_PER_COMMIT` (4,096), so the writer always finds a whole batch
+/// while submitters rarely wait; when it is full they block until the writer has taken
+/// the next batch (the queue's policy, see the module documentation).
+pub const STORE_QUEUE_CAPACITY: usize = 65_536;
+
+/// Counters of the `broker-store` queue (in `BrokerStats::store_queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreQueueStats {
+    /// The queue's name: [`STORE_QUEUE_NAME`].
+    pub name: &'static str,
+    /// Its capacity, submissions ([`STORE_QUEUE_CAPACITY`]).
+    pub capacity: usize,
+    /// Submissions that found the queue full and waited for room (none is ever dropped).
+    pub waits: u64,
+    /// Total time submitters spent waiting for room, microseconds.
+    pub wait_us: u64,
+}
+
+impl Default for StoreQueueStats {
+    fn default() -> StoreQueueStats {
+        StoreQueueStats {
+            name: STORE_QUEUE_NAME,
+            capacity: STORE_QUEUE_CAPACITY,
+            waits: 0,
+            wait_us: 0,
+        }
+    }
+}
 
 /// A storage error (opening or loading; writer-thread errors are logged and counted).
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +75,9 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("broker store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// [`thingwatch_sqlite::open`] refused `broker.sqlite3` (e.g. a newer schema version).
+    #[error("broker store: {0}")]
+    Open(#[from] thingwatch_sqlite::OpenError),
     /// The writer thread could not be started.
     #[error("broker store: {0}")]
     Io(#[from] std::io::Error),
@@ -118,13 +170,26 @@ pub struct Loaded {
 
 /// Handle to the writer thread.
 pub struct Store {
-    tx: parking_lot::Mutex<mpsc::Sender<Cmd>>,
+    tx: crossbeam_channel::Sender<Cmd>,
+    capacity: usize,
+    waits: AtomicU64,
+    wait_us: AtomicU64,
     next_msg_id: AtomicI64,
     thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+/// The broker store's schema. Version 1 is the tables as released before `user_version`,
+/// created if missing and given the columns added since ([`ADDED_COLUMNS`]), so every earlier
+/// file upgrades in place.
+const SCHEMA: Schema = Schema::new(DB_FILE, &[Migration::Code(schema_v1)]);
+
+fn schema_v1(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
+    tx.execute_batch(SCHEMA_V1)?;
+    add_missing_columns(tx)
+}
+
 /// Columns added after the first schema: `(table, column, declaration)`, added by
-/// [`migrate`] to databases created before them.
+/// [`add_missing_columns`] to databases created before them.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("sessions", "version", "INTEGER NOT NULL DEFAULT 4"),
     ("retained", "expires_at", "INTEGER"),
@@ -132,7 +197,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 ];
 
 /// Adds the [`ADDED_COLUMNS`] a database lacks.
-fn migrate(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+fn add_missing_columns(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
     for (table, column, decl) in ADDED_COLUMNS {
         let names: Vec<String> = {
             let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
@@ -146,7 +211,7 @@ fn migrate(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-const SCHEMA: &str = "
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER, version INTEGER NOT NULL DEFAULT 4);
 CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY (client_id, filter));
@@ -160,23 +225,27 @@ impl Store {
     /// # Errors
     /// [`StoreError`] if the database cannot be opened, migrated or read.
     pub fn open(dir: &Path) -> Result<(Store, Loaded), StoreError> {
-        std::fs::create_dir_all(dir)?;
-        let conn = rusqlite::Connection::open(dir.join("broker.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        migrate(&conn)?;
+        Store::open_with_capacity(dir, STORE_QUEUE_CAPACITY)
+    }
+
+    /// [`Store::open`] with a queue of `capacity` submissions (at least 1; tests use tiny ones).
+    fn open_with_capacity(dir: &Path, capacity: usize) -> Result<(Store, Loaded), StoreError> {
+        let conn = thingwatch_sqlite::open(&dir.join(DB_FILE), &SCHEMA)?;
         let loaded = load(&conn)?;
         let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
             r.get(0)
         })?;
-        let (tx, rx) = mpsc::channel();
+        let capacity = capacity.max(1);
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
         let thread = std::thread::Builder::new()
-            .name("broker-store".into())
+            .name(STORE_QUEUE_NAME.into())
             .spawn(move || writer(conn, rx))?;
         Ok((
             Store {
-                tx: parking_lot::Mutex::new(tx),
+                tx,
+                capacity,
+                waits: AtomicU64::new(0),
+                wait_us: AtomicU64::new(0),
                 next_msg_id: AtomicI64::new(max_id + 1),
                 thread: parking_lot::Mutex::new(Some(thread)),
             },
@@ -189,24 +258,51 @@ impl Store {
         self.next_msg_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Queues writes; returns at once.
+    /// Queues writes; returns at once unless the queue is full, then waits for room (counted
+    /// in [`Store::queue_stats`]).
     pub fn submit(&self, ops: Vec<Op>) {
         if !ops.is_empty() {
-            let _ = self.tx.lock().send(Cmd::Ops(ops, None));
+            self.send(Cmd::Ops(ops, None));
         }
     }
 
-    /// Queues writes; the returned receiver completes once they are committed to the WAL
-    /// (it errors if the writer is gone, which callers treat as a server error).
+    /// Queues writes (waiting for room like [`Store::submit`]); the returned receiver
+    /// completes once they are committed to the WAL (it errors if the writer is gone, which
+    /// callers treat as a server error).
     pub fn submit_durable(&self, ops: Vec<Op>) -> tokio::sync::oneshot::Receiver<()> {
         let (done, wait) = tokio::sync::oneshot::channel();
-        let _ = self.tx.lock().send(Cmd::Ops(ops, Some(done)));
+        self.send(Cmd::Ops(ops, Some(done)));
         wait
+    }
+
+    /// Counters of the `broker-store` queue.
+    pub fn queue_stats(&self) -> StoreQueueStats {
+        StoreQueueStats {
+            name: STORE_QUEUE_NAME,
+            capacity: self.capacity,
+            waits: self.waits.load(Ordering::Relaxed),
+            wait_us: self.wait_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Hands `cmd` to the writer, blocking while the queue is full (the queue's policy: these
+    /// writes must not be lost). A gone writer drops it: durable callers see their ticket fail.
+    fn send(&self, cmd: Cmd) {
+        let cmd = match self.tx.try_send(cmd) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+            Err(TrySendError::Full(cmd)) => cmd,
+        };
+        // Counted before blocking, so a stalled writer shows in the stats while it lasts.
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let _ = self.tx.send(cmd);
+        let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.wait_us.fetch_add(waited, Ordering::Relaxed);
     }
 
     /// Applies what is queued and stops the writer thread (idempotent).
     pub fn close(&self) {
-        let _ = self.tx.lock().send(Cmd::Stop);
+        self.send(Cmd::Stop);
         if let Some(t) = self.thread.lock().take() {
             let _ = t.join();
         }
@@ -322,7 +418,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> Result<(), rusqlite::Error>
     Ok(())
 }
 
-fn writer(mut conn: rusqlite::Connection, rx: mpsc::Receiver<Cmd>) {
+fn writer(mut conn: rusqlite::Connection, rx: crossbeam_channel::Receiver<Cmd>) {
     let mut stop = false;
     while !stop {
         let Ok(first) = rx.recv() else { break };
@@ -457,7 +553,7 @@ mod tests {
     fn old_database_gains_the_added_columns() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let conn = rusqlite::Connection::open(dir.path().join("broker.sqlite3")).unwrap();
+            let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
             conn.execute_batch(
                 "CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_secs INTEGER NOT NULL, disconnected_at INTEGER);
                  INSERT INTO sessions VALUES ('old', 60, 1);
@@ -482,5 +578,58 @@ mod tests {
             loaded.sessions[0].msgs,
             vec![(3, "t".to_string(), vec![2], false, None)]
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_blocks_submitters_loses_nothing_and_counts_the_waits() {
+        const N: usize = 50;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open_with_capacity(dir.path(), 2).unwrap();
+        let store = std::sync::Arc::new(store);
+        assert_eq!(
+            store.queue_stats(),
+            StoreQueueStats {
+                name: "broker-store",
+                capacity: 2,
+                waits: 0,
+                wait_us: 0
+            }
+        );
+        // Another connection holds the write lock: the writer's first commit waits for it
+        // (busy timeout), so the queue fills behind it.
+        let blocker = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let submitter = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..N {
+                    store.submit(vec![Op::PutRetained {
+                        topic: format!("t/{i}"),
+                        payload: vec![1],
+                        qos: 1,
+                        expires_at: None,
+                    }]);
+                }
+            })
+        };
+        let held = std::time::Duration::from_millis(300);
+        std::thread::sleep(held);
+        let stalled = store.queue_stats();
+        // (It may have waited briefly before, while the writer took its first batch.)
+        assert!(stalled.waits >= 1, "{stalled:?}");
+        assert!(
+            !submitter.is_finished(),
+            "the submitter is waiting for room"
+        );
+        blocker.execute_batch("ROLLBACK").unwrap();
+        submitter.join().unwrap();
+        store.submit_durable(Vec::new()).await.unwrap();
+        let stats = store.queue_stats();
+        assert!(stats.waits >= 1, "{stats:?}");
+        assert!(stats.wait_us >= 200_000, "{stats:?}");
+        store.close();
+        drop(store);
+        let (_store, loaded) = Store::open(dir.path()).unwrap();
+        assert_eq!(loaded.retained.len(), N, "no submission was dropped");
     }
 }

@@ -106,6 +106,12 @@ impl CertError {
     }
 }
 
+impl From<thingwatch_sqlite::OpenError> for CertError {
+    fn from(e: thingwatch_sqlite::OpenError) -> Self {
+        CertError::Internal(format!("sqlite: {e}"))
+    }
+}
+
 impl From<rusqlite::Error> for CertError {
     fn from(e: rusqlite::Error) -> Self {
         CertError::Internal(format!("sqlite: {e}"))

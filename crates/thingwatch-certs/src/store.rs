@@ -1,5 +1,7 @@
-//! The SQLite side of the registry: schema, connection setup (WAL, `synchronous=NORMAL`),
-//! and the row-level reads and writes. No AWS rules live here; `registry.rs` applies them.
+//! The SQLite side of the registry: schema and the row-level reads and writes. No AWS rules
+//! live here; `registry.rs` applies them. The connection is opened by
+//! [`thingwatch_sqlite::open`] (WAL verified, `synchronous=NORMAL`, busy timeout, foreign
+//! keys; ADR 0006).
 //!
 //! Durability: in WAL mode a committed transaction is in the `-wal` file before `COMMIT`
 //! returns, so a killed process loses nothing; with `synchronous=NORMAL` only an OS crash or
@@ -11,14 +13,16 @@ use crate::model::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
-use std::time::Duration;
+use thingwatch_sqlite::{Migration, Schema};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "certificates.sqlite3";
 
-const SCHEMA_VERSION: &str = "1";
+/// Version 1: device and CA certificates, and `meta` (the registration code). Its version was
+/// the `meta` row "1" before `user_version`, and that row is kept in step.
+const SCHEMA: Schema = Schema::with_legacy_meta_version(DB_FILE, &[Migration::Sql(SCHEMA_V1)]);
 
-const SCHEMA: &str = "
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS certificates (
     id TEXT PRIMARY KEY,
@@ -167,33 +171,7 @@ fn ca_row(r: &Row<'_>) -> rusqlite::Result<CaRow> {
 impl Store {
     /// Opens (creating if needed) `dir/certificates.sqlite3`.
     pub fn open(dir: &Path) -> Result<Store, CertError> {
-        std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join(DB_FILE))?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        let version: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match version.as_deref() {
-            None => {
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION],
-                )?;
-            }
-            Some(SCHEMA_VERSION) => {}
-            Some(other) => {
-                return Err(CertError::Internal(format!(
-                    "{DB_FILE} has schema version {other}; this build reads {SCHEMA_VERSION}"
-                )));
-            }
-        }
+        let conn = thingwatch_sqlite::open(&dir.join(DB_FILE), &SCHEMA)?;
         Ok(Store { conn })
     }
 

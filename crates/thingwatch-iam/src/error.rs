@@ -5,8 +5,8 @@
 use thingwatch_api::{ApiError, ErrorCode};
 
 /// A failed IAM operation. `Display` is the message the client sees (except
-/// [`IamError::Storage`] and [`IamError::Random`], which are internal and answered with a
-/// generic `ServiceFailure`).
+/// [`IamError::Storage`], [`IamError::Open`], [`IamError::Io`] and [`IamError::Random`], which
+/// are internal and answered with a generic `ServiceFailure`).
 #[derive(Debug, thiserror::Error)]
 pub enum IamError {
     /// `NoSuchEntity` (404), e.g. "The user with name bob cannot be found."
@@ -34,6 +34,10 @@ pub enum IamError {
     /// The SQLite store failed (internal).
     #[error("IAM store: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The store could not be opened: its directory or file, a pragma, or a schema version
+    /// this build does not know (internal).
+    #[error("IAM store: {0}")]
+    Open(#[from] thingwatch_sqlite::OpenError),
     /// Creating the store directory failed (internal).
     #[error("IAM store directory: {0}")]
     Io(#[from] std::io::Error),
@@ -59,7 +63,7 @@ impl IamError {
             IamError::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
             IamError::Validation(_) => ErrorCode::Validation,
             IamError::InvalidInput(_) => ErrorCode::InvalidInput,
-            IamError::Storage(_) | IamError::Io(_) | IamError::Random(_) => {
+            IamError::Storage(_) | IamError::Open(_) | IamError::Io(_) | IamError::Random(_) => {
                 tracing::error!(error = %self, "IAM internal failure");
                 return ApiError::new(
                     ErrorCode::ServiceFailure,

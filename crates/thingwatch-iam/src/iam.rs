@@ -414,8 +414,8 @@ impl Iam {
     /// Opens (creating) the store `dir/iam.sqlite3` and loads it.
     ///
     /// # Errors
-    /// [`IamError::Io`] / [`IamError::Storage`] when the directory or database cannot be
-    /// created or read.
+    /// [`IamError::Open`] when the directory or database cannot be created or opened, or has a
+    /// schema version this build does not know; [`IamError::Storage`] when it cannot be read.
     pub fn open(dir: &Path, settings: IamSettings) -> Result<Self, IamError> {
         let store = Store::open(dir)?;
         let snapshot = Snapshot::build(store.load()?, &CompileCache::new());

@@ -1,4 +1,5 @@
-//! The SQLite file behind [`crate::Iam`] (`iam.sqlite3`, WAL mode): one table per entity,
+//! The SQLite file behind [`crate::Iam`] (`iam.sqlite3`, opened by [`thingwatch_sqlite::open`]:
+//! WAL verified, `synchronous=NORMAL`, busy timeout; ADR 0006): one table per entity,
 //! names unique case-insensitively (`COLLATE NOCASE`; IAM User Guide, *IAM identifiers*: "names
 //! must be unique within an account. They are not distinguished by case"). Only
 //! [`crate::Iam`]'s writer (under its mutex) touches it; reads are served from the in-memory
@@ -7,6 +8,7 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use thingwatch_sqlite::{Migration, Schema};
 
 use crate::error::IamError;
 use crate::model::{AccessKey, KeyStatus, Role, User};
@@ -14,7 +16,11 @@ use crate::model::{AccessKey, KeyStatus, Role, User};
 /// File name of the store inside the directory given to [`crate::Iam::open`].
 pub const DB_FILE: &str = "iam.sqlite3";
 
-const SCHEMA: &str = "
+/// The IAM store's schema: version 1 is the tables as first released (`IF NOT EXISTS`, so files
+/// from before `user_version` upgrade in place).
+const SCHEMA: Schema = Schema::new(DB_FILE, &[Migration::Sql(SCHEMA_V1)]);
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -91,14 +97,9 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Opens (creating) `dir/iam.sqlite3` in WAL mode.
+    /// Opens (creating) `dir/iam.sqlite3` and its schema.
     pub fn open(dir: &Path) -> Result<Self, IamError> {
-        std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join(DB_FILE))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        let conn = thingwatch_sqlite::open(&dir.join(DB_FILE), &SCHEMA)?;
         Ok(Self { conn })
     }
 

@@ -96,6 +96,12 @@ impl From<rusqlite::Error> for RegistryError {
     }
 }
 
+impl From<thingwatch_sqlite::OpenError> for RegistryError {
+    fn from(e: thingwatch_sqlite::OpenError) -> Self {
+        RegistryError::Storage(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for RegistryError {
     fn from(e: std::io::Error) -> Self {
         RegistryError::Storage(e.to_string())

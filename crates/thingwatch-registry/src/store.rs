@@ -1,5 +1,6 @@
-//! The SQLite side: schema, connection setup (WAL, `synchronous=NORMAL`, foreign keys) and
-//! the load/save of the logging configuration.
+//! The SQLite side: schema, its migrations, and the load/save of the logging configuration.
+//! The connection is opened by [`thingwatch_sqlite::open_with`] (WAL verified,
+//! `synchronous=NORMAL`, foreign keys on, busy timeout; ADR 0006).
 //!
 //! Durability: in WAL mode every committed transaction is in the `-wal` file before `COMMIT`
 //! returns, so a process killed with SIGKILL afterwards loses nothing; with
@@ -9,24 +10,24 @@
 use crate::error::RegistryError;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::Path;
-use std::time::Duration;
 use thingwatch_events::{
     EventConfiguration, LegacyOptions, LevelSetting, LogTarget, LogTargetConfiguration,
     LogTargetType, LoggingConfig, LoggingOptions,
 };
+use thingwatch_sqlite::{Migration, Schema};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "registry.db";
 
-/// The schema version this code writes and reads. Version 1 (things, groups, logging) is
-/// migrated in place: version 2 only adds tables (IoT policies, their versions and targets,
-/// thing principals), which `CREATE TABLE IF NOT EXISTS` creates beside the existing data.
-const SCHEMA_VERSION: &str = "2";
+/// The registry's schema. Version 1: things, groups, logging. Version 2 adds tables only (IoT
+/// policies, their versions and targets, thing principals). Both steps are
+/// `CREATE … IF NOT EXISTS`, as the versions kept in `meta` before `user_version` require.
+const SCHEMA: Schema = Schema::with_legacy_meta_version(
+    DB_FILE,
+    &[Migration::Sql(SCHEMA_V1), Migration::Sql(SCHEMA_V2)],
+);
 
-/// Schema versions [`open`] upgrades to [`SCHEMA_VERSION`] by creating the missing tables.
-const MIGRATABLE_VERSIONS: &[&str] = &["1"];
-
-const SCHEMA: &str = "
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS logging_v2 (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -81,6 +82,9 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (thing, grp)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS memberships_by_group ON memberships(grp, thing);
+";
+
+const SCHEMA_V2: &str = "
 CREATE TABLE IF NOT EXISTS policies (
     name TEXT PRIMARY KEY,
     default_version INTEGER NOT NULL,
@@ -112,55 +116,17 @@ CREATE TABLE IF NOT EXISTS thing_principals (
 CREATE INDEX IF NOT EXISTS thing_principals_by_principal ON thing_principals(principal, thing);
 ";
 
-/// Opens `dir/registry.db` (creating `dir` and the schema), in WAL mode with
-/// `synchronous=NORMAL` and foreign keys on. On a fresh database stores `initial_logging`.
+/// Opens `dir/registry.db` (creating `dir` and the schema). On a new database stores
+/// `initial_logging`, in the transaction that creates the schema.
 pub(crate) fn open(
     dir: &Path,
     initial_logging: &LoggingConfig,
 ) -> Result<Connection, RegistryError> {
-    std::fs::create_dir_all(dir)?;
-    let mut conn = Connection::open(dir.join(DB_FILE))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(RegistryError::Storage(format!(
-            "could not switch {DB_FILE} to WAL (journal_mode = {mode})"
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA)?;
-    let version: Option<String> = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match version.as_deref() {
-        None => {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                [SCHEMA_VERSION],
-            )?;
-            save_logging(&tx, initial_logging)?;
-        }
-        Some(SCHEMA_VERSION) => {}
-        Some(old) if MIGRATABLE_VERSIONS.contains(&old) => {
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-                [SCHEMA_VERSION],
-            )?;
-        }
-        Some(other) => {
-            return Err(RegistryError::Storage(format!(
-                "{DB_FILE} has schema version {other}; this build reads version {SCHEMA_VERSION}"
-            )));
-        }
-    }
-    tx.commit()?;
-    Ok(conn)
+    Ok(thingwatch_sqlite::open_with(
+        &dir.join(DB_FILE),
+        &SCHEMA,
+        |tx| save_logging(tx, initial_logging),
+    )?)
 }
 
 fn level(s: &str) -> Result<LevelSetting, RegistryError> {
@@ -174,7 +140,7 @@ fn target_type(s: &str) -> Result<LogTargetType, RegistryError> {
 }
 
 /// Replaces the stored logging configuration with `cfg` (inside the caller's transaction).
-pub(crate) fn save_logging(tx: &Transaction<'_>, cfg: &LoggingConfig) -> Result<(), RegistryError> {
+pub(crate) fn save_logging(tx: &Transaction<'_>, cfg: &LoggingConfig) -> rusqlite::Result<()> {
     tx.execute_batch(
         "DELETE FROM logging_v2; DELETE FROM logging_events; DELETE FROM logging_targets; DELETE FROM logging_legacy;",
     )?;
@@ -345,4 +311,36 @@ pub(crate) fn load_security_rows(conn: &Connection) -> Result<SecurityRows, Regi
         targets,
         principals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legacy_logging(role: &str) -> LoggingConfig {
+        LoggingConfig {
+            legacy: Some(LegacyOptions {
+                role_arn: role.into(),
+                log_level: LevelSetting::Info,
+            }),
+            ..LoggingConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_database_of_the_previous_build_keeps_its_logging_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path(), &legacy_logging("first")).unwrap());
+        // The previous build kept the version in `meta` only: user_version 0.
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.pragma_update(None, "user_version", 0).unwrap();
+        }
+        let conn = open(dir.path(), &legacy_logging("second")).unwrap();
+        assert_eq!(load_logging(&conn).unwrap(), legacy_logging("first"));
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+    }
 }

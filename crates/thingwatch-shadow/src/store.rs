@@ -1,6 +1,9 @@
 //! The SQLite side: `shadows.db` in the data directory, one row per shadow (classic shadow =
 //! empty shadow name), including tombstones of deleted shadows that remember their version.
 //!
+//! The connection is opened by [`thingwatch_sqlite::open`] (WAL verified, `synchronous=NORMAL`,
+//! busy timeout, foreign keys; ADR 0006).
+//!
 //! Durability: WAL with `synchronous=NORMAL` — a committed transaction is in the `-wal` file
 //! before `COMMIT` returns, so a call that returned survives `kill -9`; only an OS crash or
 //! power loss can lose the last transactions (SQLite docs, *Write-Ahead Logging*, *PRAGMA
@@ -11,14 +14,16 @@ use crate::error::ShadowError;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use std::path::Path;
-use std::time::Duration;
+use thingwatch_sqlite::{Migration, Schema};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "shadows.db";
 
-const SCHEMA_VERSION: &str = "1";
+/// Version 1: one row per shadow, live or tombstone. Its version was the `meta` row "1" before
+/// `user_version`, and that row is kept in step.
+const SCHEMA: Schema = Schema::with_legacy_meta_version(DB_FILE, &[Migration::Sql(SCHEMA_V1)]);
 
-const SCHEMA: &str = "
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS shadows (
     thing TEXT NOT NULL,
@@ -38,43 +43,9 @@ pub(crate) struct Row {
     pub deleted_ms: Option<i64>,
 }
 
-/// Opens `dir/shadows.db` (creating `dir` and the schema) in WAL mode, `synchronous=NORMAL`.
+/// Opens `dir/shadows.db` (creating `dir` and the schema).
 pub(crate) fn open(dir: &Path) -> Result<Connection, ShadowError> {
-    std::fs::create_dir_all(dir).map_err(|e| ShadowError::internal(&e))?;
-    let mut conn = Connection::open(dir.join(DB_FILE))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(ShadowError::internal(&format!(
-            "could not switch {DB_FILE} to WAL (journal_mode = {mode})"
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA)?;
-    let version: Option<String> = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match version.as_deref() {
-        None => {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                [SCHEMA_VERSION],
-            )?;
-        }
-        Some(SCHEMA_VERSION) => {}
-        Some(other) => {
-            return Err(ShadowError::internal(&format!(
-                "{DB_FILE} has schema version {other}; this build reads version {SCHEMA_VERSION}"
-            )));
-        }
-    }
-    tx.commit()?;
-    Ok(conn)
+    thingwatch_sqlite::open(&dir.join(DB_FILE), &SCHEMA).map_err(|e| ShadowError::internal(&e))
 }
 
 fn parse_map(text: &str) -> Result<Map<String, Value>, ShadowError> {
