@@ -5,28 +5,17 @@
 
 mod common;
 
-use common::{RawResponse, Server, TempDir, signed_raw_call};
+use common::{Credentials, Request, Response, Server, temp_dir};
 use serde_json::json;
 
 /// One `iam` call with form parameters, signed with (`key`, `secret`).
-async fn iam(server: &Server, key: &str, secret: &str, params: &[(&str, &str)]) -> RawResponse {
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    body.append_pair("Version", "2010-05-08");
-    for (k, v) in params {
-        body.append_pair(k, v);
-    }
-    signed_raw_call(
-        server.http,
-        "iam",
-        "POST",
-        "/",
-        body.finish().into_bytes(),
-        Some("application/x-www-form-urlencoded; charset=utf-8"),
-        &[],
-        key,
-        secret,
-    )
-    .await
+async fn iam(server: &Server, key: &str, secret: &str, params: &[(&str, &str)]) -> Response {
+    let mut form = vec![("Version", "2010-05-08")];
+    form.extend_from_slice(params);
+    server
+        .aws
+        .send(Request::query("iam", &form).signed_with(Credentials::new(key, secret)))
+        .await
 }
 
 fn xml_field(body: &[u8], tag: &str) -> String {
@@ -47,26 +36,19 @@ async fn iot_as(
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
-) -> RawResponse {
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let ct = (!bytes.is_empty()).then_some("application/json");
-    signed_raw_call(
-        server.http,
-        "iot",
-        method,
-        path,
-        bytes,
-        ct,
-        &[],
-        key,
-        secret,
-    )
-    .await
+) -> Response {
+    server
+        .aws
+        .send(
+            Request::rest_json("iot", method, path, body.as_ref())
+                .signed_with(Credentials::new(key, secret)),
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_policies_decide_api_calls_and_pass_role() {
-    let dir = TempDir::new("iam");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &[], &[]);
     let (root_key, root_secret) = (
         server.access_key_id.clone(),
@@ -96,7 +78,7 @@ async fn identity_policies_decide_api_calls_and_pass_role() {
     // No policy: every call is denied with IAM's message.
     let r = iot_as(&server, &key, &secret, "GET", "/things", None).await;
     assert_eq!(r.status, 403);
-    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(r.error_type(), Some("AccessDeniedException"));
     let message = r.json()["message"].as_str().unwrap().to_owned();
     assert!(
         message.contains(
@@ -164,7 +146,7 @@ async fn identity_policies_decide_api_calls_and_pass_role() {
     )
     .await;
     assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(r.error_type(), Some("AccessDeniedException"));
     assert!(
         r.json()["message"]
             .as_str()
@@ -212,13 +194,13 @@ async fn identity_policies_decide_api_calls_and_pass_role() {
     )
     .await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.error_type.as_deref(), Some("InvalidRequestException"));
+    assert_eq!(r.error_type(), Some("InvalidRequestException"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_delivery_follows_the_logging_roles_permissions() {
-    use common::RawClient;
-    let dir = TempDir::new("iam-delivery");
+    use common::mqtt_from;
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
     let (root_key, root_secret) = (
         server.access_key_id.clone(),
@@ -230,8 +212,8 @@ async fn log_delivery_follows_the_logging_roles_permissions() {
     };
 
     // The built-in role allows AWSIotLogsV2: entries arrive.
-    let mut c = RawClient::connect(loopback, server.mqtt, "allowed-1").await;
-    c.publish_qos1("dt/a", b"1").await;
+    let mut c = mqtt_from(loopback, server.mqtt, "allowed-1").await;
+    c.publish_qos1("dt/a", b"1", 1).await;
     c.disconnect().await;
     assert_eq!(
         server
@@ -254,8 +236,8 @@ async fn log_delivery_follows_the_logging_roles_permissions() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let mut c = RawClient::connect(loopback, server.mqtt, "denied-1").await;
-    c.publish_qos1("dt/a", b"1").await;
+    let mut c = mqtt_from(loopback, server.mqtt, "denied-1").await;
+    c.publish_qos1("dt/a", b"1", 1).await;
     c.disconnect().await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert!(server.filter_all(&published("denied-1")).await.is_empty());
@@ -279,8 +261,8 @@ async fn log_delivery_follows_the_logging_roles_permissions() {
     )
     .await;
     assert_eq!(r.status, 200);
-    let mut c = RawClient::connect(loopback, server.mqtt, "allowed-2").await;
-    c.publish_qos1("dt/a", b"1").await;
+    let mut c = mqtt_from(loopback, server.mqtt, "allowed-2").await;
+    c.publish_qos1("dt/a", b"1", 1).await;
     c.disconnect().await;
     assert_eq!(
         server

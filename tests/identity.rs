@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Server, TempDir};
+use common::{Server, temp_dir};
 use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, EventLoop, Incoming, MqttOptions, QoS,
     SubscribeReasonCode, TlsConfiguration, Transport,
@@ -112,7 +112,7 @@ async fn ok(server: &Server, method: &str, path: &str, body: Option<Value>) -> V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_and_policies_decide_over_mutual_tls() {
-    let dir = TempDir::new("identity");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
     let cert = create_certificate(&server).await;
     assert_eq!(cert.id.len(), 64);
@@ -279,7 +279,7 @@ async fn certificates_and_policies_decide_over_mutual_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_closes_live_connections_and_refuses_new_ones() {
-    let dir = TempDir::new("revoke");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
     let cert = create_certificate(&server).await;
     ok(
@@ -352,7 +352,7 @@ async fn revocation_closes_live_connections_and_refuses_new_ones() {
     );
 
     // An unknown certificate (never registered here) is refused the same way.
-    let other_dir = TempDir::new("revoke-other");
+    let other_dir = temp_dir();
     let other = Server::start(other_dir.path(), &[], &[]);
     let foreign = create_certificate(&other).await;
     assert!(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawClient, Server, TempDir};
+use common::{Server, mqtt_from, temp_dir};
 use serde_json::json;
 use std::net::IpAddr;
 
@@ -48,14 +48,14 @@ async fn publish_ins(server: &Server, client_id: &str, expected: usize) -> usize
 }
 
 async fn publish_from(server: &Server, source: &str, client_id: &str) {
-    let mut c = RawClient::connect(ip(source), server.mqtt, client_id).await;
-    c.publish_qos1("dt/x", b"1").await;
+    let mut c = mqtt_from(ip(source), server.mqtt, client_id).await;
+    c.publish_qos1("dt/x", b"1", 1).await;
     c.disconnect().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_select_clients_by_id_address_and_group() {
-    let dir = TempDir::new("targets");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
 
     set_level(&server, "CLIENT_ID", "chatty", "INFO").await;
@@ -129,14 +129,14 @@ async fn targets_select_clients_by_id_address_and_group() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_changes_reach_a_connected_client() {
-    let dir = TempDir::new("live");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
     ok(&server, "POST", "/thing-groups/Tablets", Some(json!({}))).await;
     ok(&server, "POST", "/things/tablet-1", Some(json!({}))).await;
     set_level(&server, "THING_GROUP", "Tablets", "INFO").await;
 
-    let mut tablet = RawClient::connect(ip(LOOPBACK), server.mqtt, "tablet-1").await;
-    tablet.publish_qos1("dt/t", b"before").await;
+    let mut tablet = mqtt_from(ip(LOOPBACK), server.mqtt, "tablet-1").await;
+    tablet.publish_qos1("dt/t", b"before", 1).await;
     assert_eq!(publish_ins(&server, "tablet-1", 0).await, 0);
 
     ok(
@@ -146,7 +146,7 @@ async fn registry_changes_reach_a_connected_client() {
         Some(json!({"thingGroupName": "Tablets", "thingName": "tablet-1"})),
     )
     .await;
-    tablet.publish_qos1("dt/t", b"in-group").await;
+    tablet.publish_qos1("dt/t", b"in-group", 1).await;
     assert_eq!(
         publish_ins(&server, "tablet-1", 1).await,
         1,
@@ -154,7 +154,7 @@ async fn registry_changes_reach_a_connected_client() {
     );
 
     ok(&server, "DELETE", "/thing-groups/Tablets", None).await;
-    tablet.publish_qos1("dt/t", b"group-gone").await;
+    tablet.publish_qos1("dt/t", b"group-gone", 1).await;
     assert_eq!(
         publish_ins(&server, "tablet-1", 1).await,
         1,
@@ -169,14 +169,14 @@ async fn registry_changes_reach_a_connected_client() {
         Some(json!({"roleArn": "arn:aws:iam::123456789012:role/ThingwatchLoggingRole", "defaultLogLevel": "INFO"})),
     )
     .await;
-    tablet.publish_qos1("dt/t", b"default-info").await;
+    tablet.publish_qos1("dt/t", b"default-info", 1).await;
     assert_eq!(publish_ins(&server, "tablet-1", 2).await, 2);
     tablet.disconnect().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_source_ip_target() {
-    let dir = TempDir::new("v6");
+    let dir = temp_dir();
     let server = Server::start(
         dir.path(),
         &["--default-log-level", "ERROR", "--mqtt-listen", "[::1]:0"],
@@ -194,7 +194,7 @@ async fn ipv6_source_ip_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_logging_configuration_survives_kill_9() {
-    let dir = TempDir::new("persist");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
     set_level(&server, "CLIENT_ID", "remembered", "INFO").await;
     ok(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, TempDir};
+use common::{Server, temp_dir};
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, QoS};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -51,7 +51,7 @@ async fn next_publish(el: &mut EventLoop) -> (String, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_shadow_operations_match_aws() {
-    let dir = TempDir::new("shadow-http");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
 
     // An MQTT device watching its classic shadow sees what applications do over HTTP.
@@ -128,7 +128,7 @@ async fn http_shadow_operations_match_aws() {
         )
         .await;
     assert_eq!(r.status, 409);
-    assert_eq!(r.error_type.as_deref(), Some("ConflictException"));
+    assert_eq!(r.error_type(), Some("ConflictException"));
     assert_eq!(r.json()["message"], "Version conflict");
     let r = server
         .iotdata(
@@ -183,7 +183,7 @@ async fn http_shadow_operations_match_aws() {
         .iotdata("GET", "/things/lamp/shadow?name=fw", b"")
         .await;
     assert_eq!(r.status, 404);
-    assert_eq!(r.error_type.as_deref(), Some("ResourceNotFoundException"));
+    assert_eq!(r.error_type(), Some("ResourceNotFoundException"));
     assert_eq!(r.json()["message"], "No shadow exists with name: 'lamp~fw'");
 
     // Bad input: AWS's codes.
@@ -255,7 +255,7 @@ async fn http_shadow_operations_match_aws() {
     for (method, path, body, status, code) in cases {
         let r = server.iotdata(method, path, body).await;
         assert_eq!(
-            (r.status, r.error_type.as_deref()),
+            (r.status, r.error_type()),
             (*status, Some(*code)),
             "{method} {path}: {}",
             String::from_utf8_lossy(&r.body)
@@ -269,10 +269,7 @@ async fn http_shadow_operations_match_aws() {
         .iotdata("POST", "/things/lamp/shadow", big.as_bytes())
         .await;
     assert_eq!(r.status, 413);
-    assert_eq!(
-        r.error_type.as_deref(),
-        Some("RequestEntityTooLargeException")
-    );
+    assert_eq!(r.error_type(), Some("RequestEntityTooLargeException"));
 
     // The log entries: Success at INFO with protocol HTTP; the refusals as ERROR Failures.
     let updates = server
@@ -311,7 +308,7 @@ async fn http_shadow_operations_match_aws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_publish_reaches_mqtt_subscribers_and_is_logged() {
-    let dir = TempDir::new("shadow-publish");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
     let (sub, mut el) = mqtt(&server, "watcher").await;
     subscribe(&sub, &mut el, "dt/app/#").await;
@@ -354,11 +351,7 @@ async fn http_publish_reaches_mqtt_subscribers_and_is_logged() {
         ),
     ] {
         let r = server.iotdata("POST", path, b"{}").await;
-        assert_eq!(
-            (r.status, r.error_type.as_deref()),
-            (status, Some(code)),
-            "{path}"
-        );
+        assert_eq!((r.status, r.error_type()), (status, Some(code)), "{path}");
     }
 
     let ins = server
@@ -386,7 +379,7 @@ async fn http_publish_reaches_mqtt_subscribers_and_is_logged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_updates_survive_kill_9_and_respect_the_log_level() {
-    let dir = TempDir::new("shadow-kill");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
     let (dev, mut el) = mqtt(&server, "pump-1").await;
     subscribe(&dev, &mut el, "$aws/things/pump-1/shadow/#").await;

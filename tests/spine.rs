@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, TempDir};
+use common::{Credentials, Server, temp_dir};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ async fn recv(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_events_are_queryable_with_the_documented_json() {
-    let dir = TempDir::new("spine");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &[], &[]);
     assert!(
         server
@@ -224,7 +224,7 @@ async fn refused_connect(server: &Server, client_id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_log_level_flag_seeds_a_fresh_data_directory() {
-    let dir = TempDir::new("level");
+    let dir = temp_dir();
     let too_long = "x".repeat(200);
     {
         let server = Server::start(dir.path(), &["--default-log-level", "ERROR"], &[]);
@@ -266,7 +266,7 @@ async fn the_default_log_level_flag_seeds_a_fresh_data_directory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_and_unconfigured_logging_write_nothing() {
     for level in ["DISABLED", "UNCONFIGURED"] {
-        let dir = TempDir::new("off");
+        let dir = temp_dir();
         let server = Server::start(dir.path(), &["--default-log-level", level], &[]);
         let (publisher, _rx, _task) = v311(&server, "silent", true).await;
         publisher
@@ -290,7 +290,7 @@ async fn disabled_and_unconfigured_logging_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_event_retained_message_or_persistent_session() {
-    let dir = TempDir::new("kill9");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &[], &[]);
     // A persistent session subscribes, then goes away.
     {
@@ -370,7 +370,7 @@ async fn kill_9_loses_no_event_retained_message_or_persistent_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_from_the_environment_are_enforced() {
-    let dir = TempDir::new("creds");
+    let dir = temp_dir();
     let env = [
         ("THINGWATCH_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
         (
@@ -387,31 +387,29 @@ async fn credentials_from_the_environment_are_enforced() {
         .logs("DescribeLogGroups", serde_json::json!({}))
         .await;
     assert_eq!(status, 200);
-    let (status, err) = common::signed_logs_call(
-        server.http,
-        "DescribeLogGroups",
-        &serde_json::json!({}),
-        "AKIAIOSFODNN7EXAMPLE",
-        "wrong-secret-wrong-secret",
-    )
-    .await;
+    let (status, err) = server
+        .logs_as(
+            Credentials::new("AKIAIOSFODNN7EXAMPLE", "wrong-secret-wrong-secret"),
+            "DescribeLogGroups",
+            serde_json::json!({}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(err["__type"], "InvalidSignatureException");
-    let (status, err) = common::signed_logs_call(
-        server.http,
-        "DescribeLogGroups",
-        &serde_json::json!({}),
-        "AKIAUNKNOWNUNKNOWN00",
-        "whatever-whatever",
-    )
-    .await;
+    let (status, err) = server
+        .logs_as(
+            Credentials::new("AKIAUNKNOWNUNKNOWN00", "whatever-whatever"),
+            "DescribeLogGroups",
+            serde_json::json!({}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(err["__type"], "UnrecognizedClientException");
 }
 
 #[test]
 fn unauthenticated_listeners_are_refused_off_loopback() {
-    let dir = TempDir::new("refuse");
+    let dir = temp_dir();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_thingwatch"))
         .args([
             "serve",
@@ -431,7 +429,7 @@ fn unauthenticated_listeners_are_refused_off_loopback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_shuts_down_gracefully_and_keeps_every_event() {
-    let dir = TempDir::new("sigterm");
+    let dir = temp_dir();
     let mut server = Server::start(dir.path(), &[], &[]);
     let (publisher, _rx, _task) = v311(&server, "sensor-t", true).await;
     for i in 0..20 {
@@ -448,12 +446,12 @@ async fn sigterm_shuts_down_gracefully_and_keeps_every_event() {
         .await;
     assert_eq!(written.len(), 20);
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args(["-TERM", &server.process.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || {
-        let code = server.child.wait().unwrap();
+        let code = server.process.child.wait().unwrap();
         (code, server)
     })
     .await

@@ -4,63 +4,30 @@
 
 mod common;
 
-use common::{Server, TempDir};
+use common::{Credentials, Server, temp_dir};
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, Incoming, MqttOptions, QoS, Transport};
 use std::time::{Duration, SystemTime};
+use thingwatch_test_support::aws::PresignedPayload;
 
-/// `ws://HOST/mqtt?X-Amz-…` presigned for `iotdevicegateway` with the given secret.
+/// `ws://HOST/mqtt?X-Amz-…` presigned for `iotdevicegateway` with the given secret, the
+/// payload hash that of the empty body as the AWS IoT Device SDKs sign it.
 fn presigned_url(server: &Server, secret: &str) -> String {
-    use aws_sigv4::http_request::{
-        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-    };
-    use aws_sigv4::sign::v4;
-    let url = format!("http://{}/mqtt", server.http);
-    let identity =
-        aws_credential_types::Credentials::new(&server.access_key_id, secret, None, None, "ws")
-            .into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(300));
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("iotdevicegateway")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let host = server.http.to_string();
-    let signable = SignableRequest::new(
-        "GET",
-        &url,
-        [("host", host.as_str())].into_iter(),
-        SignableBody::Bytes(&[]),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let query: Vec<String> = instructions
-        .params()
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect();
-    format!("ws://{}/mqtt?{}", server.http, query.join("&"))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let query = server
+        .aws
+        .with_credentials(Credentials::new(&server.access_key_id, secret))
+        .presign(
+            "iotdevicegateway",
+            "/mqtt",
+            SystemTime::now(),
+            Duration::from_secs(300),
+            PresignedPayload::Empty,
+        );
+    format!("ws://{}/mqtt?{query}", server.http)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigv4_websocket_connects_publishes_and_logs_the_iam_identity() {
-    let dir = TempDir::new("ws");
+    let dir = temp_dir();
     let server = Server::start(dir.path(), &["--default-log-level", "INFO"], &[]);
     let url = presigned_url(&server, &server.secret_access_key.clone());
     let mut opts = MqttOptions::new("ws-app", url, server.http.port());

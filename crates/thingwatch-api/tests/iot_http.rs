@@ -4,188 +4,20 @@
 //! (`aws-sigv4`) and sent with reqwest. Every error is checked by status, `x-amzn-ErrorType`
 //! and message, the three things botocore reads.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+mod common;
 
+use std::time::SystemTime;
+
+use common::{IotOptions as Options, IotServer as Server};
 use serde_json::{Value, json};
-use thingwatch_api::{ApiState, Endpoints, IotService, IotSettings, StaticCredentials, serve};
-use thingwatch_events::{
-    LevelSetting, Logger, LoggerSettings, LoggingConfig, MemorySink, PipelineConfig,
-};
-use thingwatch_logstore::{LogStore, StoreOptions};
-use thingwatch_registry::{Registry, RegistrySettings};
+use thingwatch_api::Endpoints;
+use thingwatch_events::{LevelSetting, LoggingConfig};
 
-const AKID: &str = "AKIDEXAMPLE";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
 const ROLE: &str = "arn:aws:iam::123456789012:role/IoTLoggingRole";
-const MQTT_ENDPOINT: &str = "127.0.0.1:1883";
-
-struct Server {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    client: reqwest::Client,
-    logger: Logger,
-    _dir: tempfile::TempDir,
-}
-
-struct Options {
-    max_log_targets: usize,
-    initial: LoggingConfig,
-    endpoints: Endpoints,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_log_targets: 10,
-            initial: LoggingConfig::default(),
-            endpoints: Endpoints::data_only(MQTT_ENDPOINT),
-        }
-    }
-}
 
 impl Server {
     async fn start() -> Self {
         Self::start_with(Options::default()).await
-    }
-
-    async fn start_with(opts: Options) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::open(&dir.path().join("logs"), StoreOptions::default()).unwrap();
-        let logger = Logger::start(
-            LoggerSettings {
-                account_id: ACCOUNT.to_owned(),
-                node_id: "test".to_owned(),
-                pipeline: PipelineConfig::default(),
-            },
-            LoggingConfig::default(),
-            Box::new(MemorySink::new()),
-        );
-        let registry = Registry::open(
-            &dir.path().join("registry"),
-            RegistrySettings {
-                account_id: ACCOUNT.to_owned(),
-                region: REGION.to_owned(),
-                max_log_targets: opts.max_log_targets,
-            },
-            logger.clone(),
-            opts.initial,
-        )
-        .unwrap();
-        let iot = IotService::new(
-            registry,
-            IotSettings {
-                account_id: ACCOUNT.to_owned(),
-                region: REGION.to_owned(),
-                endpoints: opts.endpoints,
-            },
-        );
-        let creds = Arc::new(StaticCredentials::root(AKID, SECRET, ACCOUNT));
-        let state = ApiState::new(creds, ACCOUNT, REGION, store).with_service("iot", Arc::new(iot));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state, async move {
-            let _ = rx.await;
-        }));
-        Server {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-            client: reqwest::Client::new(),
-            logger,
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("graceful shutdown finishes")
-                .unwrap()
-                .unwrap();
-        }
-        self.logger.shutdown();
-    }
-
-    /// Sends a SigV4-signed (service `iot`) request; `path` includes the query string.
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let url = format!("http://{}{}", self.addr, path);
-        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let mut headers: Vec<(String, String)> = vec![("host".to_owned(), self.addr.to_string())];
-        if !body.is_empty() {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
-        }
-        let identity =
-            aws_credential_types::Credentials::new(AKID, SECRET, None, None, "test").into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(REGION)
-            .name("iot")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            method,
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&body),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        for (k, v) in instructions.headers() {
-            headers.push((k.to_owned(), v.to_owned()));
-        }
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(m, &url).body(body);
-        for (k, v) in &headers {
-            if k != "host" {
-                req = req.header(k.as_str(), v.as_str());
-            }
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.unwrap();
-        let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "{method} {path}: non-JSON body {e}: {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        assert!(
-            headers.contains_key("x-amzn-requestid"),
-            "{method} {path}: every response carries x-amzn-RequestId"
-        );
-        Reply {
-            status,
-            headers,
-            json,
-        }
-    }
-
-    /// A call that must succeed (200, `application/json`); returns its output.
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let r = self.call(method, path, body).await;
-        assert_eq!(r.status, 200, "{method} {path}: {}", r.json);
-        assert_eq!(r.headers["content-type"], "application/json");
-        assert!(
-            !r.json.to_string().contains("null"),
-            "absent members are omitted: {}",
-            r.json
-        );
-        r.json
     }
 
     /// A call that must fail with exactly `status`, `code` and `message`.
@@ -198,25 +30,10 @@ impl Server {
         code: &str,
         message: &str,
     ) -> Value {
-        let r = self.call(method, path, body).await;
-        assert_eq!(r.status, status, "{method} {path}: {}", r.json);
-        assert_eq!(
-            r.headers
-                .get("x-amzn-errortype")
-                .and_then(|v| v.to_str().ok()),
-            Some(code),
-            "{method} {path}: {}",
-            r.json
-        );
-        assert_eq!(r.json["message"], message, "{method} {path}");
-        r.json
+        let json = self.failure(method, path, &[], body, status, code).await;
+        assert_eq!(json["message"], message, "{method} {path}");
+        json
     }
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    json: Value,
 }
 
 /// One expected failure: method, path, body, status, `x-amzn-ErrorType`, message.

@@ -5,196 +5,26 @@
 //! signed by the AWS SDK for Rust's SigV4 signer and sent with reqwest. Errors are checked by
 //! status, `x-amzn-ErrorType` and message, the three things botocore reads.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+mod common;
 
 use base64::Engine;
+use common::{IotOptions, IotServer as Server};
 use serde_json::{Value, json};
 use sha2::Digest;
-use thingwatch_api::{ApiState, Endpoints, IotService, IotSettings, StaticCredentials, serve};
-use thingwatch_certs::{CertificateAuthority, CertificateRegistry};
-use thingwatch_events::{Logger, LoggerSettings, LoggingConfig, MemorySink, PipelineConfig};
-use thingwatch_logstore::{LogStore, StoreOptions};
+use thingwatch_api::Endpoints;
 use thingwatch_policy::{Decision, Request, evaluate};
-use thingwatch_registry::{Registry, RegistrySettings, ThingPrincipalType};
-
-const AKID: &str = "AKIDEXAMPLE";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
-
-struct Server {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    client: reqwest::Client,
-    logger: Logger,
-    registry: Registry,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    json: Value,
-}
+use thingwatch_registry::ThingPrincipalType;
+use thingwatch_test_support::{ACCOUNT, REGION, ROOT_AKID as AKID, ROOT_SECRET as SECRET};
 
 impl Server {
     /// A server with the certificate operations configured (`with_certs`) or not.
     async fn start(with_certs: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::open(&dir.path().join("logs"), StoreOptions::default()).unwrap();
-        let logger = Logger::start(
-            LoggerSettings {
-                account_id: ACCOUNT.to_owned(),
-                node_id: "test".to_owned(),
-                pipeline: PipelineConfig::default(),
-            },
-            LoggingConfig::default(),
-            Box::new(MemorySink::new()),
-        );
-        let registry = Registry::open(
-            &dir.path().join("registry"),
-            RegistrySettings {
-                account_id: ACCOUNT.to_owned(),
-                region: REGION.to_owned(),
-                max_log_targets: 10,
-            },
-            logger.clone(),
-            LoggingConfig::default(),
-        )
-        .unwrap();
-        let mut iot = IotService::new(
-            registry.clone(),
-            IotSettings {
-                account_id: ACCOUNT.to_owned(),
-                region: REGION.to_owned(),
-                endpoints: Endpoints::data_only("127.0.0.1:8883"),
-            },
-        );
-        if with_certs {
-            let ca = CertificateAuthority::load_or_create(&dir.path().join("ca"), &[]).unwrap();
-            let certs =
-                CertificateRegistry::open(&dir.path().join("certs"), Arc::new(ca), REGION, ACCOUNT)
-                    .unwrap();
-            iot = iot.with_certificates(certs);
-        }
-        let creds = Arc::new(StaticCredentials::root(AKID, SECRET, ACCOUNT));
-        let state = ApiState::new(creds, ACCOUNT, REGION, store).with_service("iot", Arc::new(iot));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state, async move {
-            let _ = rx.await;
-        }));
-        Server {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-            client: reqwest::Client::new(),
-            logger,
-            registry,
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("graceful shutdown finishes")
-                .unwrap()
-                .unwrap();
-        }
-        self.logger.shutdown();
-    }
-
-    /// Sends a SigV4-signed (service `iot`) request with extra signed `headers`; `path`
-    /// includes the query string.
-    async fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        extra: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Reply {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let url = format!("http://{}{}", self.addr, path);
-        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let mut headers: Vec<(String, String)> = vec![("host".to_owned(), self.addr.to_string())];
-        if !body.is_empty() {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
-        }
-        for (k, v) in extra {
-            headers.push(((*k).to_owned(), (*v).to_owned()));
-        }
-        let identity =
-            aws_credential_types::Credentials::new(AKID, SECRET, None, None, "test").into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(REGION)
-            .name("iot")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            method,
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&body),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        for (k, v) in instructions.headers() {
-            headers.push((k.to_owned(), v.to_owned()));
-        }
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(m, &url).body(body);
-        for (k, v) in &headers {
-            if k != "host" {
-                req = req.header(k.as_str(), v.as_str());
-            }
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.unwrap();
-        let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "{method} {path}: non-JSON body {e}: {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        Reply {
-            status,
-            headers,
-            json,
-        }
-    }
-
-    /// A call that must succeed; returns its output (absent members omitted, never null).
-    async fn ok_with(
-        &self,
-        method: &str,
-        path: &str,
-        extra: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Value {
-        let r = self.call_with(method, path, extra, body).await;
-        assert_eq!(r.status, 200, "{method} {path}: {}", r.json);
-        assert_eq!(r.headers["content-type"], "application/json");
-        assert!(!r.json.to_string().contains("null"), "{}", r.json);
-        r.json
-    }
-
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.ok_with(method, path, &[], body).await
+        Self::start_with(IotOptions {
+            endpoints: Endpoints::data_only("127.0.0.1:8883"),
+            certificates: with_certs,
+            ..IotOptions::default()
+        })
+        .await
     }
 
     /// A call that must fail with `status` and `code`; returns the message.
@@ -207,17 +37,8 @@ impl Server {
         status: u16,
         code: &str,
     ) -> String {
-        let r = self.call_with(method, path, extra, body).await;
-        assert_eq!(r.status, status, "{method} {path}: {}", r.json);
-        assert_eq!(
-            r.headers
-                .get("x-amzn-errortype")
-                .and_then(|v| v.to_str().ok()),
-            Some(code),
-            "{method} {path}: {}",
-            r.json
-        );
-        r.json["message"].as_str().unwrap_or_default().to_owned()
+        let json = self.failure(method, path, extra, body, status, code).await;
+        json["message"].as_str().unwrap_or_default().to_owned()
     }
 
     async fn err(
@@ -1278,7 +1099,7 @@ async fn aws_cli_sets_up_a_device_identity() {
         return;
     }
     let s = Server::start(true).await;
-    let endpoint = format!("http://{}", s.addr);
+    let endpoint = format!("http://{}", s.api.addr());
     let home = tempfile::tempdir().unwrap();
     let run = |args: Vec<String>| {
         let endpoint = endpoint.clone();

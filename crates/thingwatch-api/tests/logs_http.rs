@@ -2,95 +2,29 @@
 //! 127.0.0.1:0 (via `serve`, with graceful shutdown), requests signed by the AWS SDK for
 //! Rust's SigV4 signer (`aws-sigv4`, an independent implementation) and sent with reqwest.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, SystemTime};
 
+use common::{Api, root_state};
 use serde_json::{Value, json};
-use thingwatch_api::{ApiState, StaticCredentials, serve};
+use thingwatch_api::ApiState;
 use thingwatch_logstore::{LogStore, StoreOptions};
+use thingwatch_test_support::aws::{Credentials, Request};
+use thingwatch_test_support::{ROOT_AKID as AKID, ROOT_SECRET as SECRET, temp_dir};
 
-const AKID: &str = "AKIDEXAMPLE";
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
+type Server = Api;
 
-struct Server {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Self {
-        Self::start_with(|s| s).await
+impl Api {
+    async fn start_logs() -> Self {
+        Self::start_logs_with(|s| s).await
     }
 
-    async fn start_with(f: impl FnOnce(ApiState) -> ApiState) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+    /// A server over a log store in a fresh temp dir, its state adjusted by `f`.
+    async fn start_logs_with(f: impl FnOnce(ApiState) -> ApiState) -> Self {
+        let dir = temp_dir();
         let store = LogStore::open(dir.path(), StoreOptions::default()).unwrap();
-        let creds = Arc::new(StaticCredentials::root(AKID, SECRET, ACCOUNT));
-        let state = f(ApiState::new(creds, ACCOUNT, REGION, store));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state, async move {
-            let _ = rx.await;
-        }));
-        Server {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-            client: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("graceful shutdown finishes")
-                .unwrap()
-                .unwrap();
-        }
-    }
-}
-
-/// What a test request looks like before signing.
-struct Call<'a> {
-    method: &'a str,
-    path: &'a str,
-    service: &'a str,
-    headers: Vec<(&'a str, String)>,
-    body: Vec<u8>,
-    akid: &'a str,
-    secret: &'a str,
-    time: SystemTime,
-    sign: bool,
-}
-
-impl<'a> Call<'a> {
-    fn logs(op: &str, body: &Value) -> Call<'a> {
-        Call {
-            method: "POST",
-            path: "/",
-            service: "logs",
-            headers: vec![
-                ("content-type", "application/x-amz-json-1.1".to_owned()),
-                ("x-amz-target", format!("Logs_20140328.{op}")),
-            ],
-            body: body.to_string().into_bytes(),
-            akid: AKID,
-            secret: SECRET,
-            time: SystemTime::now(),
-            sign: true,
-        }
+        Api::start(dir, f(root_state(store))).await
     }
 }
 
@@ -109,76 +43,31 @@ impl Reply {
     }
 }
 
-async fn send(server: &Server, call: Call<'_>) -> Reply {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let url = format!("http://{}{}", server.addr, call.path);
-    let host = server.addr.to_string();
-    let mut headers: Vec<(String, String)> = vec![("host".to_owned(), host)];
-    headers.extend(
-        call.headers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone())),
-    );
-    if call.sign {
-        let identity =
-            aws_credential_types::Credentials::new(call.akid, call.secret, None, None, "test")
-                .into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(REGION)
-            .name(call.service)
-            .time(call.time)
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            call.method,
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&call.body),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        for (k, v) in instructions.headers() {
-            headers.push((k.to_owned(), v.to_owned()));
-        }
-    }
-    let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap();
-    let mut req = server.client.request(method, &url).body(call.body);
-    for (k, v) in &headers {
-        if k != "host" {
-            req = req.header(k.as_str(), v.as_str());
-        }
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.unwrap();
-    let json = if bytes.is_empty() {
+/// Sends `request`; the answer's body is JSON (or empty: `null`) and it carries a UUID
+/// `x-amzn-RequestId`.
+async fn send(server: &Server, request: Request) -> Reply {
+    let resp = server.aws.send(request).await;
+    let json = if resp.body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("non-JSON body {e}: {}", String::from_utf8_lossy(&bytes)))
+        resp.json()
     };
-    let rid = headers
-        .get("x-amzn-requestid")
-        .expect("every response carries x-amzn-RequestId")
-        .to_str()
-        .unwrap();
+    let rid = resp
+        .request_id()
+        .expect("every response carries x-amzn-RequestId");
     assert!(
         uuid::Uuid::parse_str(rid).is_ok(),
         "request id {rid} is a UUID"
     );
     Reply {
-        status,
-        headers,
+        status: resp.status,
+        headers: resp.headers,
         json,
     }
 }
 
 async fn logs(server: &Server, op: &str, body: Value) -> Reply {
-    send(server, Call::logs(op, &body)).await
+    send(server, Request::logs(op, &body)).await
 }
 
 /// Calls a Logs operation that must succeed and returns its JSON output.
@@ -204,7 +93,7 @@ fn now_ms() -> i64 {
 
 #[tokio::test]
 async fn every_logs_operation_happy_path() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     let before = now_ms();
     assert_eq!(
         ok(
@@ -371,7 +260,7 @@ async fn every_logs_operation_happy_path() {
 
 #[tokio::test]
 async fn pagination_across_pages() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     for i in 0..5 {
         ok(
             &s,
@@ -462,7 +351,7 @@ async fn pagination_across_pages() {
 
 #[tokio::test]
 async fn validation_and_resource_errors() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     ok(&s, "CreateLogGroup", json!({"logGroupName": "grp"})).await;
     let long = "a".repeat(513);
     // (operation, body, __type, exact message or "~substring")
@@ -610,7 +499,7 @@ async fn validation_and_resource_errors() {
 
 #[tokio::test]
 async fn put_log_events_reports_rejected_events() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     ok(&s, "CreateLogGroup", json!({"logGroupName": "g"})).await;
     ok(
         &s,
@@ -652,11 +541,11 @@ async fn put_log_events_reports_rejected_events() {
 
 #[tokio::test]
 async fn authentication_failures() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     let body = json!({});
 
-    let mut c = Call::logs("DescribeLogGroups", &body);
-    c.secret = "not-the-secret";
+    let c = Request::logs("DescribeLogGroups", &body)
+        .signed_with(Credentials::new(AKID, "not-the-secret"));
     let r = send(&s, c).await;
     assert_eq!(
         (r.status, r.error_type()),
@@ -667,8 +556,8 @@ async fn authentication_failures() {
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
     );
 
-    let mut c = Call::logs("DescribeLogGroups", &body);
-    c.akid = "AKIDUNKNOWN";
+    let c = Request::logs("DescribeLogGroups", &body)
+        .signed_with(Credentials::new("AKIDUNKNOWN", SECRET));
     let r = send(&s, c).await;
     assert_eq!(
         (r.status, r.error_type()),
@@ -679,8 +568,7 @@ async fn authentication_failures() {
         "The security token included in the request is invalid."
     );
 
-    let mut c = Call::logs("DescribeLogGroups", &body);
-    c.sign = false;
+    let c = Request::logs("DescribeLogGroups", &body).unsigned();
     let r = send(&s, c).await;
     assert_eq!(
         (r.status, r.error_type()),
@@ -688,8 +576,8 @@ async fn authentication_failures() {
     );
     assert_eq!(r.message(), "Missing Authentication Token");
 
-    let mut c = Call::logs("DescribeLogGroups", &body);
-    c.time = SystemTime::now() - Duration::from_secs(20 * 60);
+    let c = Request::logs("DescribeLogGroups", &body)
+        .signed_at(SystemTime::now() - Duration::from_secs(20 * 60));
     let r = send(&s, c).await;
     assert_eq!(
         (r.status, r.error_type()),
@@ -701,8 +589,8 @@ async fn authentication_failures() {
         r.message()
     );
 
-    let mut c = Call::logs("DescribeLogGroups", &body);
-    c.time = SystemTime::now() + Duration::from_secs(20 * 60);
+    let c = Request::logs("DescribeLogGroups", &body)
+        .signed_at(SystemTime::now() + Duration::from_secs(20 * 60));
     let r = send(&s, c).await;
     assert_eq!(
         (r.status, r.error_type()),
@@ -718,20 +606,18 @@ async fn authentication_failures() {
 
 #[tokio::test]
 async fn malformed_json_and_oversized_bodies() {
-    let s = Server::start_with(|st| st.with_max_body_bytes(64 * 1024)).await;
-    let mut c = Call::logs("DescribeLogGroups", &json!({}));
-    c.body = b"{\"limit\": 5".to_vec();
+    let s = Server::start_logs_with(|st| st.with_max_body_bytes(64 * 1024)).await;
+    let c = Request::logs("DescribeLogGroups", &json!({})).body(b"{\"limit\": 5".to_vec());
     let r = send(&s, c).await;
     assert_eq!((r.status, r.error_type()), (400, "SerializationException"));
 
-    let mut c = Call::logs("DescribeLogGroups", &json!({}));
-    c.body = b"[1,2,3]".to_vec();
+    let c = Request::logs("DescribeLogGroups", &json!({})).body(b"[1,2,3]".to_vec());
     let r = send(&s, c).await;
     assert_eq!((r.status, r.error_type()), (400, "SerializationException"));
 
     let big = json!({"logGroupName": "g", "logStreamName": "s",
         "logEvents": [{"timestamp": 1, "message": "x".repeat(100 * 1024)}]});
-    let r = send(&s, Call::logs("PutLogEvents", &big)).await;
+    let r = send(&s, Request::logs("PutLogEvents", &big)).await;
     assert_eq!(
         (r.status, r.error_type()),
         (413, "RequestEntityTooLargeException")
@@ -739,7 +625,7 @@ async fn malformed_json_and_oversized_bodies() {
     s.stop().await;
 
     // The default limit accepts a maximal 1 MiB PutLogEvents batch.
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     ok(&s, "CreateLogGroup", json!({"logGroupName": "g"})).await;
     ok(
         &s,
@@ -760,7 +646,7 @@ async fn malformed_json_and_oversized_bodies() {
     assert!(put.get("rejectedLogEventsInfo").is_none());
     let r = send(
         &s,
-        Call::logs(
+        Request::logs(
             "PutLogEvents",
             &json!({"logGroupName": "g", "logStreamName": "s",
                 "logEvents": [{"timestamp": 1, "message": "x".repeat(5 * 1024 * 1024)}]}),
@@ -776,23 +662,9 @@ async fn malformed_json_and_oversized_bodies() {
 
 #[tokio::test]
 async fn services_not_implemented_answer_in_their_protocol() {
-    let s = Server::start().await;
+    let s = Server::start_logs().await;
     // rest-json (iot): 404 + x-amzn-ErrorType.
-    let r = send(
-        &s,
-        Call {
-            method: "GET",
-            path: "/things/myThing",
-            service: "iot",
-            headers: vec![],
-            body: Vec::new(),
-            akid: AKID,
-            secret: SECRET,
-            time: SystemTime::now(),
-            sign: true,
-        },
-    )
-    .await;
+    let r = send(&s, Request::new("iot", "GET", "/things/myThing")).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.headers["x-amzn-errortype"], "UnknownOperationException");
     assert_eq!(r.headers["content-type"], "application/json");
@@ -800,17 +672,8 @@ async fn services_not_implemented_answer_in_their_protocol() {
     // rest-json authentication failures are 403.
     let r = send(
         &s,
-        Call {
-            method: "GET",
-            path: "/things/myThing",
-            service: "iot",
-            headers: vec![],
-            body: Vec::new(),
-            akid: "AKIDUNKNOWN",
-            secret: SECRET,
-            time: SystemTime::now(),
-            sign: true,
-        },
+        Request::new("iot", "GET", "/things/myThing")
+            .signed_with(Credentials::new("AKIDUNKNOWN", SECRET)),
     )
     .await;
     assert_eq!(r.status, 403);
@@ -818,24 +681,13 @@ async fn services_not_implemented_answer_in_their_protocol() {
     // CloudWatch JSON 1.0 query-compatible: x-amzn-query-error.
     let r = send(
         &s,
-        Call {
-            method: "POST",
-            path: "/",
-            service: "monitoring",
-            headers: vec![
-                ("content-type", "application/x-amz-json-1.0".to_owned()),
-                (
-                    "x-amz-target",
-                    "GraniteServiceVersion20100801.ListMetrics".to_owned(),
-                ),
-                ("x-amzn-query-mode", "true".to_owned()),
-            ],
-            body: b"{}".to_vec(),
-            akid: AKID,
-            secret: SECRET,
-            time: SystemTime::now(),
-            sign: true,
-        },
+        Request::aws_json(
+            "monitoring",
+            "1.0",
+            "GraniteServiceVersion20100801.ListMetrics",
+            &json!({}),
+        )
+        .header("x-amzn-query-mode", "true"),
     )
     .await;
     assert_eq!(

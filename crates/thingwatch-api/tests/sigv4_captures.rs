@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use thingwatch_api::sigv4::{AuthError, AuthMode, FixedClock, SignedRequest, Verifier};
 use thingwatch_api::{CredentialProvider, StaticCredentials};
+use thingwatch_test_support::aws::{AwsClient, Credentials, PresignedPayload};
 
 const CLI_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 /// The boto3 query/CBOR runs were signed with this secret (aws-wire.md, Artifacts).
@@ -364,52 +365,27 @@ fn missing_and_malformed_authorization() {
     assert!(matches!(v.verify(&r), Err(AuthError::Incomplete(_))));
 }
 
-/// Presigns a GET with the AWS SDK for Rust's signer (query-string form) and returns the
+/// Presigns `GET http://127.0.0.1:4580{path}` (signing name `iotdevicegateway`,
+/// `UNSIGNED-PAYLOAD`) with the AWS SDK for Rust's signer (query-string form) and returns the
 /// resulting query string.
 fn presign(
-    url: &str,
+    path: &str,
     secret: &str,
     token: Option<&str>,
     at: SystemTime,
     expires: Duration,
 ) -> String {
-    use aws_sigv4::http_request::{
-        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-    };
-    let identity = aws_credential_types::Credentials::new(
-        "AKIDEXAMPLE",
-        secret,
-        token.map(str::to_owned),
-        None,
-        "test",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires);
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("iotdevicegateway")
-        .time(at)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let headers = [("host", "127.0.0.1:4580")];
-    let req = SignableRequest::new(
-        "GET",
-        url,
-        headers.iter().copied(),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(req, &params).unwrap().into_parts();
-    let mut url = url::Url::parse(url).unwrap();
-    for (k, v) in instructions.params() {
-        url.query_pairs_mut().append_pair(k, v);
+    let mut creds = Credentials::new("AKIDEXAMPLE", secret);
+    if let Some(token) = token {
+        creds = creds.with_session_token(token);
     }
-    url.query().unwrap_or("").to_owned()
+    AwsClient::new("127.0.0.1:4580".parse().unwrap(), creds).presign(
+        "iotdevicegateway",
+        path,
+        at,
+        expires,
+        PresignedPayload::Unsigned,
+    )
 }
 
 #[test]
@@ -418,13 +394,7 @@ fn presigned_requests_verify_until_they_expire() {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("127.0.0.1:4580"));
     for token in [None, Some("session-token/with+chars=")] {
-        let query = presign(
-            "http://127.0.0.1:4580/mqtt",
-            CLI_SECRET,
-            token,
-            at,
-            Duration::from_secs(300),
-        );
+        let query = presign("/mqtt", CLI_SECRET, token, at, Duration::from_secs(300));
         let req = SignedRequest {
             method: "GET",
             raw_path: "/mqtt",
@@ -465,13 +435,7 @@ fn presigned_requests_verify_until_they_expire() {
 fn presigned_token_appended_after_signing_is_accepted() {
     // AWS IoT's WebSocket signing appends X-Amz-Security-Token after computing the signature.
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-    let query = presign(
-        "http://127.0.0.1:4580/mqtt",
-        CLI_SECRET,
-        None,
-        at,
-        Duration::from_secs(60),
-    );
+    let query = presign("/mqtt", CLI_SECRET, None, at, Duration::from_secs(60));
     let query = format!("{query}&X-Amz-Security-Token=abc%2Fdef");
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("127.0.0.1:4580"));

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use common::{ACCOUNT, ROOT_AKID, ROOT_SECRET, Server};
 use serde_json::{Value, json};
+use thingwatch_test_support::temp_dir;
 
 struct Cli {
     endpoint: String,
@@ -78,8 +79,8 @@ async fn aws_cli_sets_up_a_logging_role_and_a_user() {
     }
     let s = Server::start().await;
     let cli = Cli {
-        endpoint: format!("http://{}", s.addr),
-        home: tempfile::tempdir().expect("tempdir"),
+        endpoint: format!("http://{}", s.addr()),
+        home: temp_dir(),
     };
     let root = (ROOT_AKID, ROOT_SECRET);
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",

@@ -12,6 +12,7 @@ use thingwatch_iam::{
     BUILTIN_LOGGING_POLICY_NAME, BUILTIN_LOGGING_ROLE_NAME, BUILTIN_LOGGING_TRUST_POLICY, Decision,
     Iam, IamError, KeyStatus, NewRole, PassRoleError, builtin_logging_role_policy,
 };
+use thingwatch_test_support::temp_dir;
 
 const NOW: i64 = 1_763_700_000_000;
 
@@ -49,7 +50,7 @@ type DecisionRow<'a> = (
 
 #[test]
 fn identity_policies_allow_deny_and_variables() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = temp_dir();
     let iam = open(dir.path());
     let alice = iam.create_user("alice", None, NOW).expect("user").arn;
     iam.put_user_policy(
@@ -147,7 +148,7 @@ fn identity_policies_allow_deny_and_variables() {
 
 #[test]
 fn pass_role_reasons() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = temp_dir();
     let iam = open(dir.path());
     let good = role(&iam, "IoTLoggingRole", &trust("iot.amazonaws.com"));
     let lambda = role(&iam, "LambdaRole", &trust("lambda.amazonaws.com"));
@@ -223,7 +224,7 @@ fn pass_role_reasons() {
 
 #[test]
 fn builtin_logging_role_and_role_allows() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = temp_dir();
     let iam = open(dir.path());
     let role = iam
         .ensure_builtin_logging_role(BUILTIN_LOGGING_ROLE_NAME, NOW)
@@ -333,7 +334,7 @@ fn builtin_logging_role_and_role_allows() {
 
 #[test]
 fn credentials_for_sigv4() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = temp_dir();
     let iam = open(dir.path());
     let root = iam.lookup(ROOT_AKID).expect("root key");
     assert_eq!(root.arn, format!("arn:aws:iam::{ACCOUNT}:root"));
@@ -375,7 +376,7 @@ fn credentials_for_sigv4() {
 
 #[test]
 fn quotas_and_policy_errors() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = temp_dir();
     let iam = open(dir.path());
     iam.create_user("u", None, NOW).expect("user");
     // Each statement is ~100 non-whitespace characters; the user's inline policies may total

@@ -1,22 +1,18 @@
 //! Test harness shared by the HTTP tests: a real API server on 127.0.0.1:0 serving the `iam`
 //! and `sts` services over a real IAM store (SQLite in a temp dir), with `Iam` as the
-//! credential provider; requests are form bodies signed by the AWS SDK for Rust's SigV4 signer
-//! (`aws-sigv4`) and sent with reqwest; XML answers are read with quick-xml.
+//! credential provider; requests are form bodies signed by `thingwatch-test-support`'s
+//! `AwsClient` (the AWS SDK for Rust's SigV4 signer); XML answers are read with its `xml_texts`.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use thingwatch_api::{ApiState, serve};
 use thingwatch_iam::{Iam, IamService, IamSettings, StsService};
 use thingwatch_logstore::{LogStore, StoreOptions};
-
-pub const ROOT_AKID: &str = "AKIDEXAMPLE";
-pub const ROOT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-pub const ACCOUNT: &str = "123456789012";
-pub const REGION: &str = "us-east-1";
+use thingwatch_test_support::aws::{AwsClient, Credentials, Request, xml_texts};
+use thingwatch_test_support::server::LoopbackServer;
+pub use thingwatch_test_support::{ACCOUNT, REGION, ROOT_AKID, ROOT_SECRET};
 
 pub fn settings() -> IamSettings {
     IamSettings {
@@ -28,12 +24,17 @@ pub fn settings() -> IamSettings {
 }
 
 pub struct Server {
-    pub addr: SocketAddr,
     pub iam: Iam,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    client: reqwest::Client,
+    server: LoopbackServer,
+    aws: AwsClient,
     pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// The server's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
 }
 
 /// An HTTP answer: status, content type and body text.
@@ -57,101 +58,27 @@ impl Reply {
     }
 }
 
-/// Element texts at `path` in `xml`, unescaped.
-pub fn xml_texts(xml: &str, path: &str) -> Vec<String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut stack: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-                if stack.join("/") == path {
-                    current = Some(String::new());
-                }
-            }
-            Ok(Event::Text(t)) => {
-                if let Some(c) = current.as_mut() {
-                    c.push_str(&t.decode().expect("utf-8 text"));
-                }
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if let Some(c) = current.as_mut() {
-                    let name = r.decode().expect("utf-8 ref");
-                    let s = match name.as_ref() {
-                        "amp" => "&",
-                        "lt" => "<",
-                        "gt" => ">",
-                        "quot" => "\"",
-                        "apos" => "'",
-                        other => panic!("unexpected entity {other}"),
-                    };
-                    c.push_str(s);
-                }
-            }
-            Ok(Event::End(_)) => {
-                if stack.join("/") == path
-                    && let Some(c) = current.take()
-                {
-                    out.push(c);
-                }
-                stack.pop();
-            }
-            Ok(Event::Empty(e)) => {
-                stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-                if stack.join("/") == path {
-                    out.push(String::new());
-                }
-                stack.pop();
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("invalid XML ({e}): {xml}"),
-        }
-    }
-    out
-}
-
 impl Server {
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = thingwatch_test_support::temp_dir();
         let iam = Iam::open(&dir.path().join("iam"), settings()).expect("open IAM store");
         let store =
             LogStore::open(&dir.path().join("logs"), StoreOptions::default()).expect("log store");
         let state = ApiState::new(Arc::new(iam.clone()), ACCOUNT, REGION, store)
             .with_service("iam", Arc::new(IamService::new(iam.clone())))
             .with_service("sts", Arc::new(StsService::new(iam.clone())));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let server =
+            LoopbackServer::start(|listener, shutdown| serve(listener, state, shutdown)).await;
         Server {
-            addr,
+            aws: AwsClient::root(server.addr()),
             iam,
-            shutdown: Some(tx),
-            task: Some(task),
-            client: reqwest::Client::new(),
+            server,
             dir,
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("graceful shutdown finishes")
-                .expect("server task")
-                .expect("serve");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 
     /// POSTs `form` (awsQuery) to `service`, signed with `(akid, secret)`.
@@ -161,64 +88,18 @@ impl Server {
         service: &str,
         form: &[(&str, &str)],
     ) -> Reply {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let url = format!("http://{}/", self.addr);
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish()
-            .into_bytes();
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".to_owned(), self.addr.to_string()),
-            (
-                "content-type".to_owned(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
-            ),
-        ];
-        let identity =
-            aws_credential_types::Credentials::new(creds.0, creds.1, None, None, "test").into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(REGION)
-            .name(service)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .expect("signing params")
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&body),
-        )
-        .expect("signable");
-        let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
-        for (k, v) in instructions.headers() {
-            headers.push((k.to_owned(), v.to_owned()));
-        }
-        let mut req = self.client.post(&url).body(body);
-        for (k, v) in &headers {
-            if k != "host" {
-                req = req.header(k.as_str(), v.as_str());
-            }
-        }
-        let resp = req.send().await.expect("send");
-        let status = resp.status().as_u16();
+        let resp = self
+            .aws
+            .send(Request::query(service, form).signed_with(Credentials::new(creds.0, creds.1)))
+            .await;
         assert!(
-            resp.headers().contains_key("x-amzn-requestid"),
+            resp.request_id().is_some(),
             "every response carries x-amzn-RequestId"
         );
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let body = resp.text().await.expect("body");
         Reply {
-            status,
-            content_type,
-            body,
+            status: resp.status,
+            content_type: resp.content_type().to_owned(),
+            body: resp.text(),
         }
     }
 
