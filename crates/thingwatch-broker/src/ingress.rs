@@ -17,7 +17,8 @@
 //!    one): each has its own bounded, named queue with a [`WhenFull`] policy and counts what it
 //!    drops;
 //! 6. hand a reserved request topic to its [`ReservedTopicHandler`](crate::ReservedTopicHandler)
-//!    (after the observers, so that no observer sees an answer before its request).
+//!    (after the observers, so that no observer sees an answer before its request) — except
+//!    a will, which the services behind reserved topics ignore, as AWS's do.
 //!
 //! A refusal is logged as a `Publish-In` Failure with AWS's reason and counted as its metric
 //! before it is returned; the caller maps it to its wire answer (a PUBACK reason code, a
@@ -224,7 +225,10 @@ pub(crate) fn ingest(
     // Observers first: a reserved request's answers (published by its handler, possibly on
     // another thread at once) must never reach an observer before the request itself.
     offer_to_observers(shared, &origin, &msg);
-    if topic::is_reserved(&msg.topic) {
+    // A will on a reserved request topic reaches subscribers but not the service behind it
+    // (Developer Guide, *Using shadows in apps and services*: the shadow service ignores
+    // Last Will messages on its reserved topics).
+    if topic::is_reserved(&msg.topic) && !matches!(origin, Origin::Will(_)) {
         hand_to_reserved_handler(shared, &origin, &msg);
     }
     Ok(Accepted { durable })
