@@ -9,10 +9,23 @@
 //! - [`page_token`] — the one pagination-token scheme: opaque, tagged with the operation it
 //!   belongs to, resuming strictly after the last key of the previous page.
 //!
-//! No I/O, no HTTP: domain crates and API crates both depend on it.
+//! - [`credentials`] — [`Principal`] (who an access key id is), [`CredentialProvider`] (the
+//!   lookup SigV4 verification uses), [`StaticCredentials`] (the configured root key).
+//! - [`error`] — the AWS error table ([`ErrorCode`], one variant per code, with its fault
+//!   side and HTTP status per [`Protocol`]) and [`ApiError`] with each protocol's wire form
+//!   ([`ApiError::to_wire`]).
+//! - [`validate`] — the AWS request-validation messages (`1 validation error detected: …`).
+//!
+//! No I/O, no HTTP framework: domain crates and API crates both depend on it. The HTTP
+//! layer (`thingwatch-http`) turns [`WireError`]s into responses and verifies SigV4.
 
 pub mod arn;
+pub mod credentials;
+pub mod error;
 pub mod page_token;
+pub mod validate;
 
 pub use arn::{Arn, ArnError, IotKind, Scope};
+pub use credentials::{CredentialProvider, Principal, StaticCredentials};
+pub use error::{ApiError, ErrorCode, Fault, Protocol, WireError};
 pub use page_token::{Alphabet, InvalidToken};

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use thingwatch_api::CredentialProvider;
+use thingwatch_aws::CredentialProvider;
 use thingwatch_iam::{BUILTIN_LOGGING_ROLE_NAME, Iam, IamSettings};
 
 const POLICY: &str = r#"{

@@ -1,8 +1,8 @@
 //! [`IamError`]: why an IAM store operation failed, one variant per IAM error code, carrying
 //! the AWS-style message; [`PassRoleError`]: why a role may not be passed to a service.
-//! [`IamError::to_api_error`] maps to the awsQuery error table of `thingwatch_api`.
+//! [`IamError::to_api_error`] maps to the awsQuery error table of `thingwatch_aws`.
 
-use thingwatch_api::{ApiError, ErrorCode};
+use thingwatch_aws::{ApiError, ErrorCode};
 
 /// A failed IAM operation. `Display` is the message the client sees (except
 /// [`IamError::Storage`], [`IamError::Open`], [`IamError::Io`] and [`IamError::Random`], which

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
-use thingwatch_api::{CredentialProvider, Principal};
+use thingwatch_aws::{CredentialProvider, Principal};
 use thingwatch_policy::{Decision, PolicyDocument, PolicyError, PolicyKind, Request, evaluate};
 
 use crate::error::{IamError, PassRoleError};

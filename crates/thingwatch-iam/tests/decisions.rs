@@ -3,18 +3,24 @@
 //! `iam:PassRole` of the logging role (every refusal reason), the built-in logging role and
 //! `role_allows`, credentials for SigV4, quotas, and persistence across reopen.
 
-mod common;
-
-use common::{ACCOUNT, REGION, ROOT_AKID, ROOT_SECRET, settings};
-use thingwatch_api::CredentialProvider;
+use thingwatch_aws::CredentialProvider;
 use thingwatch_iam::model::{log_group_resource_arn, log_stream_resource_arn};
 use thingwatch_iam::{
     BUILTIN_LOGGING_POLICY_NAME, BUILTIN_LOGGING_ROLE_NAME, BUILTIN_LOGGING_TRUST_POLICY, Decision,
-    Iam, IamError, KeyStatus, NewRole, PassRoleError, builtin_logging_role_policy,
+    Iam, IamError, IamSettings, KeyStatus, NewRole, PassRoleError, builtin_logging_role_policy,
 };
-use thingwatch_test_support::temp_dir;
+use thingwatch_test_support::{ACCOUNT, REGION, ROOT_AKID, ROOT_SECRET, temp_dir};
 
 const NOW: i64 = 1_763_700_000_000;
+
+fn settings() -> IamSettings {
+    IamSettings {
+        account_id: ACCOUNT.to_owned(),
+        region: REGION.to_owned(),
+        root_access_key_id: ROOT_AKID.to_owned(),
+        root_secret_access_key: ROOT_SECRET.to_owned(),
+    }
+}
 
 fn open(dir: &std::path::Path) -> Iam {
     Iam::open(dir, settings()).expect("open IAM store")

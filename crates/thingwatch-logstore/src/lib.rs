@@ -4,7 +4,7 @@
 //! [fjall](https://docs.rs/fjall) embedded LSM engine (chosen by measurement, see
 //! `docs/decisions/0002-log-store-engine.md`). The public surface mirrors the CloudWatch Logs
 //! API (`CreateLogGroup`, `PutLogEvents`, `GetLogEvents`, `FilterLogEvents`, …) as synchronous
-//! methods on [`LogStore`]; the HTTP/JSON wire shapes live in `thingwatch-api`, not here.
+//! methods on [`LogStore`]; the HTTP/JSON wire shapes live in `thingwatch-logs-api`, not here.
 //!
 //! **Architecture Invariant:** this crate knows nothing of MQTT or AWS IoT; it stores opaque
 //! UTF-8 messages with millisecond timestamps. All times are epoch **milliseconds** (`i64`).

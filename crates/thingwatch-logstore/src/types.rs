@@ -1,4 +1,4 @@
-//! Public request/response shapes of [`crate::LogStore`] (the contract with `thingwatch-api`).
+//! Public request/response shapes of [`crate::LogStore`] (the contract with `thingwatch-logs-api`).
 //!
 //! Field names follow the CloudWatch Logs API members (`creationTime` → `creation_time`, …).
 //! All times are epoch **milliseconds**.

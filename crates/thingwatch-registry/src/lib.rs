@@ -16,7 +16,7 @@
 //! changes, so connected clients pick up new levels on their next entry.
 //!
 //! **API Boundary:** this crate knows AWS semantics (existence, uniqueness, versions, limits,
-//! idempotency) but not the wire: the `iot` service in `thingwatch-api` validates name
+//! idempotency) but not the wire: the `iot` service in `thingwatch-iot-api` validates name
 //! patterns and lengths, parses enums and maps [`RegistryError`] to HTTP.
 //!
 //! Sources: AWS IoT API Reference (operation pages named on each method), Developer Guide
@@ -47,7 +47,7 @@ pub use types::{
     ThingGroupProperties, ThingInfo, ThingPrincipalType,
 };
 
-// `Registry` is shared across tasks and threads (the contract with `thingwatch-api`).
+// `Registry` is shared across tasks and threads (the contract with `thingwatch-iot-api`).
 const _: fn() = || {
     fn assert_shared<T: Clone + Send + Sync + 'static>() {}
     assert_shared::<Registry>();

@@ -2,19 +2,19 @@
 //! dispatcher (every signed call), `iam:PassRole` checks, and MQTT connections authenticated
 //! by an IAM identity (WebSocket).
 
-use thingwatch_api::{ApiError, ErrorCode};
+use thingwatch_aws::{ApiError, ErrorCode};
 
 /// IAM decisions for the API dispatcher, `iam:PassRole` and MQTT over WebSocket.
 pub struct IamDecisions(pub thingwatch_iam::Iam);
 
-impl thingwatch_api::RequestAuthorizer for IamDecisions {
+impl thingwatch_http::RequestAuthorizer for IamDecisions {
     fn authorize(&self, principal_arn: &str, action: &str, resource: &str) -> Option<String> {
         let decision = self.0.authorize(principal_arn, action, resource, &[]);
         thingwatch_iam::access_denied_message(principal_arn, action, resource, decision)
     }
 }
 
-impl thingwatch_api::RoleChecker for IamDecisions {
+impl thingwatch_iot_api::RoleChecker for IamDecisions {
     fn check(&self, caller_arn: &str, role_arn: &str) -> Result<(), ApiError> {
         match self.0.check_pass_role(caller_arn, role_arn) {
             Ok(_) => Ok(()),

@@ -61,7 +61,7 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
-    api: thingwatch_api::ApiState,
+    api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
     watcher: JoinHandle<()>,
@@ -228,7 +228,7 @@ impl Server {
         }
         tasks.push((
             "HTTP API",
-            tokio::spawn(thingwatch_api::serve(
+            tokio::spawn(thingwatch_http::serve(
                 http,
                 api_state.clone(),
                 stopped(stop_rx),
@@ -294,7 +294,7 @@ impl Server {
 
     /// Registers an API-call observer: it sees every call on the HTTP port from now on
     /// (caller, operation, parameters, outcome) — the audit trail's hook.
-    pub fn add_api_call_observer(&self, observer: Arc<dyn thingwatch_api::ApiCallObserver>) {
+    pub fn add_api_call_observer(&self, observer: Arc<dyn thingwatch_http::ApiCallObserver>) {
         self.api.add_call_observer(observer);
     }
 
@@ -416,7 +416,7 @@ fn api_state(
     shadows: &thingwatch_shadow::ShadowGateway,
     logger: &Logger,
     store: &LogStore,
-) -> thingwatch_api::ApiState {
+) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
     let data_endpoint = if mqtt_addr.port() == 1883 {
@@ -424,34 +424,42 @@ fn api_state(
     } else {
         mqtt_addr.to_string()
     };
-    let iot = thingwatch_api::IotService::new(
+    let iot = thingwatch_iot_api::IotService::new(
         registry.clone(),
-        thingwatch_api::IotSettings {
+        thingwatch_iot_api::IotSettings {
             account_id: config.account_id.clone(),
             region: config.region.clone(),
-            endpoints: thingwatch_api::Endpoints::data_only(data_endpoint),
+            endpoints: thingwatch_iot_api::Endpoints::data_only(data_endpoint),
         },
     )
     .with_certificates(certificates.clone())
     .with_role_checker(Arc::new(IamDecisions(iam.clone())));
-    let iotdata =
-        thingwatch_api::IotDataService::new(shadows.clone(), broker.clone(), logger.clone());
-    thingwatch_api::ApiState::new(
+    let iotdata = thingwatch_iotdata_api::IotDataService::new(
+        shadows.clone(),
+        broker.clone(),
+        logger.clone(),
+    );
+    let logs = thingwatch_logs_api::LogsService::new(
+        store.clone(),
+        config.account_id.clone(),
+        config.region.clone(),
+    );
+    thingwatch_http::ApiState::new(
         Arc::new(iam.clone()),
         config.account_id.clone(),
         config.region.clone(),
-        store.clone(),
     )
     .with_authorizer(Arc::new(IamDecisions(iam.clone())))
+    .with_service("logs", Arc::new(logs))
     .with_service(
         "iam",
-        Arc::new(thingwatch_iam::IamService::new(iam.clone())),
+        Arc::new(thingwatch_iam_api::IamService::new(iam.clone())),
     )
     .with_service(
         "sts",
-        Arc::new(thingwatch_iam::StsService::new(iam.clone())),
+        Arc::new(thingwatch_iam_api::StsService::new(iam.clone())),
     )
-    .with_mqtt_websocket(broker.clone())
+    .with_routes(thingwatch_iotdata_api::mqtt_ws::routes(broker.clone()))
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata))
 }

@@ -578,16 +578,16 @@ async fn https_and_mqtt_shadow_publishes_are_one_path() {
 
 /// Keeps every observed API call.
 #[derive(Default)]
-struct CallLog(std::sync::Mutex<Vec<thingwatch_api::ApiCall>>);
+struct CallLog(std::sync::Mutex<Vec<thingwatch_http::ApiCall>>);
 
-impl thingwatch_api::ApiCallObserver for CallLog {
-    fn on_call(&self, call: &thingwatch_api::ApiCall) {
+impl thingwatch_http::ApiCallObserver for CallLog {
+    fn on_call(&self, call: &thingwatch_http::ApiCall) {
         self.0.lock().unwrap().push(call.clone());
     }
 }
 
 impl CallLog {
-    fn by_request_id(&self, id: &str) -> thingwatch_api::ApiCall {
+    fn by_request_id(&self, id: &str) -> thingwatch_http::ApiCall {
         let calls = self.0.lock().unwrap();
         calls
             .iter()

@@ -164,6 +164,43 @@ impl Drop for ChildServer {
     }
 }
 
+/// An AWS API server on loopback ([`LoopbackServer`]) with a client signing as the root key
+/// ([`crate::ROOT_AKID`]) and the data directory its stores live in (removed on drop).
+pub struct ApiServer {
+    server: LoopbackServer,
+    /// Signs with [`crate::ROOT_AKID`] / [`crate::ROOT_SECRET`].
+    pub aws: crate::aws::AwsClient,
+    /// The data directory (log store, registry, …).
+    pub dir: tempfile::TempDir,
+}
+
+impl ApiServer {
+    /// Serves with `serve` (e.g. `|l, s| thingwatch_http::serve(l, state, s)`) whose stores
+    /// live in `dir`.
+    pub async fn start<F, Fut>(dir: tempfile::TempDir, serve: F) -> ApiServer
+    where
+        F: FnOnce(TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let server = LoopbackServer::start(serve).await;
+        ApiServer {
+            aws: crate::aws::AwsClient::root(server.addr()),
+            server,
+            dir,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Graceful shutdown; panics unless it finishes within [`STOP_TIMEOUT`] without error.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
