@@ -14,6 +14,7 @@
 //! - [`error`] — the AWS error table ([`ErrorCode`], one variant per code, with its fault
 //!   side and HTTP status per [`Protocol`]) and [`ApiError`] with each protocol's wire form
 //!   ([`ApiError::to_wire`]).
+//! - [`names`] — validated resource names ([`ThingName`]) and the constraint each violates.
 //! - [`validate`] — the AWS request-validation messages (`1 validation error detected: …`).
 //!
 //! No I/O, no HTTP framework: domain crates and API crates both depend on it. The HTTP
@@ -22,10 +23,12 @@
 pub mod arn;
 pub mod credentials;
 pub mod error;
+pub mod names;
 pub mod page_token;
 pub mod validate;
 
 pub use arn::{Arn, ArnError, IotKind, Scope};
 pub use credentials::{CredentialProvider, Principal, StaticCredentials};
 pub use error::{ApiError, ErrorCode, Fault, Protocol, WireError};
+pub use names::{NameViolation, ThingName};
 pub use page_token::{Alphabet, InvalidToken};

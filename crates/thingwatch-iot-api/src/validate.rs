@@ -6,11 +6,12 @@
 //! itself is shared with CloudWatch Logs ([`thingwatch_aws::validate`]); this module holds AWS IoT's
 //! patterns and limits.
 
+use thingwatch_aws::ThingName;
 pub use thingwatch_aws::validate::ModelPattern;
 use thingwatch_http::error::ErrorCode;
 
 /// `ThingName` / `ThingGroupName` / `ThingTypeName` / `BillingGroupName` length (1..=128).
-pub const MAX_NAME_LEN: usize = 128;
+pub const MAX_NAME_LEN: usize = ThingName::MAX_LEN;
 /// `AttributeName` maximum length (model: max=128).
 pub const MAX_ATTRIBUTE_NAME_LEN: usize = 128;
 /// `AttributeValue` maximum length (model: max=800).
@@ -62,7 +63,7 @@ impl ModelPattern for Pattern {
 
     fn regex(self) -> &'static str {
         match self {
-            Self::ResourceName => "[a-zA-Z0-9:_-]+",
+            Self::ResourceName => ThingName::PATTERN,
             Self::AttributeName => "[a-zA-Z0-9_.,@/:#-]+",
             Self::AttributeValue => r"[a-zA-Z0-9_.,@/:#=\[\]-]*",
             Self::Description => r"[\p{Graph}\x20]*",
@@ -79,7 +80,7 @@ impl ModelPattern for Pattern {
                 .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
         };
         match self {
-            Self::ResourceName => !s.is_empty() && all(":_-"),
+            Self::ResourceName => !s.is_empty() && s.chars().all(ThingName::is_name_char),
             Self::AttributeName => !s.is_empty() && all("_.,@/:#-"),
             Self::AttributeValue => all("_.,@/:#=[]-"),
             Self::Description => s.chars().all(|c| c.is_ascii_graphic() || c == ' '),

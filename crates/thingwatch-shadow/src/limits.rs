@@ -23,8 +23,9 @@ pub const MAX_REQUEST_BYTES: usize = 128 * 1024;
 /// Guide *Device Shadow service documents — Client tokens* ("no longer than 64 bytes").
 pub const MAX_CLIENT_TOKEN_BYTES: usize = 64;
 
-/// Thing names: 1–128 characters of `[a-zA-Z0-9:_-]`. Source: `iot-data` model, ThingName.
-pub const MAX_THING_NAME_LEN: usize = 128;
+/// Thing names: 1–128 characters of `[a-zA-Z0-9:_-]`. Source: `iot-data` model, ThingName
+/// (the rule itself is [`thingwatch_aws::ThingName`]).
+pub const MAX_THING_NAME_LEN: usize = thingwatch_aws::ThingName::MAX_LEN;
 
 /// Shadow names: 1–64 characters of `[$a-zA-Z0-9:_-]`. Source: `iot-data` model, ShadowName.
 pub const MAX_SHADOW_NAME_LEN: usize = 64;

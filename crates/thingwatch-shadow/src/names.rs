@@ -2,67 +2,51 @@
 //! AWS's standard validation message.
 
 use crate::error::ShadowError;
-use crate::limits::{MAX_SHADOW_NAME_LEN, MAX_THING_NAME_LEN};
+use crate::limits::MAX_SHADOW_NAME_LEN;
+use thingwatch_aws::{NameViolation, ThingName};
 
-fn thing_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-')
-}
+/// The shadow-name pattern as the `iot-data` model spells it.
+const SHADOW_NAME_PATTERN: &str = "[$a-zA-Z0-9:_-]+";
 
 fn shadow_char(c: char) -> bool {
-    thing_char(c) || c == '$'
+    ThingName::is_name_char(c) || c == '$'
 }
 
-fn check(
-    value: &str,
-    member: &str,
-    max_len: usize,
-    pattern: &str,
-    allowed: fn(char) -> bool,
-) -> Result<(), ShadowError> {
-    let constraint = if value.is_empty() {
-        Some("Member must have length greater than or equal to 1".to_string())
-    } else if value.chars().count() > max_len {
-        Some(format!(
-            "Member must have length less than or equal to {max_len}"
-        ))
-    } else if !value.chars().all(allowed) {
-        Some(format!(
-            "Member must satisfy regular expression pattern: {pattern}"
-        ))
+fn check_shadow_name(value: &str) -> Result<(), NameViolation> {
+    if value.is_empty() {
+        Err(NameViolation::TooShort { min: 1 })
+    } else if value.chars().count() > MAX_SHADOW_NAME_LEN {
+        Err(NameViolation::TooLong {
+            max: MAX_SHADOW_NAME_LEN,
+        })
+    } else if !value.chars().all(shadow_char) {
+        Err(NameViolation::Pattern {
+            regex: SHADOW_NAME_PATTERN,
+        })
     } else {
-        None
-    };
-    match constraint {
-        None => Ok(()),
-        Some(constraint) => Err(ShadowError::invalid(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy \
-             constraint: {constraint}"
-        ))),
+        Ok(())
     }
 }
 
-/// Checks a thing name: 1–128 characters of `[a-zA-Z0-9:_-]`. Errors: 400 with AWS's
-/// validation message. Source: `iot-data` model, ThingName.
+/// AWS's validation message for one violated constraint of `member`.
+fn invalid(value: &str, member: &str, violation: NameViolation) -> ShadowError {
+    ShadowError::invalid(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy \
+         constraint: {}",
+        violation.constraint()
+    ))
+}
+
+/// Checks a thing name: 1–128 characters of `[a-zA-Z0-9:_-]` ([`ThingName::check`]).
+/// Errors: 400 with AWS's validation message. Source: `iot-data` model, ThingName.
 pub fn validate_thing_name(thing: &str) -> Result<(), ShadowError> {
-    check(
-        thing,
-        "thingName",
-        MAX_THING_NAME_LEN,
-        "[a-zA-Z0-9:_-]+",
-        thing_char,
-    )
+    ThingName::check(thing).map_err(|v| invalid(thing, "thingName", v))
 }
 
 /// Checks a shadow name: 1–64 characters of `[$a-zA-Z0-9:_-]`. Errors: 400 with AWS's
 /// validation message. Source: `iot-data` model, ShadowName.
 pub fn validate_shadow_name(shadow: &str) -> Result<(), ShadowError> {
-    check(
-        shadow,
-        "shadowName",
-        MAX_SHADOW_NAME_LEN,
-        "[$a-zA-Z0-9:_-]+",
-        shadow_char,
-    )
+    check_shadow_name(shadow).map_err(|v| invalid(shadow, "shadowName", v))
 }
 
 /// Checks a thing name and, for a named shadow, its shadow name.
