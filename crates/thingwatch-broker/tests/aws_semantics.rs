@@ -23,7 +23,7 @@ async fn qos2_subscribe_gets_no_suback_and_subscribes_nothing() {
         let v5 = version == 5;
         let dir = tempfile::tempdir().unwrap();
         let srv = start(dir.path(), BrokerConfig::default()).await;
-        let (mut s, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(version)).await;
+        let (mut s, _) = RawClient::connected(srv.addr, "sub", &ConnectOpts::new(version)).await;
         s.send(&subscribe_packet(v5, 1, &[("a/b", 1), ("c/d", 2)]))
             .await;
         assert!(
@@ -67,7 +67,7 @@ async fn qos2_subscribe_gets_no_suback_and_subscribes_nothing() {
             (0x90, want.to_vec()),
             "v{version}: SUBACK"
         );
-        let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(version)).await;
+        let (mut p, _) = RawClient::connected(srv.addr, "pub", &ConnectOpts::new(version)).await;
         p.send(&publish_packet(v5, "a/b", b"hi", 0, false, None, &[]))
             .await;
         let d = s.delivery().await;
@@ -83,10 +83,10 @@ async fn qos2_subscribe_gets_no_suback_and_subscribes_nothing() {
 async fn qos2_publish_v311_is_ignored_and_connection_stays_open() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
-    let (mut sub, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(4)).await;
+    let (mut sub, _) = RawClient::connected(srv.addr, "sub", &ConnectOpts::new(4)).await;
     sub.send(&subscribe_packet(false, 1, &[("q/#", 1)])).await;
     assert_eq!(sub.expect().await.0, 0x90);
-    let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(4)).await;
+    let (mut p, _) = RawClient::connected(srv.addr, "pub", &ConnectOpts::new(4)).await;
     p.send(&publish_packet(
         false,
         "q/x",
@@ -132,10 +132,10 @@ async fn qos2_publish_v311_is_ignored_and_connection_stays_open() {
 async fn qos2_publish_v5_is_disconnected_with_0x9b() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
-    let (mut sub, _) = Raw::connected(srv.addr, "sub", &ConnectOpts::new(5)).await;
+    let (mut sub, _) = RawClient::connected(srv.addr, "sub", &ConnectOpts::new(5)).await;
     sub.send(&subscribe_packet(true, 1, &[("q/#", 1)])).await;
     assert_eq!(sub.expect().await.0, 0x90);
-    let (mut p, _) = Raw::connected(srv.addr, "pub", &ConnectOpts::new(5)).await;
+    let (mut p, _) = RawClient::connected(srv.addr, "pub", &ConnectOpts::new(5)).await;
     p.send(&publish_packet(true, "q/x", b"two", 2, false, Some(7), &[]))
         .await;
     assert_eq!(
@@ -174,7 +174,7 @@ async fn qos2_publish_v5_is_disconnected_with_0x9b() {
 }
 
 /// Waits until `n` Disconnect entries of `client` are logged (the session is parked by then).
-async fn disconnected(srv: &Server, client: &str, n: usize) {
+async fn disconnected(srv: &BrokerServer, client: &str, n: usize) {
     let ev = srv
         .wait_events(|ev| {
             ev.iter()
@@ -194,8 +194,8 @@ async fn disconnected(srv: &Server, client: &str, n: usize) {
 
 /// Publishes a QoS 1 message with a fresh raw 3.1.1 client and waits for the PUBACK (the
 /// queued copy is durable by then).
-async fn publish_q1(srv: &Server, topic: &str, payload: &[u8]) {
-    let (mut p, _) = Raw::connected(srv.addr, "publisher", &ConnectOpts::new(4)).await;
+async fn publish_q1(srv: &BrokerServer, topic: &str, payload: &[u8]) {
+    let (mut p, _) = RawClient::connected(srv.addr, "publisher", &ConnectOpts::new(4)).await;
     p.send(&publish_packet(
         false,
         topic,
@@ -214,7 +214,7 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
     // A 3.1.1 persistent session with a subscription.
-    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    let (mut d, present) = RawClient::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
     assert!(!present);
     d.send(&subscribe_packet(false, 1, &[("q/#", 1)])).await;
     assert_eq!(d.expect().await.0, 0x90);
@@ -222,7 +222,7 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
     disconnected(&srv, "dev", 1).await;
     publish_q1(&srv, "q/1", b"m1").await;
     // Same version: resumed, the queued message is delivered.
-    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    let (mut d, present) = RawClient::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
     assert!(present, "same version resumes");
     let m = d.delivery().await;
     assert_eq!(m.payload, b"m1");
@@ -233,7 +233,7 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
     assert_eq!(srv.broker.stats().subscriptions, 1);
 
     // MQTT 5 with Clean Start 0: a new session; the 3.1.1 one and its queued message are gone.
-    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(5)).await;
+    let (mut d, present) = RawClient::connected(srv.addr, "dev", &ConnectOpts::persistent(5)).await;
     assert!(!present, "3.1.1 session not resumed by MQTT 5");
     assert!(d.ping().await.is_empty(), "queued message dropped");
     assert_eq!(
@@ -253,7 +253,7 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
 
     let srv = start(dir.path(), BrokerConfig::default()).await;
     assert_eq!(srv.broker.stats().subscriptions, 1, "v5 session restored");
-    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    let (mut d, present) = RawClient::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
     assert!(!present, "restored MQTT 5 session not resumed by 3.1.1");
     assert!(d.ping().await.is_empty());
     assert_eq!(srv.broker.stats().subscriptions, 0);
@@ -264,7 +264,7 @@ async fn persistent_sessions_do_not_carry_over_between_versions() {
     // The discarded session is gone from the database too: the 3.1.1 session that replaced it
     // resumes empty.
     let srv = start(dir.path(), BrokerConfig::default()).await;
-    let (mut d, present) = Raw::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
+    let (mut d, present) = RawClient::connected(srv.addr, "dev", &ConnectOpts::persistent(4)).await;
     assert!(present);
     assert!(
         d.ping().await.is_empty(),
@@ -294,7 +294,7 @@ async fn at_most_8_filters_per_subscribe() {
         let v5 = version == 5;
         let dir = tempfile::tempdir().unwrap();
         let srv = start(dir.path(), BrokerConfig::default()).await;
-        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let (mut c, _) = RawClient::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
         let names: Vec<String> = (0..10).map(|i| format!("f/{i}")).collect();
         let filters: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 1)).collect();
         c.send(&subscribe_packet(v5, 9, &filters)).await;
@@ -338,7 +338,7 @@ async fn at_most_50_subscriptions_per_connection() {
         let v5 = version == 5;
         let dir = tempfile::tempdir().unwrap();
         let srv = start(dir.path(), BrokerConfig::default()).await;
-        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let (mut c, _) = RawClient::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
         let fail = if v5 { 0x97 } else { 0x80 };
         let mut codes = Vec::new();
         for packet_no in 0..7u16 {
@@ -378,7 +378,7 @@ async fn unsubscribe_events_and_unsuback_codes() {
         let v5 = version == 5;
         let dir = tempfile::tempdir().unwrap();
         let srv = start(dir.path(), BrokerConfig::default()).await;
-        let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let (mut c, _) = RawClient::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
         c.send(&subscribe_packet(v5, 1, &[("a/b", 0), ("k/+", 0)]))
             .await;
         assert_eq!(c.expect().await.0, 0x90);
@@ -414,7 +414,7 @@ async fn unsubscribe_events_and_unsuback_codes() {
         assert_eq!(srv.metric(MetricName::UnsubscribeClientError), 1);
         assert_eq!(srv.broker.stats().subscriptions, 1, "k/+ remains");
         // a/b no longer delivers; k/+ still does.
-        let (mut p, _) = Raw::connected(srv.addr, "p", &ConnectOpts::new(version)).await;
+        let (mut p, _) = RawClient::connected(srv.addr, "p", &ConnectOpts::new(version)).await;
         p.send(&publish_packet(v5, "a/b", b"no", 0, false, None, &[]))
             .await;
         p.send(&publish_packet(v5, "k/1", b"yes", 0, false, None, &[]))
@@ -431,7 +431,7 @@ async fn unacknowledged_qos1_is_redelivered_after_reconnect() {
         let dir = tempfile::tempdir().unwrap();
         let srv = start(dir.path(), BrokerConfig::default()).await;
         let opts = ConnectOpts::persistent(version);
-        let (mut s, _) = Raw::connected(srv.addr, "s", &opts).await;
+        let (mut s, _) = RawClient::connected(srv.addr, "s", &opts).await;
         s.send(&subscribe_packet(v5, 1, &[("r/#", 1)])).await;
         assert_eq!(s.expect().await.0, 0x90);
         publish_q1(&srv, "r/1", b"first").await;
@@ -445,7 +445,7 @@ async fn unacknowledged_qos1_is_redelivered_after_reconnect() {
         s.ping().await;
         drop(s);
         disconnected(&srv, "s", 1).await;
-        let (mut s, present) = Raw::connected(srv.addr, "s", &opts).await;
+        let (mut s, present) = RawClient::connected(srv.addr, "s", &opts).await;
         assert!(present, "v{version}");
         let again = s.delivery().await;
         assert_eq!(
@@ -460,7 +460,7 @@ async fn unacknowledged_qos1_is_redelivered_after_reconnect() {
         s.send(&puback_packet(again.pid.unwrap())).await;
         s.send(&[0xE0, 0]).await;
         disconnected(&srv, "s", 2).await;
-        let (mut s, present) = Raw::connected(srv.addr, "s", &opts).await;
+        let (mut s, present) = RawClient::connected(srv.addr, "s", &opts).await;
         assert!(present);
         assert!(
             s.ping().await.is_empty(),
@@ -478,7 +478,7 @@ fn expiry_prop(secs: u32) -> Vec<u8> {
 }
 
 /// `(topic, expiry)` of every delivery before the next PINGRESP.
-async fn drain(c: &mut Raw) -> Vec<(String, Option<u32>)> {
+async fn drain(c: &mut RawClient) -> Vec<(String, Option<u32>)> {
     c.ping()
         .await
         .into_iter()
@@ -494,11 +494,11 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
     let persistent = ConnectOpts::persistent(5);
-    let (mut s, _) = Raw::connected(srv.addr, "s", &persistent).await;
+    let (mut s, _) = RawClient::connected(srv.addr, "s", &persistent).await;
     s.send(&subscribe_packet(true, 1, &[("e/#", 1)])).await;
     assert_eq!(s.expect().await.0, 0x90);
     // Live delivery: an interval over AWS's maximum is clamped to 604,800 s.
-    let (mut p, _) = Raw::connected(srv.addr, "p", &ConnectOpts::new(5)).await;
+    let (mut p, _) = RawClient::connected(srv.addr, "p", &ConnectOpts::new(5)).await;
     p.send(&publish_packet(
         true,
         "e/clamp",
@@ -542,7 +542,7 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
     }
     // Let the 1 s messages expire.
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (mut s, present) = Raw::connected(srv.addr, "s", &persistent).await;
+    let (mut s, present) = RawClient::connected(srv.addr, "s", &persistent).await;
     assert!(present);
     let got = drain(&mut s).await;
     assert_eq!(
@@ -558,7 +558,7 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
     );
     assert_eq!(got[1], ("e/none".to_string(), None));
     // Retained: the expired one is not sent on subscribe; the other carries what is left.
-    let (mut r, _) = Raw::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
+    let (mut r, _) = RawClient::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
     r.send(&subscribe_packet(true, 1, &[("r/short", 1), ("r/long", 1)]))
         .await;
     assert_eq!(r.expect().await.0, 0x90);
@@ -567,7 +567,7 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
     assert_eq!(got[0].0, "r/long");
     assert!((95..100).contains(&got[0].1.unwrap()));
     // A 3.1.1 subscriber gets the live message without properties (none exist in 3.1.1).
-    let (mut old, _) = Raw::connected(srv.addr, "old", &ConnectOpts::new(4)).await;
+    let (mut old, _) = RawClient::connected(srv.addr, "old", &ConnectOpts::new(4)).await;
     old.send(&subscribe_packet(false, 1, &[("r/long", 1)]))
         .await;
     assert_eq!(old.expect().await.0, 0x90);
@@ -593,7 +593,7 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
     srv.stop().await;
 
     let srv = start(dir.path(), BrokerConfig::default()).await;
-    let (mut s, present) = Raw::connected(srv.addr, "s", &persistent).await;
+    let (mut s, present) = RawClient::connected(srv.addr, "s", &persistent).await;
     assert!(present);
     let got = drain(&mut s).await;
     // e/long and e/none were delivered before (unacknowledged: redelivered) and e/persist.
@@ -604,7 +604,7 @@ async fn mqtt5_message_expiry_queued_retained_and_after_restart() {
         "expiry survives a restart: {got:?}"
     );
     assert!(!got.iter().any(|(t, _)| t == "e/short"));
-    let (mut r, _) = Raw::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
+    let (mut r, _) = RawClient::connected(srv.addr, "r", &ConnectOpts::new(5)).await;
     r.send(&subscribe_packet(true, 1, &[("r/short", 1), ("r/long", 1)]))
         .await;
     assert_eq!(r.expect().await.0, 0x90);

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use rumqttc::{LastWill, QoS};
 use thingwatch_broker::BrokerConfig;
-use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn qos0_qos1_cross_version_and_events() {
@@ -134,11 +133,9 @@ async fn will_on_drop_not_on_disconnect() {
     body.extend_from_slice(b"dead");
     let mut pkt = vec![0x10, body.len() as u8];
     pkt.extend(body);
-    let mut raw = TcpStream::connect(srv.addr).await.unwrap();
-    raw.write_all(&pkt).await.unwrap();
-    let mut ack = [0u8; 4];
-    raw.read_exact(&mut ack).await.unwrap();
-    assert_eq!(ack, [0x20, 2, 0, 0]);
+    let mut raw = RawClient::tcp(srv.addr, 4).await;
+    raw.send(&pkt).await;
+    assert_eq!(raw.expect().await, (0x20, vec![0, 0]), "CONNACK accepted");
     drop(raw);
     let (t, pl, _) = recv(&mut rx).await.unwrap();
     assert_eq!((t.as_str(), pl.as_slice()), ("lwt/w2", &b"dead"[..]));
@@ -193,15 +190,10 @@ async fn persistent_session_redelivery_after_reconnect_and_restart() {
 async fn takeover_disconnects_old_connection_with_aws_event() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
-    let mut old = TcpStream::connect(srv.addr).await.unwrap();
-    old.write_all(&raw_connect(5, "dup", 60)).await.unwrap();
-    let mut hdr = [0u8; 2];
-    old.read_exact(&mut hdr).await.unwrap();
-    let mut rest = vec![0u8; hdr[1] as usize];
-    old.read_exact(&mut rest).await.unwrap();
-    let mut new = TcpStream::connect(srv.addr).await.unwrap();
-    new.write_all(&raw_connect(5, "dup", 60)).await.unwrap();
-    let (bytes, closed) = read_to_close(&mut old).await;
+    let (mut old, _) = RawClient::connect(srv.addr, "dup", &ConnectOpts::new(5)).await;
+    let mut new = RawClient::tcp(srv.addr, 5).await;
+    new.send(&connect_packet("dup", &ConnectOpts::new(5))).await;
+    let (bytes, closed) = old.read_to_close().await;
     assert!(closed);
     assert_eq!(
         &bytes[..3],
@@ -244,7 +236,12 @@ async fn malformed_packets_close_connection_and_server_keeps_serving() {
             vec![0x36, 5, 0, 1, b'a', 0, 1],
             Some(0x81),
         ),
-        ("second CONNECT", true, raw_connect(5, "x2", 60), Some(0x82)),
+        (
+            "second CONNECT",
+            true,
+            connect_packet("x2", &ConnectOpts::new(5)),
+            Some(0x82),
+        ),
         (
             "QoS 2 PUBLISH",
             true,
@@ -260,16 +257,15 @@ async fn malformed_packets_close_connection_and_server_keeps_serving() {
         ("truncated CONNECT", false, vec![0x10, 3, 0, 4, b'M'], None),
     ];
     for (name, after_connect, bytes, code) in table {
-        let mut s = TcpStream::connect(srv.addr).await.unwrap();
-        if *after_connect {
-            s.write_all(&raw_connect(5, "bad", 60)).await.unwrap();
-            let mut hdr = [0u8; 2];
-            s.read_exact(&mut hdr).await.unwrap();
-            let mut rest = vec![0u8; hdr[1] as usize];
-            s.read_exact(&mut rest).await.unwrap();
-        }
-        s.write_all(bytes).await.unwrap();
-        let (got, closed) = read_to_close(&mut s).await;
+        let mut s = if *after_connect {
+            RawClient::connect(srv.addr, "bad", &ConnectOpts::new(5))
+                .await
+                .0
+        } else {
+            RawClient::tcp(srv.addr, 5).await
+        };
+        s.send(bytes).await;
+        let (got, closed) = s.read_to_close().await;
         assert!(closed, "{name}: connection closed");
         if let Some(code) = code {
             assert_eq!(
@@ -307,10 +303,14 @@ async fn keep_alive_timeout() {
         },
     )
     .await;
-    let mut s = TcpStream::connect(srv.addr).await.unwrap();
-    s.write_all(&raw_connect(5, "sleepy", 1)).await.unwrap();
+    let mut s = RawClient::tcp(srv.addr, 5).await;
+    let sleepy = ConnectOpts {
+        keep_alive: 1,
+        ..ConnectOpts::new(5)
+    };
+    s.send(&connect_packet("sleepy", &sleepy)).await;
     let started = std::time::Instant::now();
-    let (got, closed) = read_to_close(&mut s).await;
+    let (got, closed) = s.read_to_close().await;
     assert!(closed);
     assert!(started.elapsed() >= Duration::from_millis(1400));
     assert!(
@@ -327,35 +327,29 @@ async fn limits_client_id_and_payload_and_levels() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), BrokerConfig::default()).await;
     // Client id of 129 bytes → v5 CONNACK 0x85.
-    let mut s = TcpStream::connect(srv.addr).await.unwrap();
-    s.write_all(&raw_connect(5, &"c".repeat(129), 60))
-        .await
-        .unwrap();
-    let (got, closed) = read_to_close(&mut s).await;
+    let mut s = RawClient::tcp(srv.addr, 5).await;
+    s.send(&connect_packet(&"c".repeat(129), &ConnectOpts::new(5)))
+        .await;
+    let (got, closed) = s.read_to_close().await;
     assert!(closed && got[0] == 0x20 && got[3] == 0x85, "{got:?}");
     // Payload over 128 KiB → v5 DISCONNECT 0x95; exactly 128 KiB is fine.
-    let mut c = raw_client(srv.addr, 5, "big").await;
-    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024]))
-        .await
-        .unwrap();
-    c.write_all(&raw_publish(true, "a/b", &vec![0u8; 128 * 1024 + 1]))
-        .await
-        .unwrap();
-    let (got, closed) = read_to_close(&mut c).await;
+    let (mut c, _) = RawClient::connected(srv.addr, "big", &ConnectOpts::new(5)).await;
+    c.send(&publish_qos0(true, "a/b", &vec![0u8; 128 * 1024]))
+        .await;
+    c.send(&publish_qos0(true, "a/b", &vec![0u8; 128 * 1024 + 1]))
+        .await;
+    let (got, closed) = c.read_to_close().await;
     assert!(closed && got.starts_with(&[0xE0, 1, 0x95]), "{got:?}");
     // Too many levels → 3.1.1 connection closed.
-    let mut c = raw_client(srv.addr, 4, "deep").await;
-    c.write_all(&raw_publish(false, "1/2/3/4/5/6/7/8/9", b"x"))
-        .await
-        .unwrap();
-    let (got, closed) = read_to_close(&mut c).await;
+    let (mut c, _) = RawClient::connected(srv.addr, "deep", &ConnectOpts::new(4)).await;
+    c.send(&publish_qos0(false, "1/2/3/4/5/6/7/8/9", b"x"))
+        .await;
+    let (got, closed) = c.read_to_close().await;
     assert!(closed && got.is_empty());
     // A topic over 256 bytes → v5 DISCONNECT 0x90.
-    let mut c = raw_client(srv.addr, 5, "long").await;
-    c.write_all(&raw_publish(true, &"t".repeat(257), b"x"))
-        .await
-        .unwrap();
-    let (got, closed) = read_to_close(&mut c).await;
+    let (mut c, _) = RawClient::connected(srv.addr, "long", &ConnectOpts::new(5)).await;
+    c.send(&publish_qos0(true, &"t".repeat(257), b"x")).await;
+    let (got, closed) = c.read_to_close().await;
     assert!(closed && got.starts_with(&[0xE0, 1, 0x90]), "{got:?}");
     let fails: Vec<_> = srv
         .events_of("Publish-In")

@@ -157,23 +157,24 @@ fn describe(e: &serde_json::Value) -> String {
 
 /// Connections kept open until the row is checked (dropping one would add entries).
 #[derive(Default)]
-struct Clients(Vec<Raw>);
+struct Clients(Vec<RawClient>);
 
 /// Brings the broker to the state the action needs; every entry it causes is written before
 /// it returns.
-async fn setup(srv: &Server, action: Action, version: u8) -> Clients {
+async fn setup(srv: &BrokerServer, action: Action, version: u8) -> Clients {
     let v5 = version == 5;
     let mut clients = Clients::default();
     match action {
         Action::Connect | Action::RefusedClientId | Action::KeepAliveTimeout => {}
         Action::Delivery => {
-            let (mut s, _) = Raw::connected(srv.addr, "s", &ConnectOpts::new(version)).await;
+            let (mut s, _) = RawClient::connected(srv.addr, "s", &ConnectOpts::new(version)).await;
             s.send(&subscribe_packet(v5, 1, &[("a/b", 1)])).await;
             assert_eq!(s.expect().await.0, 0x90);
             clients.0.push(s);
         }
         Action::QueuedForOffline => {
-            let (mut s, _) = Raw::connected(srv.addr, "s", &ConnectOpts::persistent(version)).await;
+            let (mut s, _) =
+                RawClient::connected(srv.addr, "s", &ConnectOpts::persistent(version)).await;
             s.send(&subscribe_packet(v5, 1, &[("a/b", 1)])).await;
             assert_eq!(s.expect().await.0, 0x90);
             s.send(&[0xE0, 0]).await;
@@ -182,7 +183,7 @@ async fn setup(srv: &Server, action: Action, version: u8) -> Clients {
                 .await;
         }
         Action::Unsubscribe => {
-            let (mut c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+            let (mut c, _) = RawClient::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
             c.send(&subscribe_packet(v5, 1, &[("a/b", 1)])).await;
             assert_eq!(c.expect().await.0, 0x90);
             clients.0.push(c);
@@ -193,29 +194,29 @@ async fn setup(srv: &Server, action: Action, version: u8) -> Clients {
         action,
         Action::Connect | Action::RefusedClientId | Action::KeepAliveTimeout | Action::Unsubscribe
     ) {
-        let (c, _) = Raw::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
+        let (c, _) = RawClient::connected(srv.addr, "c", &ConnectOpts::new(version)).await;
         clients.0.push(c);
     }
     clients
 }
 
 /// Performs the action and waits for its visible protocol result.
-async fn act(srv: &Server, action: Action, version: u8, clients: &mut Clients) {
+async fn act(srv: &BrokerServer, action: Action, version: u8, clients: &mut Clients) {
     let v5 = version == 5;
     let o = ConnectOpts::new(version);
     match action {
         Action::Connect => {
-            let (c, _) = Raw::connected(srv.addr, "c", &o).await;
+            let (c, _) = RawClient::connected(srv.addr, "c", &o).await;
             clients.0.push(c);
         }
         Action::RefusedClientId => {
-            let (mut c, ack) = Raw::connect(srv.addr, "$bad", &o).await;
+            let (mut c, ack) = RawClient::connect(srv.addr, "$bad", &o).await;
             assert_ne!(ack[1], 0, "refused");
             assert_eq!(c.next(Duration::from_secs(3)).await, Read::Closed);
         }
         Action::KeepAliveTimeout => {
             let ka = ConnectOpts { keep_alive: 1, ..o };
-            let (mut c, _) = Raw::connected(srv.addr, "k", &ka).await;
+            let (mut c, _) = RawClient::connected(srv.addr, "k", &ka).await;
             // The entries of the CONNECT are not part of this row.
             let before = srv.events().len();
             loop {
@@ -264,7 +265,7 @@ async fn act(srv: &Server, action: Action, version: u8, clients: &mut Clients) {
                     assert_eq!(c.next(Duration::from_secs(3)).await, Read::Closed);
                 }
                 Action::Takeover => {
-                    let (n, _) = Raw::connected(srv.addr, "c", &o).await;
+                    let (n, _) = RawClient::connected(srv.addr, "c", &o).await;
                     clients.0.push(n);
                 }
                 Action::MalformedPacket => {

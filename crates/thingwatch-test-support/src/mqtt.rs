@@ -266,6 +266,17 @@ impl RawClient {
         RawClient::handshake(stream, id, o).await
     }
 
+    /// Opens a TCP connection to `addr` and sends nothing: for tests that write their own
+    /// (possibly malformed) CONNECT. `version` (4 or 5) only says how
+    /// [`RawClient::delivery`] decodes PUBLISH.
+    pub async fn tcp(addr: SocketAddr, version: u8) -> RawClient {
+        RawClient {
+            stream: TcpStream::connect(addr).await.expect("TCP connect"),
+            v5: version == 5,
+            buf: Vec::new(),
+        }
+    }
+
     /// Like [`RawClient::connect`], from the local address `source` (port chosen by the OS):
     /// for tests that need a particular `sourceIp`.
     pub async fn connect_from(
