@@ -8,6 +8,7 @@ use crate::codec::{self, DecodeError, Framer, Version};
 use crate::handlers::{self, Flow, HandlerError};
 use crate::ingress::{self, ClientOrigin, Inbound, Origin};
 use crate::limits::{MAX_INFLIGHT, MAX_PACKET_BYTES};
+use crate::names::ClientId;
 use crate::state::{Kick, Message, Session, Shared};
 use crate::store::Op;
 use parking_lot::Mutex;
@@ -35,7 +36,7 @@ pub(crate) struct Will {
 pub(crate) struct Conn {
     pub shared: Arc<Shared>,
     pub version: Version,
-    pub client_id: Arc<str>,
+    pub client_id: ClientId,
     pub principal: Principal,
     pub log: Arc<ClientLog>,
     pub session: Arc<Mutex<Session>>,
@@ -525,13 +526,13 @@ fn finish(conn: Conn, close: Close) {
 /// other. Its Message Expiry Interval starts now ([MQTT-3.1.3-10]).
 fn publish_will(
     shared: &Shared,
-    client_id: &str,
+    client_id: &ClientId,
     principal: &Principal,
     log: &Arc<ClientLog>,
     will: &Will,
 ) {
     let inbound = Inbound {
-        topic: will.msg.topic.clone(),
+        topic: will.msg.topic.to_arc(),
         payload: will.msg.payload.clone(),
         qos: will.msg.qos,
         retain: will.msg.retain,

@@ -28,6 +28,7 @@
 use crate::auth::Principal;
 use crate::codec::{ArcPayload, Property};
 use crate::hook::ReservedPublish;
+use crate::names::{ClientId, TopicName};
 use crate::state::{Expiry, Message, Shared};
 use crate::{BrokerError, topic};
 use std::net::SocketAddr;
@@ -42,8 +43,8 @@ use tokio::sync::oneshot;
 /// logging handle (whose identity carries the protocol and source address).
 #[derive(Clone, Copy)]
 pub struct ClientOrigin<'a> {
-    /// The MQTT client ID, or [`HTTP_CLIENT_ID`] for an HTTPS request.
-    pub client_id: &'a str,
+    /// The MQTT client ID, or [`HTTP_CLIENT_ID`] ([`ClientId::http`]) for an HTTPS request.
+    pub client_id: &'a ClientId,
     /// The authenticated principal.
     pub principal: &'a Principal,
     /// The sender's logging handle: `Publish-In` is written under it.
@@ -142,16 +143,17 @@ impl BrokerError {
     }
 }
 
-/// Checks what AWS IoT checks of every message, whatever its origin.
-fn validate(inbound: &Inbound) -> Result<(), BrokerError> {
+/// Checks what AWS IoT checks of every message, whatever its origin; the topic comes out
+/// typed (the one place a message's topic name is validated, without copying it).
+fn validate(inbound: &Inbound) -> Result<TopicName, BrokerError> {
     if inbound.qos > 1 {
         return Err(BrokerError::Qos(inbound.qos));
     }
-    topic::validate_topic_name(&inbound.topic)?;
+    let topic = TopicName::from_arc(inbound.topic.clone())?;
     if inbound.payload.len() > crate::limits::MAX_PAYLOAD_BYTES {
         return Err(BrokerError::PayloadTooLarge);
     }
-    Ok(())
+    Ok(topic)
 }
 
 /// The ingress (module docs): validates, authorizes, logs `Publish-In`, retains, routes,
@@ -166,7 +168,7 @@ pub(crate) fn ingest(
     origin: Origin<'_>,
     inbound: Inbound,
 ) -> Result<Accepted, BrokerError> {
-    let checked = validate(&inbound).and_then(|()| {
+    let checked = validate(&inbound).and_then(|topic| {
         if let Origin::Connection(c) = &origin
             && !shared
                 .authorizer
@@ -177,17 +179,20 @@ pub(crate) fn ingest(
         if inbound.retain && topic::is_reserved(&inbound.topic) {
             return Err(BrokerError::RetainNotSupported);
         }
-        Ok(())
+        Ok(topic)
     });
-    if let Err(e) = checked {
-        if let Some(c) = origin.client() {
-            let (outcome, reason, details) = e.publish_in();
-            shared.logger.emit(c.log, outcome, TraceId::new(), |id| {
-                PublishIn::failure(id, &inbound.topic, inbound.retain, reason, details)
-            });
+    let topic = match checked {
+        Ok(topic) => topic,
+        Err(e) => {
+            if let Some(c) = origin.client() {
+                let (outcome, reason, details) = e.publish_in();
+                shared.logger.emit(c.log, outcome, TraceId::new(), |id| {
+                    PublishIn::failure(id, &inbound.topic, inbound.retain, reason, details)
+                });
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     let trace = inbound.trace;
     if let Some(c) = origin.client() {
         shared.counters.messages_in.fetch_add(1, Ordering::Relaxed);
@@ -196,7 +201,7 @@ pub(crate) fn ingest(
         });
     }
     let msg = Arc::new(Message {
-        topic: inbound.topic,
+        topic,
         payload: inbound.payload,
         qos: inbound.qos,
         retain: inbound.retain,
@@ -218,7 +223,7 @@ pub(crate) fn ingest(
     let publisher = match &origin {
         // A will is routed as before its ingress existed: No Local ([MQTT-3.8.3-3]) applies
         // to the publishing connection, which is gone.
-        Origin::Connection(c) => Some(c.client_id),
+        Origin::Connection(c) => Some(c.client_id.as_str()),
         _ => None,
     };
     durable.extend(shared.route(&msg, publisher).durable);
@@ -292,7 +297,7 @@ pub enum Sender {
         /// `MQTT` or `HTTP`.
         protocol: Protocol,
         /// The MQTT client ID (`"N/A"` over HTTPS).
-        client_id: Arc<str>,
+        client_id: ClientId,
         /// The authenticated principal (certificate ID, IAM identity, …).
         principal_id: Arc<str>,
         /// The client's address.
@@ -314,8 +319,8 @@ pub struct ObservedMessage {
 }
 
 impl ObservedMessage {
-    /// The topic name.
-    pub fn topic(&self) -> &str {
+    /// The topic name (validated by the ingress).
+    pub fn topic(&self) -> &TopicName {
         &self.message.topic
     }
     /// The payload bytes (≤ 128 KiB).
@@ -434,7 +439,7 @@ fn offer_to_observers(shared: &Shared, origin: &Origin<'_>, msg: &Arc<Message>) 
             let id = &c.log.identity();
             Sender::Client {
                 protocol: id.protocol,
-                client_id: Arc::from(c.client_id),
+                client_id: c.client_id.clone(),
                 principal_id: Arc::from(c.principal.principal_id.as_str()),
                 source: SocketAddr::new(id.source_ip, id.source_port),
             }

@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`codec`]: the boundary to the packet library (no I/O).
 //! - [`trie`]: the standalone topic-filter trie.
-//! - [`topic`], [`limits`]: AWS topic rules and quotas.
+//! - [`topic`], [`limits`]: AWS topic rules and quotas; [`names`]: [`ClientId`] and [`TopicName`].
 //! - `handlers/`: one handler per packet plus the dispatcher that maps errors to reason codes.
 //! - `connection`: one connection's lifecycle; `server`: listener, connection cap, shutdown.
 //! - `state`: sessions, routing, retained messages; [`store`]: SQLite persistence.
@@ -25,6 +25,7 @@ mod handlers;
 pub mod hook;
 pub mod ingress;
 pub mod limits;
+pub mod names;
 mod server;
 mod state;
 pub mod store;
@@ -41,6 +42,7 @@ pub use ingress::{
     ClientOrigin, HTTP_CLIENT_ID, MessageObserver, ObservedMessage, ObserverConfig, ObserverStats,
     Origin, Sender,
 };
+pub use names::{ClientId, ClientIdError, TopicName};
 
 use state::{Message, Outgoing, Session, Shared, SubOpts};
 use std::future::Future;
@@ -159,7 +161,7 @@ impl Broker {
                     shared.store.submit(vec![store::Op::DelRetained { topic }]);
                     continue;
                 }
-                let topic: Arc<str> = Arc::from(topic);
+                let topic = TopicName::stored(topic);
                 let msg = Message {
                     topic: topic.clone(),
                     payload: codec::payload_from_vec(payload),
@@ -176,7 +178,7 @@ impl Broker {
         let now_s = thingwatch_events::now_ms() / 1000;
         let now = std::time::Instant::now();
         for ls in loaded.sessions {
-            let client_id: Arc<str> = Arc::from(ls.client_id.as_str());
+            let client_id = ClientId::stored(&ls.client_id);
             let principal = Principal {
                 principal_id: String::new(),
                 thing_name: None,
@@ -206,7 +208,7 @@ impl Broker {
                     continue;
                 }
                 let msg = Message {
-                    topic: Arc::from(topic),
+                    topic: TopicName::stored(topic),
                     payload: codec::payload_from_vec(payload),
                     qos: 1,
                     retain,

@@ -9,6 +9,7 @@
 use crate::auth::{Authorizer, Principal};
 use crate::codec::{ArcPayload, Property, Version};
 use crate::config::BrokerConfig;
+use crate::names::{ClientId, TopicName};
 use crate::store::{Op, Store};
 use crate::topic::ParsedFilter;
 use crate::trie::TopicTrie;
@@ -65,7 +66,7 @@ impl Expiry {
 /// One application message, shared by every delivery of it.
 #[derive(Debug, Clone)]
 pub(crate) struct Message {
-    pub topic: Arc<str>,
+    pub topic: TopicName,
     pub payload: ArcPayload,
     pub qos: u8,
     pub retain: bool,
@@ -142,7 +143,7 @@ pub(crate) struct Link {
 
 /// A session: subscriptions and message state of one client id ([MQTT-4.1]).
 pub(crate) struct Session {
-    pub client_id: Arc<str>,
+    pub client_id: ClientId,
     /// Seconds the session survives a disconnect; 0 = ends with the connection.
     pub expiry_secs: u32,
     /// Full filter (with `$share/…`) → options.
@@ -162,7 +163,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub fn new(
-        client_id: Arc<str>,
+        client_id: ClientId,
         log: Arc<ClientLog>,
         principal: Principal,
         version: Version,
@@ -195,14 +196,14 @@ impl Session {
 
 /// Shared-subscription group entry in the trie.
 pub(crate) struct Group {
-    pub members: Vec<(Arc<str>, SubOpts)>,
+    pub members: Vec<(ClientId, SubOpts)>,
     next: AtomicUsize,
 }
 
 /// Trie key: a client, or a shared-subscription group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SubKey {
-    Client(Arc<str>),
+    Client(ClientId),
     Group(Arc<str>),
 }
 
@@ -225,9 +226,9 @@ pub(crate) struct Shared {
     pub logger: Logger,
     pub authorizer: Arc<dyn Authorizer>,
     /// Looked up once per delivery: foldhash (randomly seeded) instead of SipHash.
-    pub sessions: Mutex<HashMap<Arc<str>, Arc<Mutex<Session>>, foldhash::fast::RandomState>>,
+    pub sessions: Mutex<HashMap<ClientId, Arc<Mutex<Session>>, foldhash::fast::RandomState>>,
     pub subs: RwLock<TopicTrie<SubKey, SubEntry>>,
-    pub retained: RwLock<HashMap<Arc<str>, Arc<Message>>>,
+    pub retained: RwLock<HashMap<TopicName, Arc<Message>>>,
     pub store: Store,
     pub counters: Counters,
     pub next_conn_id: AtomicU64,
@@ -264,7 +265,7 @@ impl Shared {
     }
 
     /// Adds `raw` (parsed as `parsed`) for `client` to the trie.
-    pub fn trie_add(&self, client: &Arc<str>, parsed: ParsedFilter<'_>, opts: SubOpts) {
+    pub fn trie_add(&self, client: &ClientId, parsed: ParsedFilter<'_>, opts: SubOpts) {
         let mut trie = self.subs.write();
         let res = match parsed.share_group {
             None => trie
@@ -296,7 +297,7 @@ impl Shared {
     }
 
     /// Removes `client`'s subscription `parsed` from the trie.
-    pub fn trie_remove(&self, client: &Arc<str>, parsed: ParsedFilter<'_>) {
+    pub fn trie_remove(&self, client: &ClientId, parsed: ParsedFilter<'_>) {
         let mut trie = self.subs.write();
         match parsed.share_group {
             None => {
@@ -356,7 +357,7 @@ impl Shared {
     /// Routes `msg` to every matching subscription; `publisher` is the sending client id (for
     /// v5 No Local).
     pub fn route(&self, msg: &Arc<Message>, publisher: Option<&str>) -> Routed {
-        let mut targets: Vec<(Arc<str>, SubOpts)> = Vec::new();
+        let mut targets: Vec<(ClientId, SubOpts)> = Vec::new();
         {
             let trie = self.subs.read();
             trie.for_each_match(&msg.topic, |key, entry| match (key, entry) {

@@ -1,4 +1,5 @@
-//! Topic names and topic filters as AWS IoT accepts them: newtype-free validation functions
+//! Topic names and topic filters as AWS IoT accepts them: the validation functions (the typed
+//! name is [`crate::names::TopicName`])
 //! plus the parsed form of a (possibly shared) subscription filter.
 //!
 //! Sources: [MQTT-4.7] (syntax), AWS quotas (256 bytes, 7 slashes, Basic Ingest prefix and

@@ -28,7 +28,9 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
-use thingwatch_broker::{Broker, BrokerError, ClientOrigin, Origin, Principal, PublishRequest};
+use thingwatch_broker::{
+    Broker, BrokerError, ClientId, ClientOrigin, Origin, Principal, PublishRequest,
+};
 use thingwatch_events::{ClientIdentity, Logger, TraceId};
 use thingwatch_shadow::{HttpCaller, ShadowError, ShadowErrorKind, ShadowGateway};
 
@@ -286,8 +288,9 @@ impl Inner {
         // retain, route, the reserved-topic handler (a shadow request topic is answered on
         // MQTT as for an MQTT client), the message observers. The dispatcher already
         // authorized the call with the caller's IAM policy.
+        let client_id = ClientId::http();
         let origin = Origin::Http(ClientOrigin {
-            client_id: HTTP_CLIENT_ID,
+            client_id: &client_id,
             principal: &principal,
             log: &log,
         });

@@ -11,12 +11,13 @@
 //! messages) is discarded and the CONNACK has Session Present = 0 ([MQTT-3.2.2-2],
 //! [MQTT-3.2.2-3] as for a session the server does not have).
 
+use crate::auth::ConnectRequest;
 use crate::codec::{self, ConnackInfo, ConnectPacket, Version};
 use crate::connection::{Conn, Will};
-use crate::limits::{MAX_CLIENT_ID_BYTES, MAX_PAYLOAD_BYTES, clamp_keep_alive};
+use crate::limits::{MAX_PAYLOAD_BYTES, clamp_keep_alive};
+use crate::names::{ClientId, TopicName};
 use crate::state::{Kick, Link, Message, Session, Shared};
 use crate::store::Op;
-use crate::{auth::ConnectRequest, topic};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,30 +81,34 @@ pub(crate) fn handle(
             );
             return None;
         }
-        let id = format!("thingwatch-{}", uuid::Uuid::new_v4().simple());
-        assigned = Some(id.clone());
+        let id = ClientId::assigned();
+        assigned = Some(id.to_string());
         id
     } else {
-        c.client_id.clone()
+        match ClientId::new(&c.client_id) {
+            Ok(id) => id,
+            Err(_) => {
+                refuse(
+                    shared,
+                    v,
+                    &c.client_id,
+                    "",
+                    peer,
+                    0x85,
+                    Connect::CLIENT_ERROR,
+                    "CLIENT_ID_INVALID",
+                    "The client ID exceeds 128 bytes or uses the reserved $ prefix",
+                    out,
+                );
+                return None;
+            }
+        }
     };
-    if client_id.len() > MAX_CLIENT_ID_BYTES || client_id.starts_with('$') {
-        refuse(
-            shared,
-            v,
-            &client_id,
-            "",
-            peer,
-            0x85,
-            Connect::CLIENT_ERROR,
-            "CLIENT_ID_INVALID",
-            "The client ID exceeds 128 bytes or uses the reserved $ prefix",
-            out,
-        );
-        return None;
-    }
-    // Parse: will.
+    // Parse: will (its topic is validated here, once, and carried typed).
+    let mut will_topic = None;
     if let Some(w) = &c.will {
-        let (code, reason, details) = if topic::validate_topic_name(&w.topic).is_err() {
+        let parsed = TopicName::new(&w.topic);
+        let (code, reason, details) = if parsed.is_err() {
             (0x90, "INVALID_TOPIC", "The will topic is invalid")
         } else if w.payload.len() > MAX_PAYLOAD_BYTES {
             (
@@ -131,6 +136,7 @@ pub(crate) fn handle(
             );
             return None;
         }
+        will_topic = parsed.ok();
     }
     // Authenticate.
     let req = ConnectRequest {
@@ -167,7 +173,7 @@ pub(crate) fn handle(
 
     // Apply.
     let identity = ClientIdentity {
-        client_id: client_id.clone(),
+        client_id: client_id.to_string(),
         principal_id: principal.principal_id.clone(),
         source_ip: peer.ip(),
         source_port: peer.port(),
@@ -175,7 +181,6 @@ pub(crate) fn handle(
         thing_name: principal.thing_name.clone(),
     };
     let log = Arc::new(shared.logger.client(identity));
-    let client_id: Arc<str> = Arc::from(client_id);
     let max_expiry = shared.config.session_expiry_secs();
     let expiry_secs = match v {
         Version::V311 if c.clean_start => 0,
@@ -266,9 +271,9 @@ pub(crate) fn handle(
     shared
         .logger
         .emit(&log, Connect::SUCCESS, TraceId::new(), Connect::success);
-    let will = c.will.map(|w| Will {
+    let will = c.will.zip(will_topic).map(|(w, topic)| Will {
         msg: Arc::new(Message {
-            topic: Arc::from(w.topic.as_str()),
+            topic,
             payload: codec::payload_from_vec(w.payload),
             qos: w.qos.min(1),
             retain: w.retain,
