@@ -8,10 +8,14 @@
 mod common;
 
 use common::{Outcome, next, server, setup};
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
-use thingwatch_certs::{CertificateStatus, RefusalReason};
+use thingwatch_certs::{
+    CertificateRegistry, CertificateStatus, CreatedKeysAndCertificate, RefusalReason,
+};
 use tokio::process::Command;
+use tokio::sync::mpsc;
 
 async fn s_client(port: u16, dir: &std::path::Path) -> Option<(bool, String)> {
     let out = Command::new("openssl")
@@ -43,24 +47,39 @@ async fn s_client(port: u16, dir: &std::path::Path) -> Option<(bool, String)> {
     Some((out.status.success(), text))
 }
 
-fn have_openssl() -> bool {
-    std::process::Command::new("openssl")
-        .arg("version")
+/// Whether `program` runs with `arg` (and, if `must_succeed`, exits 0).
+fn have(program: &str, arg: &str, must_succeed: bool) -> bool {
+    std::process::Command::new(program)
+        .arg(arg)
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success() || !must_succeed)
 }
 
-#[tokio::test]
-async fn openssl_s_client_with_created_certificate() {
-    if !have_openssl() {
-        eprintln!("openssl not installed; skipping the real-client check");
-        return;
-    }
+/// A registry in a temporary directory with an ACTIVE certificate from
+/// CreateKeysAndCertificate written beside `ca.pem` as `c.pem` and `k.pem`, and a TLS server
+/// on the registry's `ServerConfig`.
+async fn created_certificate_files() -> (
+    tempfile::TempDir,
+    CertificateRegistry,
+    CreatedKeysAndCertificate,
+    SocketAddr,
+    mpsc::UnboundedReceiver<Outcome>,
+) {
     let (dir, reg) = setup();
     let c = reg.create_keys_and_certificate(true).expect("create");
     std::fs::write(dir.path().join("c.pem"), &c.certificate_pem).expect("w");
     std::fs::write(dir.path().join("k.pem"), &c.key_pair.private_key).expect("w");
-    let (addr, mut rx) = server(&reg).await;
+    let (addr, rx) = server(&reg).await;
+    (dir, reg, c, addr, rx)
+}
+
+#[tokio::test]
+async fn openssl_s_client_with_created_certificate() {
+    if !have("openssl", "version", true) {
+        eprintln!("openssl not installed; skipping the real-client check");
+        return;
+    }
+    let (dir, reg, c, addr, mut rx) = created_certificate_files().await;
 
     let (_, text) = s_client(addr.port(), dir.path())
         .await
@@ -103,19 +122,11 @@ async fn openssl_s_client_with_created_certificate() {
 /// does not speak MQTT; the lead's broker test covers the full publish).
 #[tokio::test]
 async fn mosquitto_pub_tls_handshake_with_created_certificate() {
-    let have = std::process::Command::new("mosquitto_pub")
-        .arg("--help")
-        .output()
-        .is_ok();
-    if !have {
+    if !have("mosquitto_pub", "--help", false) {
         eprintln!("mosquitto_pub not installed; skipping the real-client check");
         return;
     }
-    let (dir, reg) = setup();
-    let c = reg.create_keys_and_certificate(true).expect("create");
-    std::fs::write(dir.path().join("c.pem"), &c.certificate_pem).expect("w");
-    std::fs::write(dir.path().join("k.pem"), &c.key_pair.private_key).expect("w");
-    let (addr, mut rx) = server(&reg).await;
+    let (dir, _reg, c, addr, mut rx) = created_certificate_files().await;
     let child = Command::new("mosquitto_pub")
         .args([
             "-h",

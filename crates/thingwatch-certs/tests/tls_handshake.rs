@@ -4,10 +4,12 @@
 mod common;
 
 use common::{Outcome, TestCa, client, next, self_signed, server, setup};
+use std::net::SocketAddr;
 use thingwatch_certs::{
-    AutoRegistrationStatus, CaCertificateStatus, CertificateEvent, CertificateStatus, ListOptions,
-    RefusalReason,
+    AutoRegistrationStatus, CaCertificateStatus, CertificateEvent, CertificateRegistry,
+    CertificateStatus, CreatedKeysAndCertificate, ListOptions, RefusalReason,
 };
+use tokio::sync::mpsc;
 
 fn refused_with(outcome: &Outcome) -> Option<RefusalReason> {
     match outcome {
@@ -16,23 +18,82 @@ fn refused_with(outcome: &Outcome) -> Option<RefusalReason> {
     }
 }
 
+/// A registry in a temporary directory, a TLS server on its `ServerConfig`, and the CA PEM
+/// its clients trust.
+struct Rig {
+    _dir: tempfile::TempDir,
+    reg: CertificateRegistry,
+    ca: String,
+    addr: SocketAddr,
+    rx: mpsc::UnboundedReceiver<Outcome>,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let (dir, reg) = setup();
+        let ca = reg.authority().ca_pem().to_owned();
+        let (addr, rx) = server(&reg).await;
+        Rig {
+            _dir: dir,
+            reg,
+            ca,
+            addr,
+            rx,
+        }
+    }
+
+    /// Connects presenting `pem` and `key`, offering `alpn`: the server's line or the
+    /// client's error.
+    async fn connect(&self, pem: &str, key: &str, alpn: &[&[u8]]) -> Result<String, String> {
+        client(self.addr, &self.ca, pem, key, alpn).await
+    }
+
+    /// What the server saw for the next connection.
+    async fn next(&mut self) -> Outcome {
+        next(&mut self.rx).await
+    }
+
+    /// Connects presenting `pem` and `key`, asserts that the handshake succeeds, and returns
+    /// what the server saw.
+    async fn admitted(&mut self, pem: &str, key: &str) -> Outcome {
+        let line = self.connect(pem, key, &[]).await;
+        assert!(line.is_ok(), "{line:?}");
+        self.next().await
+    }
+
+    /// Connects presenting `pem` and `key`, asserts that the client is refused, and returns
+    /// the reason the server gave.
+    async fn refused(&mut self, pem: &str, key: &str) -> Option<RefusalReason> {
+        let line = self.connect(pem, key, &[]).await;
+        assert!(line.is_err(), "{line:?}");
+        refused_with(&self.next().await)
+    }
+}
+
+/// The certificate and key of a CreateKeysAndCertificate answer.
+fn pem_and_key(c: &CreatedKeysAndCertificate) -> (&str, &str) {
+    (&c.certificate_pem, &c.key_pair.private_key)
+}
+
+/// An ACTIVE certificate from CreateKeysAndCertificate connecting with `alpn` offered: the
+/// certificate, what the client read, and what the server saw.
+async fn connect_created(
+    alpn: &[&[u8]],
+) -> (CreatedKeysAndCertificate, Result<String, String>, Outcome) {
+    let mut rig = Rig::start().await;
+    let created = rig.reg.create_keys_and_certificate(true).expect("create");
+    let (pem, key) = pem_and_key(&created);
+    let line = rig.connect(pem, key, alpn).await;
+    let outcome = rig.next().await;
+    (created, line, outcome)
+}
+
 #[tokio::test]
 async fn active_created_certificate_is_accepted_and_id_matches() {
-    let (_dir, reg) = setup();
-    let created = reg.create_keys_and_certificate(true).expect("create");
-    let (addr, mut rx) = server(&reg).await;
-    let ca = reg.authority().ca_pem().to_owned();
-    let line = client(
-        addr,
-        &ca,
-        &created.certificate_pem,
-        &created.key_pair.private_key,
-        &[],
-    )
-    .await;
+    let (created, line, outcome) = connect_created(&[]).await;
     assert_eq!(line, Ok(format!("OK {}", created.certificate_id)));
     assert_eq!(
-        next(&mut rx).await,
+        outcome,
         Outcome::Accepted {
             id: created.certificate_id.clone(),
             alpn: None
@@ -42,21 +103,10 @@ async fn active_created_certificate_is_accepted_and_id_matches() {
 
 #[tokio::test]
 async fn alpn_x_amzn_mqtt_ca_is_negotiated_when_offered() {
-    let (_dir, reg) = setup();
-    let created = reg.create_keys_and_certificate(true).expect("create");
-    let (addr, mut rx) = server(&reg).await;
-    let ca = reg.authority().ca_pem().to_owned();
-    let line = client(
-        addr,
-        &ca,
-        &created.certificate_pem,
-        &created.key_pair.private_key,
-        &[b"x-amzn-mqtt-ca"],
-    )
-    .await;
+    let (created, line, outcome) = connect_created(&[b"x-amzn-mqtt-ca"]).await;
     assert!(line.is_ok(), "{line:?}");
     assert_eq!(
-        next(&mut rx).await,
+        outcome,
         Outcome::Accepted {
             id: created.certificate_id,
             alpn: Some(b"x-amzn-mqtt-ca".to_vec())
@@ -66,14 +116,12 @@ async fn alpn_x_amzn_mqtt_ca_is_negotiated_when_offered() {
 
 #[tokio::test]
 async fn unknown_inactive_and_revoked_certificates_are_refused_distinguishably() {
-    let (_dir, reg) = setup();
-    let ca = reg.authority().ca_pem().to_owned();
-    let (addr, mut rx) = server(&reg).await;
+    let mut rig = Rig::start().await;
 
     // Unknown: a certificate our CA never issued to the registry (self-signed, unregistered).
     let (pem, key) = self_signed("stranger");
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
-    let out = next(&mut rx).await;
+    assert!(rig.connect(&pem, &key, &[]).await.is_err());
+    let out = rig.next().await;
     assert_eq!(refused_with(&out), Some(RefusalReason::Unknown));
     if let Outcome::Refused(Some(r)) = &out {
         assert_eq!(
@@ -83,97 +131,73 @@ async fn unknown_inactive_and_revoked_certificates_are_refused_distinguishably()
     }
 
     // Created INACTIVE.
-    let inactive = reg.create_keys_and_certificate(false).expect("create");
-    assert!(
-        client(
-            addr,
-            &ca,
-            &inactive.certificate_pem,
-            &inactive.key_pair.private_key,
-            &[]
-        )
-        .await
-        .is_err()
-    );
+    let inactive = rig.reg.create_keys_and_certificate(false).expect("create");
+    let (pem, key) = pem_and_key(&inactive);
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(pem, key).await,
         Some(RefusalReason::NotActive(CertificateStatus::Inactive))
     );
 
     // ACTIVE, then REVOKED: accepted, then refused.
-    let c = reg.create_keys_and_certificate(true).expect("create");
-    assert!(
-        client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[])
-            .await
-            .is_ok()
-    );
-    assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
-    reg.update_certificate(&c.certificate_id, CertificateStatus::Revoked)
+    let c = rig.reg.create_keys_and_certificate(true).expect("create");
+    let (pem, key) = pem_and_key(&c);
+    assert!(matches!(
+        rig.admitted(pem, key).await,
+        Outcome::Accepted { .. }
+    ));
+    rig.reg
+        .update_certificate(&c.certificate_id, CertificateStatus::Revoked)
         .expect("revoke");
-    assert!(
-        client(addr, &ca, &c.certificate_pem, &c.key_pair.private_key, &[])
-            .await
-            .is_err()
-    );
+    assert_eq!(rig.refused(pem, key).await, Some(RefusalReason::Revoked));
     assert_eq!(
-        refused_with(&next(&mut rx).await),
-        Some(RefusalReason::Revoked)
-    );
-    assert_eq!(
-        reg.status_of(&c.certificate_id),
+        rig.reg.status_of(&c.certificate_id),
         Some(CertificateStatus::Revoked)
     );
 
     // ACTIVE → INACTIVE → ACTIVE again.
-    let d = reg.create_keys_and_certificate(true).expect("create");
-    reg.update_certificate(&d.certificate_id, CertificateStatus::Inactive)
+    let d = rig.reg.create_keys_and_certificate(true).expect("create");
+    let (pem, key) = pem_and_key(&d);
+    rig.reg
+        .update_certificate(&d.certificate_id, CertificateStatus::Inactive)
         .expect("deactivate");
-    assert!(
-        client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[])
-            .await
-            .is_err()
-    );
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(pem, key).await,
         Some(RefusalReason::NotActive(CertificateStatus::Inactive))
     );
-    reg.update_certificate(&d.certificate_id, CertificateStatus::Active)
+    rig.reg
+        .update_certificate(&d.certificate_id, CertificateStatus::Active)
         .expect("activate");
-    assert!(
-        client(addr, &ca, &d.certificate_pem, &d.key_pair.private_key, &[])
-            .await
-            .is_ok()
-    );
-    assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
+    assert!(matches!(
+        rig.admitted(pem, key).await,
+        Outcome::Accepted { .. }
+    ));
 }
 
 #[tokio::test]
 async fn certificate_registered_without_ca_is_accepted() {
-    let (_dir, reg) = setup();
-    let ca = reg.authority().ca_pem().to_owned();
+    let mut rig = Rig::start().await;
     let (pem, key) = self_signed("my-device");
-    let registered = reg
+    let registered = rig
+        .reg
         .register_certificate_without_ca(&pem, Some(CertificateStatus::Active))
         .expect("register");
-    let (addr, mut rx) = server(&reg).await;
     assert_eq!(
-        client(addr, &ca, &pem, &key, &[]).await,
+        rig.connect(&pem, &key, &[]).await,
         Ok(format!("OK {}", registered.certificate_id))
     );
     assert!(
-        matches!(next(&mut rx).await, Outcome::Accepted { id, .. } if id == registered.certificate_id)
+        matches!(rig.next().await, Outcome::Accepted { id, .. } if id == registered.certificate_id)
     );
 }
 
 #[tokio::test]
 async fn registered_ca_signed_certificate_is_accepted_unregistered_ca_refused() {
-    let (_dir, reg) = setup();
-    let ca = reg.authority().ca_pem().to_owned();
-    let (addr, mut rx) = server(&reg).await;
+    let mut rig = Rig::start().await;
 
     let their_ca = TestCa::new("Fleet CA");
-    let code = reg.registration_code().expect("code");
-    let ca_reg = reg
+    let code = rig.reg.registration_code().expect("code");
+    let ca_reg = rig
+        .reg
         .register_ca_certificate(
             &their_ca.pem,
             Some(&their_ca.verification(&code)),
@@ -182,42 +206,46 @@ async fn registered_ca_signed_certificate_is_accepted_unregistered_ca_refused() 
         )
         .expect("register CA");
     let (pem, key) = their_ca.device("sensor-1");
-    let dev = reg
+    let dev = rig
+        .reg
         .register_certificate(&pem, Some(&their_ca.pem), Some(CertificateStatus::Active))
         .expect("register device");
     assert_eq!(
-        reg.describe_certificate(&dev.certificate_id)
+        rig.reg
+            .describe_certificate(&dev.certificate_id)
             .expect("describe")
             .ca_certificate_id,
         Some(ca_reg.certificate_id.clone())
     );
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_ok());
-    assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
+    assert!(matches!(
+        rig.admitted(&pem, &key).await,
+        Outcome::Accepted { .. }
+    ));
 
     // Deactivating the CA refuses its devices.
-    reg.update_ca_certificate(
-        &ca_reg.certificate_id,
-        Some(CaCertificateStatus::Inactive),
-        None,
-    )
-    .expect("deactivate CA");
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
+    rig.reg
+        .update_ca_certificate(
+            &ca_reg.certificate_id,
+            Some(CaCertificateStatus::Inactive),
+            None,
+        )
+        .expect("deactivate CA");
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(&pem, &key).await,
         Some(RefusalReason::CaNotActive)
     );
 
     // A device of a CA that was never registered: refused as unknown.
     let other_ca = TestCa::new("Rogue CA");
     let (rpem, rkey) = other_ca.device("rogue");
-    assert!(client(addr, &ca, &rpem, &rkey, &[]).await.is_err());
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(&rpem, &rkey).await,
         Some(RefusalReason::Unknown)
     );
     // …and it cannot be registered through RegisterCertificate either.
     assert_eq!(
-        reg.register_certificate(&rpem, None, Some(CertificateStatus::Active))
+        rig.reg
+            .register_certificate(&rpem, None, Some(CertificateStatus::Active))
             .map_err(|e| e.code()),
         Err("CertificateValidationException")
     );
@@ -225,30 +253,29 @@ async fn registered_ca_signed_certificate_is_accepted_unregistered_ca_refused() 
 
 #[tokio::test]
 async fn auto_registration_registers_pending_activation_then_activation_admits() {
-    let (_dir, reg) = setup();
-    let ca = reg.authority().ca_pem().to_owned();
-    let (addr, mut rx) = server(&reg).await;
+    let mut rig = Rig::start().await;
     let fleet = TestCa::new("JITR CA");
-    let ca_reg = reg
+    let ca_reg = rig
+        .reg
         .register_ca_certificate(&fleet.pem, None, true, true)
         .expect("register CA");
     assert_eq!(
-        reg.describe_ca_certificate(&ca_reg.certificate_id)
+        rig.reg
+            .describe_ca_certificate(&ca_reg.certificate_id)
             .expect("describe")
             .auto_registration_status,
         AutoRegistrationStatus::Enable
     );
-    let mut events = reg.subscribe();
+    let mut events = rig.reg.subscribe();
     let (pem, key) = fleet.device("jitr-device");
     let id = thingwatch_certs::certificate_id(&thingwatch_certs::pem_to_der(&pem).expect("der"));
 
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(&pem, &key).await,
         Some(RefusalReason::AutoRegistered)
     );
     assert_eq!(
-        reg.status_of(&id),
+        rig.reg.status_of(&id),
         Some(CertificateStatus::PendingActivation)
     );
     assert_eq!(
@@ -265,40 +292,44 @@ async fn auto_registration_registers_pending_activation_then_activation_admits()
             ca_certificate_id: ca_reg.certificate_id.clone()
         }
     );
-    let by_ca = reg
+    let by_ca = rig
+        .reg
         .list_certificates_by_ca(&ca_reg.certificate_id, &ListOptions::default())
         .expect("list by CA");
     assert_eq!(by_ca.items.len(), 1);
     assert_eq!(by_ca.items[0].certificate_id, id);
 
     // Second attempt while pending: refused as not active (no second registration).
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(&pem, &key).await,
         Some(RefusalReason::NotActive(
             CertificateStatus::PendingActivation
         ))
     );
 
-    reg.update_certificate(&id, CertificateStatus::Active)
+    rig.reg
+        .update_certificate(&id, CertificateStatus::Active)
         .expect("activate");
-    assert!(client(addr, &ca, &pem, &key, &[]).await.is_ok());
-    assert!(matches!(next(&mut rx).await, Outcome::Accepted { .. }));
+    assert!(matches!(
+        rig.admitted(&pem, &key).await,
+        Outcome::Accepted { .. }
+    ));
 }
 
 #[tokio::test]
 async fn client_without_certificate_is_refused() {
-    let (_dir, reg) = setup();
-    let (addr, mut rx) = server(&reg).await;
+    let mut rig = Rig::start().await;
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(reg.authority().ca_der().clone()).expect("root");
+    roots
+        .add(rig.reg.authority().ca_der().clone())
+        .expect("root");
     let config = rustls::ClientConfig::builder_with_provider(thingwatch_certs::crypto_provider())
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let tcp = tokio::net::TcpStream::connect(rig.addr).await.expect("tcp");
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     if let Ok(tls) = connector.connect(name, tcp).await {
         let mut buf = String::new();
@@ -310,7 +341,7 @@ async fn client_without_certificate_is_refused() {
             "server must not answer: {buf}"
         );
     }
-    assert_eq!(next(&mut rx).await, Outcome::Refused(None));
+    assert_eq!(rig.next().await, Outcome::Refused(None));
 }
 
 fn dated_self_signed(
@@ -327,9 +358,7 @@ fn dated_self_signed(
 
 #[tokio::test]
 async fn validity_dates_and_chain_usage_are_enforced() {
-    let (_dir, reg) = setup();
-    let ca = reg.authority().ca_pem().to_owned();
-    let (addr, mut rx) = server(&reg).await;
+    let mut rig = Rig::start().await;
     let now = time::OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
 
@@ -344,29 +373,26 @@ async fn validity_dates_and_chain_usage_are_enforced() {
         ),
     ];
     for ((pem, key), want) in cases {
-        reg.register_certificate_without_ca(&pem, Some(CertificateStatus::Active))
+        rig.reg
+            .register_certificate_without_ca(&pem, Some(CertificateStatus::Active))
             .expect("register");
-        assert!(client(addr, &ca, &pem, &key, &[]).await.is_err());
-        assert_eq!(refused_with(&next(&mut rx).await), Some(want));
+        assert_eq!(rig.refused(&pem, &key).await, Some(want));
     }
 
     // Signed by a registered ACTIVE CA, but for serverAuth only: the chain check fails.
     let fleet = TestCa::new("Fleet CA");
-    reg.register_ca_certificate(&fleet.pem, None, true, false)
+    rig.reg
+        .register_ca_certificate(&fleet.pem, None, true, false)
         .expect("CA");
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let mut params = rcgen::CertificateParams::default();
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.signed_by(&key, &fleet.issuer).expect("cert");
-    reg.register_certificate(&cert.pem(), None, Some(CertificateStatus::Active))
+    rig.reg
+        .register_certificate(&cert.pem(), None, Some(CertificateStatus::Active))
         .expect("register");
-    assert!(
-        client(addr, &ca, &cert.pem(), &key.serialize_pem(), &[])
-            .await
-            .is_err()
-    );
     assert_eq!(
-        refused_with(&next(&mut rx).await),
+        rig.refused(&cert.pem(), &key.serialize_pem()).await,
         Some(RefusalReason::BadChain)
     );
 }

@@ -1,12 +1,8 @@
 //! Shared test fixtures: a registry in a temporary directory, a tokio-rustls server that
-//! reports each handshake's outcome, a client, and a stand-alone CA built with rcgen.
+//! reports each handshake's outcome, and a client; the stand-alone CA is test-support's.
 
 #![allow(dead_code)]
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::net::SocketAddr;
@@ -17,8 +13,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+#[allow(unused_imports)] // not every test file uses the CA
+pub use thingwatch_test_support::ca::{TestCa, self_signed};
+pub use thingwatch_test_support::{ACCOUNT, REGION};
 
 pub fn open(dir: &std::path::Path) -> CertificateRegistry {
     let ca = CertificateAuthority::load_or_create(dir, &[]).expect("ca");
@@ -26,7 +23,7 @@ pub fn open(dir: &std::path::Path) -> CertificateRegistry {
 }
 
 pub fn setup() -> (tempfile::TempDir, CertificateRegistry) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = thingwatch_test_support::temp_dir();
     let reg = open(dir.path());
     (dir, reg)
 }
@@ -125,53 +122,4 @@ pub async fn next(rx: &mut mpsc::UnboundedReceiver<Outcome>) -> Outcome {
         .await
         .expect("server outcome in time")
         .expect("server alive")
-}
-
-/// A stand-alone CA (not Thingwatch's) made with rcgen.
-pub struct TestCa {
-    pub pem: String,
-    pub issuer: Issuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    pub fn new(cn: &str) -> TestCa {
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).expect("ca cert");
-        let pem = cert.pem();
-        TestCa {
-            issuer: Issuer::from_ca_cert_der(cert.der(), key).expect("issuer"),
-            pem,
-        }
-    }
-
-    /// A device certificate (ECDSA P-256, clientAuth) and its key, both PEM.
-    pub fn device(&self, cn: &str) -> (String, String) {
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params.signed_by(&key, &self.issuer).expect("device cert");
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// A verification certificate with common name `cn` (the registration code).
-    pub fn verification(&self, cn: &str) -> String {
-        self.device(cn).0
-    }
-}
-
-/// A self-signed device certificate and key, PEM.
-pub fn self_signed(cn: &str) -> (String, String) {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    let cert = params.self_signed(&key).expect("cert");
-    (cert.pem(), key.serialize_pem())
 }
