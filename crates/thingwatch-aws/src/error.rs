@@ -8,7 +8,10 @@
 //!   `{"__type": "Code", "message": "…"}`, HTTP 400 for client faults, 500 for server faults;
 //! * **AWS JSON 1.0, awsQueryCompatible** (CloudWatch `monitoring`): as JSON 1.1 with
 //!   `application/x-amz-json-1.0` plus `x-amzn-query-error: <QueryCode>;Sender|Receiver`;
-//! * **awsQuery** (IAM `iam`, STS `sts`): `Content-Type: text/xml`,
+//! * **Smithy RPC v2 CBOR, awsQueryCompatible** (CloudWatch `monitoring` from the Go, Java
+//!   and JS SDKs): `Content-Type: application/cbor`, `smithy-protocol: rpc-v2-cbor`, a CBOR
+//!   map `{"__type": "Code", "message": "…"}` and `x-amzn-query-error` as in JSON 1.0;
+//! * **awsQuery** (IAM `iam`, STS `sts`, CloudWatch from botocore ≤ 1.42.6): `Content-Type: text/xml`,
 //!   `<ErrorResponse><Error><Type>Sender|Receiver</Type><Code>NoSuchEntity</Code>`
 //!   `<Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>` with the status the
 //!   botocore model's error shape declares (`httpStatusCode`; IAM `NoSuchEntity` 404,
@@ -29,6 +32,12 @@ pub const QUERY_ERROR_HEADER: &str = "x-amzn-query-error";
 pub const CONTENT_TYPE_JSON_1_1: &str = "application/x-amz-json-1.1";
 /// Content type of AWS JSON 1.0 requests and responses.
 pub const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
+/// Content type of Smithy RPC v2 CBOR requests and responses.
+pub const CONTENT_TYPE_CBOR: &str = "application/cbor";
+/// `smithy-protocol`: the header naming the Smithy protocol of a request and its response.
+pub const SMITHY_PROTOCOL_HEADER: &str = "smithy-protocol";
+/// The `smithy-protocol` value of RPC v2 CBOR.
+pub const SMITHY_RPC_V2_CBOR: &str = "rpc-v2-cbor";
 /// Content type of awsQuery (IAM, STS) responses and errors.
 pub const CONTENT_TYPE_XML: &str = "text/xml";
 
@@ -41,6 +50,9 @@ pub enum Protocol {
     AwsJson11,
     /// AWS JSON 1.0 with awsQueryCompatible errors (CloudWatch `monitoring`).
     AwsJson10QueryCompatible,
+    /// Smithy RPC v2 CBOR with awsQueryCompatible errors (CloudWatch `monitoring`):
+    /// `POST /service/{Service}/operation/{Op}`, CBOR bodies.
+    RpcV2Cbor,
     /// awsQuery (IAM `iam`, STS `sts`): form-encoded `Action=…&Version=…` requests, XML
     /// responses and `<ErrorResponse>` errors with per-code statuses.
     AwsQuery,
@@ -146,6 +158,27 @@ pub enum ErrorCode {
     UnmodifiableEntity,
     /// `ServiceFailure` (IAM, 500): unexpected internal failure.
     ServiceFailure,
+    // ---- CloudWatch codes (cloudwatch-2010-08-01 model; query codes from `awsQueryError`)
+    /// `InvalidParameterValueException` (query `InvalidParameterValue`, 400).
+    InvalidParameterValue,
+    /// `MissingRequiredParameterException` (query `MissingParameter`, 400).
+    MissingRequiredParameter,
+    /// `InvalidParameterCombinationException` (query `InvalidParameterCombination`, 400).
+    InvalidParameterCombination,
+    /// `InternalServiceFault` (query `InternalServiceError`, 500).
+    InternalServiceFault,
+    /// `InvalidNextToken` (400).
+    InvalidNextToken,
+    /// `LimitExceededFault` (query `LimitExceeded`, 400).
+    LimitExceededFault,
+    /// `ResourceNotFound` (CloudWatch alarms, 404).
+    CloudWatchResourceNotFound,
+    /// `InvalidFormatFault` (query `InvalidFormat`, 400).
+    InvalidFormatFault,
+    /// `DashboardInvalidInputError` (query `InvalidParameterInput`, 400).
+    DashboardInvalidInput,
+    /// `DashboardNotFoundError` (query `ResourceNotFound`, 404).
+    DashboardNotFound,
 }
 
 impl ErrorCode {
@@ -191,6 +224,16 @@ impl ErrorCode {
             Self::InvalidInput => "InvalidInput",
             Self::UnmodifiableEntity => "UnmodifiableEntity",
             Self::ServiceFailure => "ServiceFailure",
+            Self::InvalidParameterValue => "InvalidParameterValueException",
+            Self::MissingRequiredParameter => "MissingRequiredParameterException",
+            Self::InvalidParameterCombination => "InvalidParameterCombinationException",
+            Self::InternalServiceFault => "InternalServiceFault",
+            Self::InvalidNextToken => "InvalidNextToken",
+            Self::LimitExceededFault => "LimitExceededFault",
+            Self::CloudWatchResourceNotFound => "ResourceNotFound",
+            Self::InvalidFormatFault => "InvalidFormatFault",
+            Self::DashboardInvalidInput => "DashboardInvalidInputError",
+            Self::DashboardNotFound => "DashboardNotFoundError",
         }
     }
 
@@ -218,6 +261,15 @@ impl ErrorCode {
             Self::Validation => "ValidationError",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::InternalFailure | Self::Internal => "InternalFailure",
+            code @ (Self::InvalidParameterValue
+            | Self::MissingRequiredParameter
+            | Self::InvalidParameterCombination
+            | Self::InternalServiceFault
+            | Self::LimitExceededFault
+            | Self::CloudWatchResourceNotFound
+            | Self::InvalidFormatFault
+            | Self::DashboardInvalidInput
+            | Self::DashboardNotFound) => code.query_code(),
             other => other.as_str(),
         }
     }
@@ -228,7 +280,8 @@ impl ErrorCode {
             Self::ServiceUnavailable
             | Self::InternalFailure
             | Self::Internal
-            | Self::ServiceFailure => Fault::Server,
+            | Self::ServiceFailure
+            | Self::InternalServiceFault => Fault::Server,
             _ => Fault::Client,
         }
     }
@@ -244,6 +297,14 @@ impl ErrorCode {
                 "InternalServiceError"
             }
             Self::Validation => "ValidationError",
+            Self::InvalidParameterValue => "InvalidParameterValue",
+            Self::MissingRequiredParameter => "MissingParameter",
+            Self::InvalidParameterCombination => "InvalidParameterCombination",
+            Self::InternalServiceFault => "InternalServiceError",
+            Self::LimitExceededFault => "LimitExceeded",
+            Self::InvalidFormatFault => "InvalidFormat",
+            Self::DashboardInvalidInput => "InvalidParameterInput",
+            Self::DashboardNotFound | Self::CloudWatchResourceNotFound => "ResourceNotFound",
             other => other.as_str(),
         }
     }
@@ -275,7 +336,10 @@ impl ErrorCode {
                 | Self::UnrecognizedClient
                 | Self::AccessDenied
                 | Self::Unauthorized => 403,
-                Self::NoSuchEntity | Self::ResourceNotFound => 404,
+                Self::NoSuchEntity
+                | Self::ResourceNotFound
+                | Self::CloudWatchResourceNotFound
+                | Self::DashboardNotFound => 404,
                 Self::EntityAlreadyExists
                 | Self::ResourceAlreadyExists
                 | Self::LimitExceeded
@@ -288,10 +352,16 @@ impl ErrorCode {
                     Fault::Server => 500,
                 },
             },
-            (_, Protocol::AwsJson11 | Protocol::AwsJson10QueryCompatible) => match self.fault() {
-                Fault::Client => 400,
-                Fault::Server => 500,
-            },
+            (
+                Self::CloudWatchResourceNotFound | Self::DashboardNotFound,
+                Protocol::AwsJson10QueryCompatible | Protocol::RpcV2Cbor,
+            ) => 404,
+            (_, Protocol::AwsJson11 | Protocol::AwsJson10QueryCompatible | Protocol::RpcV2Cbor) => {
+                match self.fault() {
+                    Fault::Client => 400,
+                    Fault::Server => 500,
+                }
+            }
             (code, Protocol::RestJson) => match code {
                 Self::IncompleteSignature
                 | Self::InvalidSignature
@@ -393,7 +463,7 @@ impl ApiError {
                     status,
                     content_type: CONTENT_TYPE_XML,
                     headers,
-                    body,
+                    body: body.into_bytes(),
                 };
             }
             Protocol::RestJson => {
@@ -407,6 +477,29 @@ impl ApiError {
                 CONTENT_TYPE_JSON_1_1,
                 serde_json::json!({ "__type": self.code.as_str(), "message": self.message }),
             ),
+            Protocol::RpcV2Cbor => {
+                headers.push((SMITHY_PROTOCOL_HEADER, SMITHY_RPC_V2_CBOR.to_owned()));
+                headers.push((
+                    QUERY_ERROR_HEADER,
+                    format!("{};{side}", self.code.query_code()),
+                ));
+                let mut map = vec![
+                    (cbor_text("__type"), cbor_text(self.code.as_str())),
+                    (cbor_text("message"), cbor_text(&self.message)),
+                ];
+                for (name, value) in &self.fields {
+                    map.push((cbor_text(name), cbor_text(value)));
+                }
+                let mut body = Vec::new();
+                // Writing into a Vec cannot fail.
+                let _ = ciborium::ser::into_writer(&ciborium::value::Value::Map(map), &mut body);
+                return WireError {
+                    status,
+                    content_type: CONTENT_TYPE_CBOR,
+                    headers,
+                    body,
+                };
+            }
             Protocol::AwsJson10QueryCompatible => {
                 headers.push((
                     QUERY_ERROR_HEADER,
@@ -427,9 +520,13 @@ impl ApiError {
             status,
             content_type,
             headers,
-            body: body.to_string(),
+            body: body.to_string().into_bytes(),
         }
     }
+}
+
+fn cbor_text(s: &str) -> ciborium::value::Value {
+    ciborium::value::Value::Text(s.to_owned())
 }
 
 /// An [`ApiError`] rendered in one protocol's format, as plain data: the HTTP status, the
@@ -444,10 +541,15 @@ pub struct WireError {
     /// The other headers, by name.
     pub headers: Vec<(&'static str, String)>,
     /// The body (JSON or awsQuery XML).
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 impl WireError {
+    /// The body as text (lossy for CBOR), for tests and logs.
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
     /// The value of header `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -539,6 +641,55 @@ mod tests {
     }
 
     #[test]
+    fn cbor_errors_are_cbor_maps_with_the_query_code() {
+        let w = ApiError::new(ErrorCode::DashboardNotFound, "Dashboard d does not exist")
+            .to_wire(Protocol::RpcV2Cbor, "rid");
+        assert_eq!(w.status, 404);
+        assert_eq!(w.content_type, CONTENT_TYPE_CBOR);
+        assert_eq!(w.header(SMITHY_PROTOCOL_HEADER), Some("rpc-v2-cbor"));
+        assert_eq!(
+            w.header(QUERY_ERROR_HEADER),
+            Some("ResourceNotFound;Sender")
+        );
+        let v: ciborium::value::Value =
+            ciborium::de::from_reader(w.body.as_slice()).unwrap_or(ciborium::value::Value::Null);
+        let map = v.as_map().cloned().unwrap_or_default();
+        let get = |k: &str| {
+            map.iter()
+                .find(|(key, _)| key.as_text() == Some(k))
+                .and_then(|(_, v)| v.as_text().map(str::to_owned))
+        };
+        assert_eq!(get("__type").as_deref(), Some("DashboardNotFoundError"));
+        assert_eq!(
+            get("message").as_deref(),
+            Some("Dashboard d does not exist")
+        );
+    }
+
+    #[test]
+    fn cloudwatch_codes_in_query_and_json() {
+        let e = ApiError::new(
+            ErrorCode::MissingRequiredParameter,
+            "The parameter Namespace is required.",
+        );
+        let q = e.to_wire(Protocol::AwsQuery, "r");
+        assert_eq!(q.status, 400);
+        assert!(q.body_text().contains("<Code>MissingParameter</Code>"));
+        let j = e.to_wire(Protocol::AwsJson10QueryCompatible, "r");
+        assert_eq!(
+            j.header(QUERY_ERROR_HEADER),
+            Some("MissingParameter;Sender")
+        );
+        assert!(
+            j.body_text()
+                .contains(r#""__type":"MissingRequiredParameterException""#)
+        );
+        let f = ApiError::new(ErrorCode::InternalServiceFault, "x");
+        assert_eq!(f.to_wire(Protocol::AwsQuery, "r").status, 500);
+        assert_eq!(f.code.fault(), Fault::Server);
+    }
+
+    #[test]
     fn aws_query_error_xml() {
         let w = ApiError::new(
             ErrorCode::NoSuchEntity,
@@ -549,7 +700,7 @@ mod tests {
         assert_eq!(w.content_type, "text/xml");
         assert_eq!(w.header(REQUEST_ID_HEADER), Some("rid-9"));
         assert_eq!(
-            w.body,
+            w.body_text(),
             "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code>\
              <Message>The user with name &lt;bob&gt; &amp; co cannot be found.</Message></Error>\
              <RequestId>rid-9</RequestId></ErrorResponse>"
@@ -557,7 +708,7 @@ mod tests {
         let w = ApiError::new(ErrorCode::ServiceFailure, "boom").to_wire(Protocol::AwsQuery, "r");
         assert_eq!(w.status, 500);
         assert!(
-            w.body
+            w.body_text()
                 .contains("<Type>Receiver</Type><Code>ServiceFailure</Code>")
         );
         let w = ApiError::new(
@@ -566,7 +717,7 @@ mod tests {
         )
         .to_wire(Protocol::AwsQuery, "r");
         assert_eq!(w.status, 403);
-        assert!(w.body.contains("<Code>InvalidClientTokenId</Code>"));
+        assert!(w.body_text().contains("<Code>InvalidClientTokenId</Code>"));
     }
 
     #[test]
@@ -581,7 +732,7 @@ mod tests {
         );
         assert_eq!(w.header(REQUEST_ID_HEADER), Some("rid-1"));
         assert_eq!(
-            w.body,
+            w.body_text(),
             r#"{"message":"Thing x cannot be found.","resourceId":"x"}"#
         );
     }
@@ -592,7 +743,7 @@ mod tests {
         assert_eq!(w.status, 400);
         assert_eq!(w.content_type, CONTENT_TYPE_JSON_1_1);
         assert_eq!(
-            w.body,
+            w.body_text(),
             r#"{"__type":"InvalidParameterException","message":"bad"}"#
         );
         assert_eq!(w.header(ERROR_TYPE_HEADER), None);

@@ -78,7 +78,8 @@ pub fn json_success(
 ) -> Result<Response, ApiError> {
     let bytes = serde_json::to_vec(body).map_err(|e| ApiError::internal(&e))?;
     let content_type = match protocol {
-        Protocol::RestJson => "application/json",
+        // JSON bodies only: CBOR successes are written with `thingwatch_wire::cbor`.
+        Protocol::RestJson | Protocol::RpcV2Cbor => "application/json",
         Protocol::AwsJson11 => CONTENT_TYPE_JSON_1_1,
         Protocol::AwsJson10QueryCompatible => CONTENT_TYPE_JSON_1_0,
         Protocol::AwsQuery => CONTENT_TYPE_XML,

@@ -99,6 +99,15 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response, ApiError>>
 pub trait ServiceHandler: Send + Sync + 'static {
     /// The wire protocol (decides the error format, also for authentication failures).
     fn protocol(&self) -> Protocol;
+
+    /// The protocol of one request, for services that accept several (CloudWatch: Smithy
+    /// RPC v2 CBOR, AWS JSON 1.0 and awsQuery, told apart by [`request_protocol`]). Errors
+    /// of the request, authentication failures included, are written in it. Defaults to
+    /// [`Self::protocol`].
+    fn protocol_for(&self, headers: &HeaderMap) -> Protocol {
+        let _ = headers;
+        self.protocol()
+    }
     /// Serves one authenticated request. The dispatcher adds `x-amzn-RequestId` to the
     /// response if the handler did not.
     fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture;
@@ -131,8 +140,33 @@ pub fn iam_action_prefix(signing_name: &str) -> &str {
     }
 }
 
-/// The operation a request asks for: `X-Amz-Target` (JSON protocols), `Action=` (awsQuery
-/// form body or query string), else the handler's route table.
+/// The protocol a request is written in, from its headers alone: `smithy-protocol:
+/// rpc-v2-cbor` is Smithy RPC v2 CBOR; an `X-Amz-Target` is AWS JSON (1.0 when the content
+/// type says so, else 1.1); a form body without a target is awsQuery; anything else
+/// rest-json (aws-wire.md §0, §6).
+pub fn request_protocol(headers: &HeaderMap) -> Protocol {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("smithy-protocol").is_some_and(|p| p.eq_ignore_ascii_case("rpc-v2-cbor")) {
+        return Protocol::RpcV2Cbor;
+    }
+    let content_type = header(http::header::CONTENT_TYPE.as_str()).unwrap_or("");
+    match header("x-amz-target") {
+        Some(_) if content_type.contains("x-amz-json-1.0") => Protocol::AwsJson10QueryCompatible,
+        Some(_) => Protocol::AwsJson11,
+        None if content_type.starts_with("application/x-www-form-urlencoded") => Protocol::AwsQuery,
+        None => Protocol::RestJson,
+    }
+}
+
+/// The operation of a Smithy RPC v2 request path, `/service/{Service}/operation/{Op}`.
+pub fn rpc_v2_operation(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/service/")?;
+    let (_service, op) = rest.split_once("/operation/")?;
+    (!op.is_empty() && !op.contains('/')).then_some(op)
+}
+
+/// The operation a request asks for: `X-Amz-Target` (JSON protocols), the Smithy RPC v2
+/// path, `Action=` (awsQuery form body or query string), else the handler's route table.
 fn operation_of(handler: &dyn ServiceHandler, req: &AwsRequest) -> Option<String> {
     if let Some(target) = req
         .headers
@@ -140,6 +174,11 @@ fn operation_of(handler: &dyn ServiceHandler, req: &AwsRequest) -> Option<String
         .and_then(|v| v.to_str().ok())
     {
         return target.rsplit('.').next().map(str::to_owned);
+    }
+    if req.headers.contains_key("smithy-protocol")
+        && let Some(op) = rpc_v2_operation(req.uri.path())
+    {
+        return Some(op.to_owned());
     }
     let form = |raw: &[u8]| {
         form_urlencoded::parse(raw)
@@ -263,10 +302,10 @@ impl ApiState {
         &self.clock
     }
 
-    fn protocol_of(&self, service: &str) -> Option<Protocol> {
+    fn protocol_of(&self, service: &str, headers: &HeaderMap) -> Option<Protocol> {
         self.services
             .get(service)
-            .map(|h| h.protocol())
+            .map(|h| h.protocol_for(headers))
             .or_else(|| {
                 KNOWN_SERVICES
                     .iter()
@@ -301,29 +340,10 @@ pub async fn serve(
     .await
 }
 
-/// The protocol to answer in before the credential scope is known: JSON when an
-/// `X-Amz-Target` is present (1.0 if the content type says so), rest-json otherwise.
+/// The protocol to answer in before the credential scope is known: the one the request is
+/// written in ([`request_protocol`]).
 fn guess_protocol(headers: &HeaderMap) -> Protocol {
-    let form = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if form && !headers.contains_key("x-amz-target") {
-        return Protocol::AwsQuery;
-    }
-    if headers.contains_key("x-amz-target") {
-        let ct = headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if ct.contains("x-amz-json-1.0") {
-            Protocol::AwsJson10QueryCompatible
-        } else {
-            Protocol::AwsJson11
-        }
-    } else {
-        Protocol::RestJson
-    }
+    request_protocol(headers)
 }
 
 /// What the dispatcher learns of a call as it goes, for the [`ApiCallObserver`]s.
@@ -473,7 +493,7 @@ async fn serve_call(state: &ApiState, req: Request, facts: &mut CallFacts) -> Re
         facts.region = Some(parsed.scope.region.clone());
         facts.access_key_id = Some(parsed.scope.access_key_id.clone());
     }
-    if let Some(p) = state.protocol_of(&service) {
+    if let Some(p) = state.protocol_of(&service, &parts.headers) {
         protocol = p;
     }
     let handler = state.services.get(&service).cloned();
@@ -569,4 +589,73 @@ fn too_large(state: &ApiState) -> ApiError {
             state.max_body_bytes
         ),
     )
+}
+
+#[cfg(test)]
+mod protocol_tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn tells_the_protocols_apart_by_headers() {
+        // The headers botocore 1.44.5 (JSON 1.0), 1.42.6 (awsQuery) and its forced CBOR
+        // serializer send to CloudWatch (aws-wire.md §4, §6).
+        let cases = [
+            (
+                headers(&[
+                    ("smithy-protocol", "rpc-v2-cbor"),
+                    ("content-type", "application/cbor"),
+                ]),
+                Protocol::RpcV2Cbor,
+            ),
+            (
+                headers(&[
+                    (
+                        "x-amz-target",
+                        "GraniteServiceVersion20100801.GetMetricData",
+                    ),
+                    ("content-type", "application/x-amz-json-1.0"),
+                ]),
+                Protocol::AwsJson10QueryCompatible,
+            ),
+            (
+                headers(&[
+                    ("x-amz-target", "Logs_20140328.PutLogEvents"),
+                    ("content-type", "application/x-amz-json-1.1"),
+                ]),
+                Protocol::AwsJson11,
+            ),
+            (
+                headers(&[(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )]),
+                Protocol::AwsQuery,
+            ),
+            (headers(&[]), Protocol::RestJson),
+        ];
+        for (h, expected) in cases {
+            assert_eq!(request_protocol(&h), expected, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn reads_the_rpc_v2_operation_path() {
+        assert_eq!(
+            rpc_v2_operation(
+                "/service/GraniteServiceVersion20100801/operation/GetMetricStatistics"
+            ),
+            Some("GetMetricStatistics")
+        );
+        assert_eq!(rpc_v2_operation("/service/X/operation/"), None);
+        assert_eq!(rpc_v2_operation("/service/X/operation/a/b"), None);
+        assert_eq!(rpc_v2_operation("/things/x"), None);
+    }
 }
