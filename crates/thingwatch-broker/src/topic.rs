@@ -117,7 +117,10 @@ mod tests {
         let table: &[(&str, Result<(), TopicError>)] = &[
             ("a/b", Ok(())),
             ("", Err(TopicError::Syntax)),
+            ("+", Err(TopicError::Syntax)),
             ("a/+", Err(TopicError::Syntax)),
+            ("a/+/b", Err(TopicError::Syntax)),
+            ("#", Err(TopicError::Syntax)),
             ("a/#", Err(TopicError::Syntax)),
             ("a\0b", Err(TopicError::Syntax)),
             (&ok256, Ok(())),
@@ -126,9 +129,18 @@ mod tests {
             ("1/2/3/4/5/6/7/8/9", Err(TopicError::TooManyLevels)),
             ("$aws/rules/r/1/2/3/4/5/6/7/8", Ok(())),
             (&ingest_long, Ok(())),
+            ("$aws/things/lamp/shadow/update", Ok(())),
         ];
         for (t, want) in table {
             assert_eq!(validate_topic_name(t), *want, "{t:?}");
+            // The typed name carries exactly this rule, from text and from a shared string.
+            let text = want.map(|()| t.to_string());
+            assert_eq!(crate::TopicName::new(t).map(|n| n.to_string()), text);
+            let shared = std::sync::Arc::<str>::from(*t);
+            assert_eq!(
+                crate::TopicName::from_arc(shared).map(|n| n.to_string()),
+                text
+            );
         }
     }
 

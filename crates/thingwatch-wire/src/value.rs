@@ -349,33 +349,7 @@ impl<'a> Reader<'a> {
         let Some(m) = self.member(name) else {
             return Ok(Vec::new());
         };
-        // The readers borrow `m`; collect the strings (which borrow the value) first.
-        let mut out = Vec::new();
-        if let Value::String(s) = m.value
-            && s.is_empty()
-        {
-            return Ok(out);
-        }
-        let Value::List(items) = m.value else {
-            return Err(m.type_error("a list"));
-        };
-        for (i, v) in items.iter().enumerate() {
-            match v {
-                Value::String(s) => out.push(s.as_str()),
-                other => {
-                    return Err(ApiError::new(
-                        ErrorCode::Serialization,
-                        format!(
-                            "{}.member.{} must be a string, not {}.",
-                            m.path(),
-                            i + 1,
-                            other.kind()
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(out)
+        m.as_list()?.iter().map(Reader::as_str).collect()
     }
 
     /// Member `name` as a string map: a map/structure of strings (JSON, CBOR) or an awsQuery
@@ -466,6 +440,12 @@ mod tests {
         assert_eq!(data[0].path_of("Value"), "MetricData.member.1.Value");
         assert!(r.strings("Empty")?.is_empty());
         assert!(r.strings("Missing")?.is_empty());
+        let mixed = Value::structure().with("S", Value::list([Value::from("a"), Value::Int(2)]));
+        let e = Reader::new(&mixed).strings("S").err().map(|e| e.message);
+        assert_eq!(
+            e.as_deref(),
+            Some("S.member.2 must be a string, not a number.")
+        );
         Ok(())
     }
 
