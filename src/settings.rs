@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// (default 10; more is LimitExceededException).
     #[arg(long)]
     pub max_log_targets: Option<usize>,
+    /// Seconds between publications of the AWS/IoT counters as CloudWatch metrics
+    /// (default 60, as AWS IoT; 1-3600).
+    #[arg(long)]
+    pub metrics_interval: Option<u64>,
 }
 
 /// The TOML config file. Every key is optional; unknown keys are an error.
@@ -93,6 +97,8 @@ pub struct ConfigFile {
     pub default_log_level: Option<String>,
     /// Same as `--max-log-targets`.
     pub max_log_targets: Option<usize>,
+    /// Same as `--metrics-interval`.
+    pub metrics_interval: Option<u64>,
     /// Root access key ID (the environment variable wins).
     pub access_key_id: Option<String>,
     /// Root secret access key (the environment variable wins).
@@ -192,6 +198,13 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
     if max_log_targets == 0 || max_log_targets > 10_000 {
         bail!("--max-log-targets must be between 1 and 10000, got {max_log_targets}");
     }
+    let metrics_interval = args
+        .metrics_interval
+        .or(file.metrics_interval)
+        .unwrap_or(60);
+    if !(1..=3600).contains(&metrics_interval) {
+        bail!("--metrics-interval must be between 1 and 3600 seconds, got {metrics_interval}");
+    }
     let max_connections = args
         .max_connections
         .or(file.max_connections)
@@ -223,6 +236,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         initial_logging,
         credentials,
         max_log_targets,
+        metrics_interval: std::time::Duration::from_secs(metrics_interval),
     })
 }
 

@@ -262,7 +262,9 @@ impl Parser<'_> {
                     Arg::Keyword(k) if k == "REPEAT" => Fill::Repeat,
                     Arg::Keyword(k) if k == "LINEAR" => Fill::Linear,
                     _ => {
-                        return err("FILL takes a number, REPEAT or LINEAR as its second argument.");
+                        return err(
+                            "FILL takes a number, REPEAT or LINEAR as its second argument.",
+                        );
                     }
                 };
                 Ok(map_series(v.clone(), |s| fill(s, &grid, how)))
