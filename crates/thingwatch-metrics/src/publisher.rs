@@ -110,7 +110,7 @@ impl Core {
 /// more, so counts up to the stop are kept.
 pub struct Publisher {
     core: Arc<Core>,
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<mpsc::SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -149,7 +149,7 @@ impl Publisher {
             last: Mutex::new((HashMap::new(), 0)),
             clock,
         });
-        let (tx, rx) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
         let c = core.clone();
         let thread = std::thread::Builder::new()
             .name("metrics-publisher".into())
