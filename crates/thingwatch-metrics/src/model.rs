@@ -39,7 +39,9 @@ pub const UNITS: &[&str] = &[
 
 /// A metric's identity: namespace, name and dimensions. Dimensions are a set: they are kept
 /// sorted by name, so `{A=1,B=2}` and `{B=2,A=1}` are one metric, as in CloudWatch.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct MetricId {
     /// e.g. `AWS/IoT` or a custom namespace.
     pub namespace: String,
