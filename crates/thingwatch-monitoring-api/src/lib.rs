@@ -16,6 +16,7 @@
 //! Contracts: botocore 1.43.11, cloudwatch 2010-08-01 (`python3 ../shared/tools/aws-op.py
 //! cloudwatch OP`).
 
+mod alarms;
 pub mod ops;
 mod validate;
 
@@ -30,6 +31,7 @@ use thingwatch_http::{
     ApiError, AwsRequest, ErrorCode, HandlerFuture, Protocol, RequestContext, ServiceHandler,
 };
 use thingwatch_metrics::MetricStore;
+use thingwatch_metrics::alarms::Alarms;
 use thingwatch_wire::Value;
 
 /// The SigV4 signing name.
@@ -42,13 +44,15 @@ pub const XML_NAMESPACE: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/
 /// The CloudWatch service handler. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct MonitoringService {
-    store: MetricStore,
+    backend: ops::Backend,
 }
 
 impl MonitoringService {
-    /// CloudWatch over `store`.
-    pub fn new(store: MetricStore) -> MonitoringService {
-        MonitoringService { store }
+    /// CloudWatch over `store` and the `alarms` on it.
+    pub fn new(store: MetricStore, alarms: Alarms) -> MonitoringService {
+        MonitoringService {
+            backend: ops::Backend { store, alarms },
+        }
     }
 }
 
@@ -141,13 +145,13 @@ impl ServiceHandler for MonitoringService {
     }
 
     fn handle(&self, ctx: RequestContext, req: AwsRequest) -> HandlerFuture {
-        let store = self.store.clone();
+        let backend = self.backend.clone();
         Box::pin(async move {
             let protocol = protocol_of(&req.headers);
             let (op, input) = decode(protocol, &req)?;
             let now = ctx.now_ms();
             let op_name = op.clone();
-            let output = tokio::task::spawn_blocking(move || ops::call(&store, &op, &input, now))
+            let output = tokio::task::spawn_blocking(move || ops::call(&backend, &op, &input, now))
                 .await
                 .map_err(|e| ApiError::internal(&e))??;
             Ok(encode(protocol, &op_name, &ctx.request_id, output.as_ref()))

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use thingwatch_aws::page_token::{self, Alphabet};
 use thingwatch_http::{ApiError, ErrorCode};
+use thingwatch_metrics::alarms::Alarms;
 use thingwatch_metrics::math::{self, MathContext, MathError, MathValue, SearchQuery, Series};
 use thingwatch_metrics::store::aligned_start_s;
 use thingwatch_metrics::{
@@ -44,23 +45,42 @@ fn store_error(e: MetricsError) -> ApiError {
     ApiError::new(ErrorCode::InternalServiceFault, "Internal service error.")
 }
 
+/// What the operations work on: the metric store and the alarms over it.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// Series and data points.
+    pub store: MetricStore,
+    /// Metric alarms.
+    pub alarms: Alarms,
+}
+
 /// Runs operation `op` on `input` at `now_ms`; `Ok(None)` for operations without output.
 ///
 /// # Errors
 /// The operation's AWS errors; `UnknownOperationException` for an operation CloudWatch
 /// does not have or this server does not serve yet.
 pub fn call(
-    store: &MetricStore,
+    backend: &Backend,
     op: &str,
     input: &Value,
     now_ms: i64,
 ) -> Result<Option<Value>, ApiError> {
+    use crate::alarms as a;
     let r = Reader::new(input);
+    let (store, alarms) = (&backend.store, &backend.alarms);
     match op {
-        "PutMetricData" => put_metric_data(store, &r, now_ms).map(|()| None),
+        "PutMetricData" => put_metric_data(backend, &r, now_ms).map(|()| None),
         "GetMetricStatistics" => get_metric_statistics(store, &r, now_ms).map(Some),
         "ListMetrics" => list_metrics(store, &r, now_ms).map(Some),
         "GetMetricData" => get_metric_data(store, &r, now_ms).map(Some),
+        "PutMetricAlarm" => a::put_metric_alarm(alarms, &r, now_ms).map(|()| None),
+        "DescribeAlarms" => a::describe_alarms(alarms, &r).map(Some),
+        "DescribeAlarmsForMetric" => a::describe_alarms_for_metric(alarms, &r).map(Some),
+        "DescribeAlarmHistory" => a::describe_alarm_history(alarms, &r).map(Some),
+        "DeleteAlarms" => a::delete_alarms(alarms, &r).map(|()| None),
+        "SetAlarmState" => a::set_alarm_state(alarms, &r, now_ms).map(|()| None),
+        "EnableAlarmActions" => a::set_actions(alarms, &r, true, now_ms).map(|()| None),
+        "DisableAlarmActions" => a::set_actions(alarms, &r, false, now_ms).map(|()| None),
         _ => Err(ApiError::new(
             ErrorCode::UnknownOperation,
             format!("The operation {op} is not supported by this server."),
@@ -70,7 +90,11 @@ pub fn call(
 
 // ---- shared readers
 
-fn dimensions(r: &Reader<'_>, name: &str, max: usize) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn dimensions(
+    r: &Reader<'_>,
+    name: &str,
+    max: usize,
+) -> Result<Vec<(String, String)>, ApiError> {
     let Some(list) = r.member(name) else {
         return Ok(Vec::new());
     };
@@ -97,7 +121,7 @@ fn dimensions(r: &Reader<'_>, name: &str, max: usize) -> Result<Vec<(String, Str
     Ok(out)
 }
 
-fn unit(r: &Reader<'_>, name: &str) -> Result<Option<String>, ApiError> {
+pub(crate) fn unit(r: &Reader<'_>, name: &str) -> Result<Option<String>, ApiError> {
     match r.str(name)? {
         None => Ok(None),
         Some(u) if UNITS.contains(&u) => Ok(Some(u.to_owned())),
@@ -121,7 +145,7 @@ fn metric_value(m: &MetricId) -> Value {
 }
 
 /// A period: 1, 5, 10, 30 or a multiple of 60 seconds.
-fn period(r: &Reader<'_>, name: &str) -> Result<i64, ApiError> {
+pub(crate) fn period(r: &Reader<'_>, name: &str) -> Result<i64, ApiError> {
     let p = r.i64(name)?.ok_or_else(|| missing(&r.path_of(name)))?;
     check_period(&r.path_of(name), p)?;
     Ok(p)
@@ -279,7 +303,7 @@ fn read_datum(r: &Reader<'_>, namespace: &str, now_ms: i64) -> Result<Datum, Api
 /// `PutMetricData`: datums of `MetricData` (and `EntityMetricData[].MetricData`) into
 /// namespace `Namespace`, which may not start with `AWS/` (reserved for AWS's own metrics,
 /// here the server's `AWS/IoT` publication).
-fn put_metric_data(store: &MetricStore, r: &Reader<'_>, now_ms: i64) -> Result<(), ApiError> {
+fn put_metric_data(backend: &Backend, r: &Reader<'_>, now_ms: i64) -> Result<(), ApiError> {
     let ns = required_str(r, "Namespace", 1, 255)?;
     namespace("Namespace", ns)?;
     if ns.starts_with("AWS/") {
@@ -313,7 +337,15 @@ fn put_metric_data(store: &MetricStore, r: &Reader<'_>, now_ms: i64) -> Result<(
             data.push(read_datum(d, ns, now_ms)?);
         }
     }
-    store.put(&data, now_ms).map_err(store_error)
+    backend.store.put(&data, now_ms).map_err(store_error)?;
+    // Alarms on these metrics see the new (possibly late) data now, not at the next tick.
+    let mut touched: Vec<MetricId> = data.into_iter().map(|d| d.metric).collect();
+    touched.sort();
+    touched.dedup();
+    if let Err(e) = backend.alarms.evaluate_for(&touched, now_ms) {
+        tracing::warn!(error = %e, "alarm evaluation after PutMetricData failed");
+    }
+    Ok(())
 }
 
 // ---- GetMetricStatistics

@@ -59,8 +59,9 @@ pub struct ServerConfig {
     pub credentials: Option<GivenCredentials>,
     /// Most log targets (`SetV2LoggingLevel` quota; AWS's default is 10).
     pub max_log_targets: usize,
-    /// How often the `AWS/IoT` counters are published as CloudWatch metrics (AWS: every
-    /// minute; shorter in tests, the points still land in 1-minute buckets).
+    /// How often the `AWS/IoT` counters are published as CloudWatch metrics and alarms are
+    /// evaluated (AWS: every minute; shorter in tests, the points still land in 1-minute
+    /// buckets).
     pub metrics_interval: std::time::Duration,
 }
 

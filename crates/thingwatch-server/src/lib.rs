@@ -11,7 +11,7 @@
 //! | 2 | log store | `DATA_DIR/logs` (CloudWatch Logs–compatible store) |
 //! | 3 | IAM | `DATA_DIR/iam` + the built-in logging role on a fresh directory |
 //! | 4 | logger | level gate + `log-pipeline` queue into a [`StoreSink`] (delivery through the logging role) |
-//! | 4b | metrics | `DATA_DIR/metrics` (CloudWatch metrics) + the `metrics-publisher` thread publishing the logger's `AWS/IoT` counters |
+//! | 4b | metrics | `DATA_DIR/metrics` (CloudWatch metrics and alarms) + the `metrics-publisher` thread publishing the logger's `AWS/IoT` counters + the `alarm-evaluator` thread |
 //! | 5 | registry | `DATA_DIR/registry`: things, groups, IoT policies, the logging configuration (pushed into the logger) |
 //! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
 //! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
@@ -65,6 +65,8 @@ pub struct Server {
     shadows: thingwatch_shadow::ShadowGateway,
     metrics: thingwatch_metrics::MetricStore,
     publisher: thingwatch_metrics::Publisher,
+    alarms: thingwatch_metrics::alarms::Alarms,
+    evaluator: thingwatch_metrics::alarms::Evaluator,
     api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -130,6 +132,14 @@ impl Server {
             vec![Arc::new(logger.clone())],
             config.metrics_interval,
         );
+        let alarms = thingwatch_metrics::alarms::Alarms::open(
+            &data.metrics_dir(),
+            metrics.clone(),
+            thingwatch_aws::Scope::new(config.account_id.clone(), config.region.clone()),
+        )
+        .with_context(|| format!("opening alarms in {}", data.metrics_dir().display()))?;
+        let evaluator =
+            thingwatch_metrics::alarms::Evaluator::start(alarms.clone(), config.metrics_interval);
         // 5. Registry, which holds the logging configuration: a fresh data directory gets the
         // one `initial_logging` asks for; opening pushes the stored one into the logger.
         let registry = Registry::open(
@@ -216,6 +226,7 @@ impl Server {
             &logger,
             &store,
             &metrics,
+            &alarms,
         );
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -267,6 +278,8 @@ impl Server {
             shadows,
             metrics,
             publisher,
+            alarms,
+            evaluator,
             api: api_state,
             stop_tx,
             tasks,
@@ -293,6 +306,7 @@ impl Server {
         }
         self.watcher.abort();
         self.shadows.stop();
+        self.evaluator.stop();
         let (logger, store, publisher) = (self.logger, self.store, self.publisher);
         // Flushing the pipeline and syncing the store block: off the async workers.
         tokio::task::spawn_blocking(move || {
@@ -327,6 +341,11 @@ impl Server {
     /// The CloudWatch metric store (`AWS/IoT` and custom metrics).
     pub fn metrics(&self) -> &thingwatch_metrics::MetricStore {
         &self.metrics
+    }
+
+    /// The CloudWatch metric alarms.
+    pub fn alarms(&self) -> &thingwatch_metrics::alarms::Alarms {
+        &self.alarms
     }
 
     /// Publishes the `AWS/IoT` counters now instead of at the next interval.
@@ -443,6 +462,7 @@ fn api_state(
     logger: &Logger,
     store: &LogStore,
     metrics: &thingwatch_metrics::MetricStore,
+    alarms: &thingwatch_metrics::alarms::Alarms,
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -493,6 +513,7 @@ fn api_state(
         thingwatch_monitoring_api::SERVICE,
         Arc::new(thingwatch_monitoring_api::MonitoringService::new(
             metrics.clone(),
+            alarms.clone(),
         )),
     )
 }
