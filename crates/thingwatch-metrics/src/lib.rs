@@ -8,12 +8,14 @@
 //! * [`math`] — metric math over query results (`GetMetricData` expressions).
 //! * [`publisher`] — the minute publication of components' counters (`AWS/IoT`).
 //! * [`alarms`] — metric alarms: evaluation (M of N, missing data), states, history, actions.
+//! * [`dashboards`] — dashboards: validated bodies, stored by name.
 //!
 //! **Architecture Invariant:** this crate knows nothing of HTTP or AWS wire shapes; the
 //! `monitoring` API crate validates requests and renders answers.
 
 pub mod aggregate;
 pub mod alarms;
+pub mod dashboards;
 pub mod math;
 pub mod model;
 pub mod publisher;

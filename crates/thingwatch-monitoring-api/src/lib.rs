@@ -17,6 +17,7 @@
 //! cloudwatch OP`).
 
 mod alarms;
+pub mod dashboards;
 pub mod ops;
 mod validate;
 
@@ -48,10 +49,23 @@ pub struct MonitoringService {
 }
 
 impl MonitoringService {
-    /// CloudWatch over `store` and the `alarms` on it.
-    pub fn new(store: MetricStore, alarms: Alarms) -> MonitoringService {
+    /// CloudWatch over `store`, the `alarms` on it and the `dashboards` of account
+    /// `account_id`.
+    pub fn new(
+        store: MetricStore,
+        alarms: Alarms,
+        dashboards: std::sync::Arc<thingwatch_metrics::dashboards::Dashboards>,
+        account_id: &str,
+    ) -> MonitoringService {
         MonitoringService {
-            backend: ops::Backend { store, alarms },
+            backend: ops::Backend {
+                store,
+                alarms,
+                dashboards: dashboards::DashboardBackend {
+                    dashboards,
+                    account_id: account_id.to_owned(),
+                },
+            },
         }
     }
 }

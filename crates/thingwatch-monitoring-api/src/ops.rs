@@ -52,6 +52,8 @@ pub struct Backend {
     pub store: MetricStore,
     /// Metric alarms.
     pub alarms: Alarms,
+    /// Dashboards.
+    pub dashboards: crate::dashboards::DashboardBackend,
 }
 
 /// Runs operation `op` on `input` at `now_ms`; `Ok(None)` for operations without output.
@@ -81,6 +83,10 @@ pub fn call(
         "SetAlarmState" => a::set_alarm_state(alarms, &r, now_ms).map(|()| None),
         "EnableAlarmActions" => a::set_actions(alarms, &r, true, now_ms).map(|()| None),
         "DisableAlarmActions" => a::set_actions(alarms, &r, false, now_ms).map(|()| None),
+        "PutDashboard" => crate::dashboards::put(&backend.dashboards, &r, now_ms).map(Some),
+        "GetDashboard" => crate::dashboards::get(&backend.dashboards, &r).map(Some),
+        "ListDashboards" => crate::dashboards::list(&backend.dashboards, &r).map(Some),
+        "DeleteDashboards" => crate::dashboards::delete(&backend.dashboards, &r).map(|()| None),
         _ => Err(ApiError::new(
             ErrorCode::UnknownOperation,
             format!("The operation {op} is not supported by this server."),

@@ -12,6 +12,7 @@ use thingwatch_aws::Scope;
 use thingwatch_http::{ApiState, FixedClock, StaticCredentials, serve};
 use thingwatch_metrics::MetricStore;
 use thingwatch_metrics::alarms::Alarms;
+use thingwatch_metrics::dashboards::Dashboards;
 use thingwatch_monitoring_api::MonitoringService;
 use thingwatch_test_support::aws::{Request, Response};
 use thingwatch_test_support::server::ApiServer;
@@ -27,7 +28,8 @@ fn service(dir: &std::path::Path) -> MonitoringService {
         Scope::new(ACCOUNT, REGION),
     )
     .unwrap();
-    MonitoringService::new(store, alarms)
+    let dashboards = Arc::new(Dashboards::open(&dir.join("metrics")).unwrap());
+    MonitoringService::new(store, alarms, dashboards, ACCOUNT)
 }
 
 async fn start() -> ApiServer {
@@ -680,5 +682,82 @@ async fn alarms_change_state_on_new_data_and_keep_their_history() {
         server.aws.send(describe()).await.json()["MetricAlarms"],
         json!([])
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn dashboards_round_trip_and_invalid_bodies_name_their_problems() {
+    let server = start().await;
+    let body = r#"{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"region":"us-east-1","metrics":[["AWS/IoT","PublishIn.Success","Protocol","MQTT"]],"stat":"Sum","period":60}}]}"#;
+    let r = server
+        .aws
+        .send(json_req(
+            "PutDashboard",
+            &json!({"DashboardName": "fleet", "DashboardBody": body}),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["DashboardValidationMessages"], json!([]));
+    let r = server
+        .aws
+        .send(query_req("GetDashboard", &[("DashboardName", "fleet")]))
+        .await;
+    assert_eq!(
+        r.xml("GetDashboardResponse/GetDashboardResult/DashboardBody"),
+        [body]
+    );
+    assert_eq!(
+        r.xml("GetDashboardResponse/GetDashboardResult/DashboardArn"),
+        ["arn:aws:cloudwatch::123456789012:dashboard/fleet"]
+    );
+    let r = server
+        .aws
+        .send(json_req(
+            "ListDashboards",
+            &json!({"DashboardNamePrefix": "fl"}),
+        ))
+        .await;
+    assert_eq!(r.json()["DashboardEntries"][0]["Size"], json!(body.len()));
+    let r = server
+        .aws
+        .send(json_req(
+            "PutDashboard",
+            &json!({"DashboardName": "bad", "DashboardBody": r#"{"widgets":[{"type":"metric","properties":{"metrics":[]}}]}"#}),
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.header("x-amzn-query-error"),
+        Some("InvalidParameterInput;Sender")
+    );
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("/widgets/0/properties"),
+        "{}",
+        r.text()
+    );
+    let r = server
+        .aws
+        .send(json_req("GetDashboard", &json!({"DashboardName": "bad"})))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = server
+        .aws
+        .send(json_req(
+            "DeleteDashboards",
+            &json!({"DashboardNames": ["fleet", "ghost"]}),
+        ))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = server
+        .aws
+        .send(json_req(
+            "DeleteDashboards",
+            &json!({"DashboardNames": ["fleet"]}),
+        ))
+        .await;
+    assert_eq!(r.status, 200);
     server.stop().await;
 }

@@ -140,6 +140,11 @@ impl Server {
         .with_context(|| format!("opening alarms in {}", data.metrics_dir().display()))?;
         let evaluator =
             thingwatch_metrics::alarms::Evaluator::start(alarms.clone(), config.metrics_interval);
+        let dashboards = Arc::new(
+            thingwatch_metrics::dashboards::Dashboards::open(&data.metrics_dir()).with_context(
+                || format!("opening dashboards in {}", data.metrics_dir().display()),
+            )?,
+        );
         // 5. Registry, which holds the logging configuration: a fresh data directory gets the
         // one `initial_logging` asks for; opening pushes the stored one into the logger.
         let registry = Registry::open(
@@ -227,6 +232,7 @@ impl Server {
             &store,
             &metrics,
             &alarms,
+            dashboards,
         );
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -463,6 +469,7 @@ fn api_state(
     store: &LogStore,
     metrics: &thingwatch_metrics::MetricStore,
     alarms: &thingwatch_metrics::alarms::Alarms,
+    dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -514,6 +521,8 @@ fn api_state(
         Arc::new(thingwatch_monitoring_api::MonitoringService::new(
             metrics.clone(),
             alarms.clone(),
+            dashboards,
+            &config.account_id,
         )),
     )
 }
