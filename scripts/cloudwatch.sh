@@ -63,7 +63,35 @@ check "an unknown unit (InvalidParameterValue)" expect_error InvalidParameterVal
   cw put-metric-data --namespace Factory --metric-name X --value 1 --unit Furlongs
 check "a bad NextToken (InvalidNextToken)" expect_error InvalidNextToken cw list-metrics --next-token bogus
 
-echo "== 4. the metrics survive a restart"
+echo "== 4. an alarm goes OK -> ALARM -> OK on custom data, with its history"
+check "put-metric-alarm on Factory/Errors" cw put-metric-alarm --alarm-name errors-high \
+  --namespace Factory --metric-name Errors --statistic Maximum --period 60 --evaluation-periods 1 \
+  --threshold 5 --comparison-operator GreaterThanOrEqualToThreshold --treat-missing-data ignore
+alarm_state() { cw describe-alarms --alarm-names errors-high --query 'MetricAlarms[0].StateValue' --output text; }
+expect_state() { [ "$(alarm_state)" = "$1" ] || { echo "state $(alarm_state), expected $1"; return 1; }; }
+check "a new alarm is INSUFFICIENT_DATA" expect_state INSUFFICIENT_DATA
+cw put-metric-data --namespace Factory --metric-name Errors --value 1
+check "1 error: OK" poll 20 0.2 expect_state OK
+cw put-metric-data --namespace Factory --metric-name Errors --value 9
+check "9 errors: ALARM" poll 20 0.2 expect_state ALARM
+check "set-alarm-state back to OK" cw set-alarm-state --alarm-name errors-high --state-value OK --state-reason "fixed by hand"
+check "describe-alarm-history shows both transitions" bash -c "aws cloudwatch --endpoint-url $EP describe-alarm-history --alarm-name errors-high --history-item-type StateUpdate --output json | python3 -c '
+import json,sys; s=[i[\"HistorySummary\"] for i in json.load(sys.stdin)[\"AlarmHistoryItems\"]]
+assert s==[\"Alarm updated from ALARM to OK\",\"Alarm updated from OK to ALARM\",\"Alarm updated from INSUFFICIENT_DATA to OK\"], s'"
+check "describe-alarms-for-metric" bash -c "aws cloudwatch --endpoint-url $EP describe-alarms-for-metric --namespace Factory --metric-name Errors --output text | grep -q errors-high"
+check "delete-alarms of an unknown alarm (ResourceNotFound)" expect_error ResourceNotFound cw delete-alarms --alarm-names ghost
+check "delete-alarms" cw delete-alarms --alarm-names errors-high
+
+echo "== 5. dashboards"
+BODY='{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"region":"us-east-1","metrics":[["AWS/IoT","PublishIn.Success","Protocol","MQTT"]],"stat":"Sum","period":60,"title":"Publishes"}}]}'
+check "put-dashboard" cw put-dashboard --dashboard-name fleet --dashboard-body "$BODY"
+check "get-dashboard returns the body unchanged" bash -c "[ \"\$(aws cloudwatch --endpoint-url $EP get-dashboard --dashboard-name fleet --query DashboardBody --output text)\" = '$BODY' ]"
+check "list-dashboards" bash -c "aws cloudwatch --endpoint-url $EP list-dashboards --output text | grep -q fleet"
+check "an invalid body (InvalidParameterInput)" expect_error InvalidParameterInput \
+  cw put-dashboard --dashboard-name broken --dashboard-body '{"widgets":[{"type":"metric","width":30,"properties":{}}]}'
+check "get-dashboard of an unknown dashboard (ResourceNotFound)" expect_error ResourceNotFound cw get-dashboard --dashboard-name ghost
+
+echo "== 6. the metrics survive a restart"
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --mqtts-listen "127.0.0.1:$MQTTS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" >"$WORK/again.out" 2>"$WORK/again.err" &
 PIDS+=($!)

@@ -137,17 +137,62 @@ impl Aggregate {
         })
     }
 
-    /// The sketch as bytes (CBOR), for storage; `None` without a sketch.
+    /// The sketch as stored: `None` without a sketch, and also for a single value (the
+    /// store keeps only its `pct` flag; [`Aggregate::restore`] rebuilds it from the value),
+    /// else the sketch's CBOR, deflated (the dense bins are mostly zeros).
     pub fn sketch_bytes(&self) -> Option<Vec<u8>> {
+        use std::io::Write as _;
         let s = self.sketch.as_ref()?;
-        let mut out = Vec::new();
-        ciborium::into_writer(s, &mut out).ok()?;
-        Some(out)
+        if self.is_single_value() {
+            return None;
+        }
+        let mut raw = Vec::new();
+        ciborium::into_writer(s, &mut raw).ok()?;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&raw).ok()?;
+        z.finish().ok()
+    }
+
+    /// Whether these statistics describe exactly one value (count 1, min = max).
+    pub fn is_single_value(&self) -> bool {
+        self.count == 1.0 && self.min == self.max
     }
 
     /// A sketch read back from [`Aggregate::sketch_bytes`]; `None` if absent or unreadable.
     pub fn sketch_from(bytes: Option<&[u8]>) -> Option<DDSketch> {
-        ciborium::from_reader(bytes?).ok()
+        let z = flate2::read::DeflateDecoder::new(bytes?);
+        ciborium::from_reader(z).ok()
+    }
+
+    /// An aggregate read back from storage: `pct` says percentiles were available when it
+    /// was written; a single value's sketch is rebuilt from the value.
+    pub fn restore(
+        count: f64,
+        sum: f64,
+        min: f64,
+        max: f64,
+        pct: bool,
+        sketch: Option<&[u8]>,
+    ) -> Aggregate {
+        let mut a = Aggregate {
+            count,
+            sum,
+            min,
+            max,
+            sketch: None,
+        };
+        if pct {
+            a.sketch = match sketch {
+                Some(b) => Aggregate::sketch_from(Some(b)),
+                None if a.is_single_value() => {
+                    let mut s = new_sketch();
+                    s.add(min);
+                    Some(s)
+                }
+                None => None,
+            };
+        }
+        a
     }
 }
 
@@ -201,8 +246,17 @@ mod tests {
         let mut a = Aggregate::of(&Values::Single(3.0));
         a.merge(&Aggregate::of(&Values::Single(-4.0)));
         let bytes = a.sketch_bytes().unwrap();
-        let back = Aggregate::sketch_from(Some(&bytes)).unwrap();
-        assert_eq!(back.count(), 2);
+        assert!(bytes.len() < 300, "{} bytes", bytes.len());
+        let back = Aggregate::restore(a.count, a.sum, a.min, a.max, true, Some(&bytes));
+        assert_eq!(back.sketch.as_ref().unwrap().count(), 2);
         assert!(Aggregate::sketch_from(Some(b"junk")).is_none());
+        // A single value is stored without a sketch and rebuilt.
+        let one = Aggregate::of(&Values::Single(7.5));
+        assert!(one.sketch_bytes().is_none());
+        let back = Aggregate::restore(1.0, 7.5, 7.5, 7.5, true, None);
+        assert_eq!(back.statistic(Statistic::Percentile(50.0)), Some(7.5));
+        // No percentiles when the writer had none (a statistic set).
+        let set = Aggregate::restore(1.0, 7.5, 7.5, 7.5, false, None);
+        assert_eq!(set.statistic(Statistic::Percentile(50.0)), None);
     }
 }

@@ -9,8 +9,10 @@
 //! the coarsest roll-up that divides its period and start, and merges buckets into periods.
 //!
 //! Schema: `series(id, namespace, name, dims, first_put_ms, last_put_ms)` unique on
-//! (namespace, name, dims); `points(series, res, ts, unit, count, sum, min, max, sketch)`
-//! keyed by (series, res, ts, unit), `ts` the bucket start in epoch **seconds**.
+//! (namespace, name, dims); `points(series, res, ts, unit, count, sum, min, max, pct,
+//! sketch)` keyed by (series, res, ts, unit), `ts` the bucket start in epoch **seconds**,
+//! `pct` whether percentiles are available, `sketch` the deflated sketch (absent for a
+//! single value, which is rebuilt from it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -44,6 +46,7 @@ const SCHEMA: Schema = Schema::new(
             sum REAL NOT NULL,
             min REAL NOT NULL,
             max REAL NOT NULL,
+            pct INTEGER NOT NULL,
             sketch BLOB,
             PRIMARY KEY (series, res, ts, unit)
         ) WITHOUT ROWID;",
@@ -226,30 +229,26 @@ impl MetricStore {
         }
         {
             let mut read = tx.prepare_cached(
-                "SELECT count, sum, min, max, sketch FROM points
+                "SELECT count, sum, min, max, pct, sketch FROM points
                  WHERE series = ?1 AND res = ?2 AND ts = ?3 AND unit = ?4",
             )?;
             let mut write = tx.prepare_cached(
-                "INSERT OR REPLACE INTO points (series, res, ts, unit, count, sum, min, max, sketch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR REPLACE INTO points (series, res, ts, unit, count, sum, min, max, pct, sketch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for ((m, res, ts, unit), mut agg) in buckets {
                 let id = ids[m];
                 let existing = read
                     .query_row(params![id, res, ts, unit], |r| {
-                        let sketch: Option<Vec<u8>> = r.get(4)?;
-                        Ok(Aggregate {
-                            count: r.get(0)?,
-                            sum: r.get(1)?,
-                            min: r.get(2)?,
-                            max: r.get(3)?,
-                            sketch: sketch.map(|b| {
-                                Aggregate::sketch_from(Some(&b)).unwrap_or_else(|| {
-                                    tracing::warn!("unreadable sketch in the metric store");
-                                    sketches_ddsketch::DDSketch::new(Default::default())
-                                })
-                            }),
-                        })
+                        let sketch: Option<Vec<u8>> = r.get(5)?;
+                        Ok(Aggregate::restore(
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            sketch.as_deref(),
+                        ))
                     })
                     .optional()?;
                 if let Some(mut old) = existing {
@@ -265,6 +264,7 @@ impl MetricStore {
                     agg.sum,
                     agg.min,
                     agg.max,
+                    agg.sketch.is_some(),
                     agg.sketch_bytes()
                 ])?;
             }
@@ -291,10 +291,10 @@ impl MetricStore {
         };
         let conn = self.inner.conn.lock();
         let sql = if q.percentiles {
-            "SELECT ts, unit, count, sum, min, max, sketch FROM points
+            "SELECT ts, unit, count, sum, min, max, pct, sketch FROM points
              WHERE series = ?1 AND res = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts"
         } else {
-            "SELECT ts, unit, count, sum, min, max, NULL FROM points
+            "SELECT ts, unit, count, sum, min, max, 0, NULL FROM points
              WHERE series = ?1 AND res = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts"
         };
         let mut stmt = conn.prepare_cached(sql)?;
@@ -306,14 +306,15 @@ impl MetricStore {
             if q.unit.as_ref().is_some_and(|u| *u != unit) {
                 continue;
             }
-            let sketch: Option<Vec<u8>> = r.get(6)?;
-            let agg = Aggregate {
-                count: r.get(2)?,
-                sum: r.get(3)?,
-                min: r.get(4)?,
-                max: r.get(5)?,
-                sketch: Aggregate::sketch_from(sketch.as_deref()),
-            };
+            let sketch: Option<Vec<u8>> = r.get(7)?;
+            let agg = Aggregate::restore(
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                sketch.as_deref(),
+            );
             let period_start = start + (ts - start).div_euclid(q.period_s) * q.period_s;
             out.entry((period_start, unit))
                 .and_modify(|a| a.merge(&agg))
