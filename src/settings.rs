@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// (default 10; more is LimitExceededException).
     #[arg(long)]
     pub max_log_targets: Option<usize>,
+    /// Serve `GET /metrics` (Prometheus, OpenMetrics text) without authentication; by default
+    /// it needs a SigV4-signed request like the rest of the API. Environment:
+    /// `THINGWATCH_METRICS_OPEN=1` (or `true`; `0`/`false` turn it off).
+    #[arg(long)]
+    pub metrics_open: bool,
 }
 
 /// The TOML config file. Every key is optional; unknown keys are an error.
@@ -93,6 +98,8 @@ pub struct ConfigFile {
     pub default_log_level: Option<String>,
     /// Same as `--max-log-targets`.
     pub max_log_targets: Option<usize>,
+    /// Same as `--metrics-open`.
+    pub metrics_open: Option<bool>,
     /// Root access key ID (the environment variable wins).
     pub access_key_id: Option<String>,
     /// Root secret access key (the environment variable wins).
@@ -199,6 +206,15 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
     if max_connections == 0 {
         bail!("--max-connections must be at least 1");
     }
+    let metrics_open = match env("THINGWATCH_METRICS_OPEN").filter(|s| !s.is_empty()) {
+        _ if args.metrics_open => true,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("THINGWATCH_METRICS_OPEN must be 1/true or 0/false, got {v:?}"),
+        },
+        None => file.metrics_open.unwrap_or(false),
+    };
     Ok(ServeSettings {
         data_dir: args
             .data_dir
@@ -223,6 +239,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         initial_logging,
         credentials,
         max_log_targets,
+        metrics_open,
     })
 }
 
