@@ -268,6 +268,35 @@ mod tests {
     }
 
     #[test]
+    fn metrics_open_comes_from_the_flag_the_environment_or_the_file() {
+        assert!(!resolve(&ServeArgs::default(), no_env).unwrap().metrics_open);
+        let flag = ServeArgs {
+            metrics_open: true,
+            ..ServeArgs::default()
+        };
+        assert!(resolve(&flag, no_env).unwrap().metrics_open);
+        let env_is = |v: &'static str| {
+            move |k: &str| (k == "THINGWATCH_METRICS_OPEN").then(|| v.to_string())
+        };
+        assert!(
+            resolve(&ServeArgs::default(), env_is("1"))
+                .unwrap()
+                .metrics_open
+        );
+        assert!(
+            !resolve(&ServeArgs::default(), env_is("false"))
+                .unwrap()
+                .metrics_open
+        );
+        assert!(
+            resolve(&flag, env_is("0")).unwrap().metrics_open,
+            "the flag wins"
+        );
+        let err = resolve(&ServeArgs::default(), env_is("maybe")).unwrap_err();
+        assert!(err.to_string().contains("THINGWATCH_METRICS_OPEN"), "{err}");
+    }
+
+    #[test]
     fn defaults_are_the_documented_ones() {
         let s = resolve(&ServeArgs::default(), no_env).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("./thingwatch-data"));
