@@ -7,6 +7,8 @@
 #   4. the logging-configuration scenario (AWS IoT API + levels) the same way,
 #   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way,
 #   6. the identities scenario (certificates, IoT policies, mutual TLS, logging role) the same way.
+#   7. the CloudWatch metrics scenario (AWS/IoT metrics from mosquitto clients, custom metrics,
+#      statistics, metric math, errors) the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,4 @@ bash scripts/quickstart.sh
 bash scripts/logging-config.sh
 bash scripts/shadow.sh
 bash scripts/identity.sh
+bash scripts/cloudwatch.sh

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// `THINGWATCH_METRICS_OPEN=1` (or `true`; `0`/`false` turn it off).
     #[arg(long)]
     pub metrics_open: bool,
+    /// Seconds between publications of the AWS/IoT counters as CloudWatch metrics
+    /// (default 60, as AWS IoT; 1-3600).
+    #[arg(long)]
+    pub metrics_interval: Option<u64>,
 }
 
 /// The TOML config file. Every key is optional; unknown keys are an error.
@@ -100,6 +104,8 @@ pub struct ConfigFile {
     pub max_log_targets: Option<usize>,
     /// Same as `--metrics-open`.
     pub metrics_open: Option<bool>,
+    /// Same as `--metrics-interval`.
+    pub metrics_interval: Option<u64>,
     /// Root access key ID (the environment variable wins).
     pub access_key_id: Option<String>,
     /// Root secret access key (the environment variable wins).
@@ -199,6 +205,13 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
     if max_log_targets == 0 || max_log_targets > 10_000 {
         bail!("--max-log-targets must be between 1 and 10000, got {max_log_targets}");
     }
+    let metrics_interval = args
+        .metrics_interval
+        .or(file.metrics_interval)
+        .unwrap_or(60);
+    if !(1..=3600).contains(&metrics_interval) {
+        bail!("--metrics-interval must be between 1 and 3600 seconds, got {metrics_interval}");
+    }
     let max_connections = args
         .max_connections
         .or(file.max_connections)
@@ -240,6 +253,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         credentials,
         max_log_targets,
         metrics_open,
+        metrics_interval: std::time::Duration::from_secs(metrics_interval),
     })
 }
 

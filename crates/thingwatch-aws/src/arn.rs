@@ -16,6 +16,7 @@
 //! | [`Arn::log_group_bare`] | `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` (`logGroupArn`) |
 //! | [`Arn::log_stream`] | `arn:aws:logs:REGION:ACCOUNT:log-group:NAME:log-stream:STREAM` |
 //! | [`Arn::cloudwatch_alarm`] | `arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME` |
+//! | [`Arn::cloudwatch_dashboard`] | `arn:aws:cloudwatch::ACCOUNT:dashboard/NAME` |
 //! | [`Arn::sns_topic`] | `arn:aws:sns:REGION:ACCOUNT:NAME` |
 
 use std::fmt;
@@ -286,6 +287,11 @@ impl Arn {
     /// A CloudWatch alarm: `arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`.
     pub fn cloudwatch_alarm(scope: &Scope, name: &str) -> Arn {
         Arn::regional(scope, "cloudwatch", format!("alarm:{name}"))
+    }
+
+    /// A CloudWatch dashboard (dashboards are global): `arn:aws:cloudwatch::ACCOUNT:dashboard/NAME`.
+    pub fn cloudwatch_dashboard(account_id: &str, name: &str) -> Arn {
+        Arn::global(account_id, "cloudwatch", format!("dashboard/{name}"))
     }
 
     /// An SNS topic: `arn:aws:sns:REGION:ACCOUNT:NAME`.

@@ -544,10 +544,19 @@ async fn serve_call(state: &ApiState, req: Request, facts: &mut CallFacts) -> Re
         received_at: facts.received_at,
         peer: facts.source,
     };
+    // The signature covers the body as sent; only now is a compressed body decoded.
+    let mut headers = parts.headers;
+    let body = match decode_content_encoding(&mut headers, body, state.max_body_bytes) {
+        Ok(b) => b,
+        Err(e) => return facts.fail(&e, protocol),
+    };
+    if facts.observing {
+        facts.request_body = body.clone();
+    }
     let aws_req = AwsRequest {
         method: parts.method,
         uri: parts.uri,
-        headers: parts.headers,
+        headers,
         body,
     };
     // `iam` authorizes its own calls against the users and roles they name; `sts`
@@ -579,6 +588,51 @@ async fn serve_call(state: &ApiState, req: Request, facts: &mut CallFacts) -> Re
             facts.fail(&e, protocol)
         }
     }
+}
+
+/// Decodes a `Content-Encoding: gzip` request body (botocore compresses CloudWatch
+/// `PutMetricData` bodies of 10 KiB or more, aws-wire.md §0 item 8) and removes the header,
+/// so handlers always see the plain body. The decoded body is held to `max` bytes like any
+/// other (`RequestEntityTooLargeException`); a body that is not valid gzip is a
+/// `SerializationException` (400). Other encodings than `gzip` and `identity` are refused
+/// as a `SerializationException`.
+fn decode_content_encoding(
+    headers: &mut HeaderMap,
+    body: Bytes,
+    max: usize,
+) -> Result<Bytes, ApiError> {
+    use std::io::Read;
+    let Some(encoding) = headers.get(http::header::CONTENT_ENCODING) else {
+        return Ok(body);
+    };
+    let encoding = encoding.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => {}
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
+            let mut decoder = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
+            decoder
+                .read_to_end(&mut out)
+                .map_err(|_| ApiError::serialization("The request body is not valid gzip data."))?;
+            if out.len() > max {
+                return Err(ApiError::new(
+                    ErrorCode::RequestEntityTooLarge,
+                    format!(
+                        "The decompressed request body is larger than the maximum of {max} bytes."
+                    ),
+                ));
+            }
+            headers.remove(http::header::CONTENT_ENCODING);
+            return Ok(Bytes::from(out));
+        }
+        other => {
+            return Err(ApiError::serialization(format!(
+                "Content-Encoding '{other}' is not supported; use gzip."
+            )));
+        }
+    }
+    headers.remove(http::header::CONTENT_ENCODING);
+    Ok(body)
 }
 
 fn too_large(state: &ApiState) -> ApiError {

@@ -3,7 +3,6 @@
 //! tamper cases (body, signed header, path, signature, secret, key, clock) for each, and
 //! presigned (query-string) requests produced by the AWS SDK for Rust's signer.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,154 +11,17 @@ use thingwatch_http::sigv4::{AuthError, AuthMode, FixedClock, SignedRequest, Ver
 use thingwatch_http::{CredentialProvider, StaticCredentials};
 use thingwatch_test_support::aws::{AwsClient, Credentials, PresignedPayload};
 
-const CLI_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-/// The boto3 query/CBOR runs were signed with this secret (aws-wire.md, Artifacts).
-const BOTO_SECRET: &str = "secret";
+use thingwatch_test_support::captures::{CLI_SECRET, Capture, load_captures};
 
-struct Capture {
-    file: String,
-    method: String,
-    path: String,
-    query: Option<String>,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    secret: &'static str,
-}
-
-impl Capture {
-    fn request(&self) -> SignedRequest<'_> {
-        SignedRequest {
-            method: &self.method,
-            raw_path: &self.path,
-            raw_query: self.query.as_deref(),
-            authority: None,
-            headers: &self.headers,
-            body: &self.body,
-        }
+fn signed_request(c: &Capture) -> SignedRequest<'_> {
+    SignedRequest {
+        method: &c.method,
+        raw_path: &c.path,
+        raw_query: c.query.as_deref(),
+        authority: None,
+        headers: &c.headers,
+        body: &c.body,
     }
-
-    fn amz_date(&self) -> SystemTime {
-        let v = self.headers["x-amz-date"].to_str().unwrap();
-        let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-        let t = time::PrimitiveDateTime::parse(v, fmt).unwrap().assume_utc();
-        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap())
-    }
-
-    fn signed_headers(&self) -> Vec<String> {
-        let auth = self.headers["authorization"].to_str().unwrap();
-        let sh = auth.split("SignedHeaders=").nth(1).unwrap();
-        sh.split(',')
-            .next()
-            .unwrap()
-            .split(';')
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-fn captures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/aws-wire-captures")
-}
-
-/// Decodes a Python `bytes` literal (`b'\xa3iAlarm…'`), the form binary bodies were saved in.
-fn python_bytes_literal(s: &str) -> Option<Vec<u8>> {
-    let inner = s
-        .strip_prefix("b'")
-        .and_then(|r| r.strip_suffix('\''))
-        .or_else(|| s.strip_prefix("b\"").and_then(|r| r.strip_suffix('"')))?;
-    let mut out = Vec::new();
-    let b = inner.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'x' => {
-                    let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok()?;
-                    out.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 4;
-                    continue;
-                }
-                b'n' => out.push(b'\n'),
-                b'r' => out.push(b'\r'),
-                b't' => out.push(b'\t'),
-                b'\\' => out.push(b'\\'),
-                b'\'' => out.push(b'\''),
-                b'"' => out.push(b'"'),
-                other => panic!("unexpected escape \\{}", other as char),
-            }
-            i += 2;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
-/// Parses every capture file the way `verify_sigv4.py` does (blocks separated by
-/// `\n----------\n`, `### CMD` lines dropped, body = the lines after the blank line).
-fn load_captures() -> Vec<Capture> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(captures_dir())
-        .expect("captures directory /work/shared/reference/aws-wire-captures")
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "txt")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("log_"))
-        })
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for path in files {
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let secret = if file.contains("query") || file.contains("cbor") {
-            BOTO_SECRET
-        } else {
-            CLI_SECRET
-        };
-        let text = std::fs::read_to_string(&path).unwrap();
-        for block in text.split("\n----------\n") {
-            let mut lines: Vec<&str> = block
-                .split('\n')
-                .filter(|l| !l.starts_with("### CMD"))
-                .collect();
-            while lines.first().is_some_and(|l| l.trim().is_empty()) {
-                lines.remove(0);
-            }
-            if lines.is_empty() {
-                continue;
-            }
-            let mut rl = lines[0].splitn(3, ' ');
-            let method = rl.next().unwrap().to_owned();
-            let target = rl.next().unwrap();
-            let (path_part, query) = match target.split_once('?') {
-                Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-                None => (target.to_owned(), None),
-            };
-            let mut headers = HeaderMap::new();
-            let mut i = 1;
-            while i < lines.len() && !lines[i].is_empty() {
-                let (k, v) = lines[i].split_once(": ").unwrap();
-                headers.append(
-                    HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                    HeaderValue::from_str(v).unwrap(),
-                );
-                i += 1;
-            }
-            let body_text = lines.get(i + 1..).unwrap_or_default().join("\n");
-            let body = python_bytes_literal(&body_text).unwrap_or_else(|| body_text.into_bytes());
-            out.push(Capture {
-                file: file.clone(),
-                method,
-                path: path_part,
-                query,
-                headers,
-                body,
-                secret,
-            });
-        }
-    }
-    out
 }
 
 fn verifier(secret: &str, now: SystemTime) -> Verifier {
@@ -183,7 +45,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         let now = c.amz_date() + Duration::from_secs(60);
         let v = verifier(c.secret, now);
         let ok = v
-            .verify(&c.request())
+            .verify(&signed_request(c))
             .unwrap_or_else(|e| panic!("{ctx}: {e}"));
         assert_eq!(ok.mode, AuthMode::Header);
         assert_eq!(ok.principal.account_id, "123456789012");
@@ -197,7 +59,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         }
         let r = SignedRequest {
             body: &body,
-            ..c.request()
+            ..signed_request(c)
         };
         assert_eq!(
             v.verify(&r).unwrap_err(),
@@ -220,7 +82,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
             );
             let r = SignedRequest {
                 headers: &headers,
-                ..c.request()
+                ..signed_request(c)
             };
             assert!(v.verify(&r).is_err(), "{ctx} header {name}");
         }
@@ -232,7 +94,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         let path = String::from_utf8(path).unwrap();
         let r = SignedRequest {
             raw_path: &path,
-            ..c.request()
+            ..signed_request(c)
         };
         assert_eq!(
             v.verify(&r).unwrap_err(),
@@ -249,7 +111,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
         let r = SignedRequest {
             headers: &headers,
-            ..c.request()
+            ..signed_request(c)
         };
         assert_eq!(
             v.verify(&r).unwrap_err(),
@@ -260,7 +122,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         // Wrong secret, unknown key, clock skew both ways.
         let wrong = verifier("not-the-secret", now);
         assert_eq!(
-            wrong.verify(&c.request()).unwrap_err(),
+            wrong.verify(&signed_request(c)).unwrap_err(),
             AuthError::SignatureMismatch
         );
         let creds: Arc<dyn CredentialProvider> = Arc::new(StaticCredentials::root(
@@ -270,11 +132,11 @@ fn every_capture_verifies_and_every_tamper_fails() {
         ));
         let other = Verifier::new(creds, Arc::new(FixedClock(now)));
         assert_eq!(
-            other.verify(&c.request()).unwrap_err(),
+            other.verify(&signed_request(c)).unwrap_err(),
             AuthError::UnrecognizedClient
         );
         let late = verifier(c.secret, c.amz_date() + Duration::from_secs(15 * 60 + 1));
-        match late.verify(&c.request()) {
+        match late.verify(&signed_request(c)) {
             Err(AuthError::InvalidSignature(m)) => {
                 assert!(m.starts_with("Signature expired: "), "{m}");
                 assert!(m.ends_with(" - 15 min.)"), "{m}");
@@ -282,7 +144,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
             other => panic!("{ctx}: expected expiry, got {other:?}"),
         }
         let early = verifier(c.secret, c.amz_date() - Duration::from_secs(15 * 60 + 1));
-        match early.verify(&c.request()) {
+        match early.verify(&signed_request(c)) {
             Err(AuthError::InvalidSignature(m)) => {
                 assert!(m.starts_with("Signature not yet current: "), "{m}")
             }
@@ -290,7 +152,7 @@ fn every_capture_verifies_and_every_tamper_fails() {
         }
         // Exactly at the edge of the window still verifies.
         let edge = verifier(c.secret, c.amz_date() + Duration::from_secs(15 * 60));
-        assert!(edge.verify(&c.request()).is_ok(), "{ctx} edge");
+        assert!(edge.verify(&signed_request(c)).is_ok(), "{ctx} edge");
     }
     let want: std::collections::BTreeMap<String, i32> = [
         ("cloudtrail", 1),
@@ -316,7 +178,7 @@ fn missing_and_malformed_authorization() {
     headers.remove("authorization");
     let r = SignedRequest {
         headers: &headers,
-        ..c.request()
+        ..signed_request(c)
     };
     assert_eq!(v.verify(&r).unwrap_err(), AuthError::Missing);
 
@@ -324,7 +186,7 @@ fn missing_and_malformed_authorization() {
     headers.remove("x-amz-date");
     let r = SignedRequest {
         headers: &headers,
-        ..c.request()
+        ..signed_request(c)
     };
     assert!(matches!(v.verify(&r), Err(AuthError::Incomplete(_))));
 
@@ -337,7 +199,7 @@ fn missing_and_malformed_authorization() {
     headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
     let r = SignedRequest {
         headers: &headers,
-        ..c.request()
+        ..signed_request(c)
     };
     match v.verify(&r) {
         Err(AuthError::Incomplete(m)) => assert!(m.contains("'Host'"), "{m}"),
@@ -349,7 +211,7 @@ fn missing_and_malformed_authorization() {
     headers.insert("x-amz-security-token", HeaderValue::from_static("tok"));
     let r = SignedRequest {
         headers: &headers,
-        ..c.request()
+        ..signed_request(c)
     };
     match v.verify(&r) {
         Err(AuthError::Incomplete(m)) => assert!(m.contains("X-Amz-Security-Token"), "{m}"),
@@ -360,7 +222,7 @@ fn missing_and_malformed_authorization() {
     headers.insert("authorization", HeaderValue::from_static("Bearer abc"));
     let r = SignedRequest {
         headers: &headers,
-        ..c.request()
+        ..signed_request(c)
     };
     assert!(matches!(v.verify(&r), Err(AuthError::Incomplete(_))));
 }

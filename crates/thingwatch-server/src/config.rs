@@ -62,6 +62,10 @@ pub struct ServerConfig {
     /// Serve `GET /metrics` (Prometheus) without authentication; `false` (the default) asks
     /// for a SigV4-signed request with `cloudwatch:GetMetricData`, like the rest of the API.
     pub metrics_open: bool,
+    /// How often the `AWS/IoT` counters are published as CloudWatch metrics and alarms are
+    /// evaluated (AWS: every minute; shorter in tests, the points still land in 1-minute
+    /// buckets).
+    pub metrics_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -81,6 +85,7 @@ impl ServerConfig {
             credentials: None,
             max_log_targets: 10,
             metrics_open: false,
+            metrics_interval: thingwatch_metrics::DEFAULT_INTERVAL,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | `registry/` | SQLite: things, thing groups, memberships and the account's logging configuration |
 //! | `logs/` | the embedded log store |
 //! | `broker/` | broker state: retained messages, persistent sessions |
+//! | `metrics/` | SQLite: CloudWatch metric series and their 1 s/1 min/5 min/1 h roll-ups |
 
 use crate::GivenCredentials;
 use anyhow::{Context, Result, bail};
@@ -84,6 +85,11 @@ impl DataDir {
     /// `shadow/`: Device Shadow documents (`shadows.db`).
     pub fn shadow_dir(&self) -> PathBuf {
         self.root.join("shadow")
+    }
+
+    /// `DATA_DIR/metrics`: CloudWatch metric series and roll-ups (`metrics.db`).
+    pub fn metrics_dir(&self) -> PathBuf {
+        self.root.join("metrics")
     }
 
     /// `registry/`: things, thing groups and the logging configuration.

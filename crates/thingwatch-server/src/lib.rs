@@ -11,16 +11,18 @@
 //! | 2 | log store | `DATA_DIR/logs` (CloudWatch Logs–compatible store) |
 //! | 3 | IAM | `DATA_DIR/iam` + the built-in logging role on a fresh directory |
 //! | 4 | logger | level gate + `log-pipeline` queue into a [`StoreSink`] (delivery through the logging role) |
+//! | 4b | metrics | `DATA_DIR/metrics` (CloudWatch metrics and alarms) + the `metrics-publisher` thread publishing the logger's `AWS/IoT` counters + the `alarm-evaluator` thread |
 //! | 5 | registry | `DATA_DIR/registry`: things, groups, IoT policies, the logging configuration (pushed into the logger) |
 //! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
 //! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
 //! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
-//! | 9 | AWS APIs | iot, iot-data, logs, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt` |
+//! | 9 | AWS APIs | iot, iot-data, logs, monitoring, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt` |
 //! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
 //!
 //! **Stop order** ([`Server::stop`]): listeners stop accepting and every connection ends
 //! (MQTT `Disconnect` entries are written), the certificate watcher ends, the shadow worker
-//! finishes its queue, the logger flushes its pipeline into the store, the store syncs.
+//! finishes its queue, the logger flushes its pipeline into the store, the metrics publisher
+//! publishes the last counts, the store syncs.
 
 pub mod config;
 pub mod datadir;
@@ -61,6 +63,10 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
+    metrics: thingwatch_metrics::MetricStore,
+    publisher: thingwatch_metrics::Publisher,
+    alarms: thingwatch_metrics::alarms::Alarms,
+    evaluator: thingwatch_metrics::alarms::Evaluator,
     api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -118,6 +124,27 @@ impl Server {
             Box::new(sink),
         );
         binding.bind(&logger);
+        // 4b. CloudWatch metrics, and the publication of the logger's AWS/IoT counters.
+        let metrics = thingwatch_metrics::MetricStore::open(&data.metrics_dir())
+            .with_context(|| format!("opening metrics in {}", data.metrics_dir().display()))?;
+        let publisher = thingwatch_metrics::Publisher::start(
+            metrics.clone(),
+            vec![Arc::new(logger.clone())],
+            config.metrics_interval,
+        );
+        let alarms = thingwatch_metrics::alarms::Alarms::open(
+            &data.metrics_dir(),
+            metrics.clone(),
+            thingwatch_aws::Scope::new(config.account_id.clone(), config.region.clone()),
+        )
+        .with_context(|| format!("opening alarms in {}", data.metrics_dir().display()))?;
+        let evaluator =
+            thingwatch_metrics::alarms::Evaluator::start(alarms.clone(), config.metrics_interval);
+        let dashboards = Arc::new(
+            thingwatch_metrics::dashboards::Dashboards::open(&data.metrics_dir()).with_context(
+                || format!("opening dashboards in {}", data.metrics_dir().display()),
+            )?,
+        );
         // 5. Registry, which holds the logging configuration: a fresh data directory gets the
         // one `initial_logging` asks for; opening pushes the stored one into the logger.
         let registry = Registry::open(
@@ -203,6 +230,9 @@ impl Server {
             &shadows,
             &logger,
             &store,
+            &metrics,
+            &alarms,
+            dashboards,
         );
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -252,6 +282,10 @@ impl Server {
             certificates,
             broker,
             shadows,
+            metrics,
+            publisher,
+            alarms,
+            evaluator,
             api: api_state,
             stop_tx,
             tasks,
@@ -278,10 +312,12 @@ impl Server {
         }
         self.watcher.abort();
         self.shadows.stop();
-        let (logger, store) = (self.logger, self.store);
+        self.evaluator.stop();
+        let (logger, store, publisher) = (self.logger, self.store, self.publisher);
         // Flushing the pipeline and syncing the store block: off the async workers.
         tokio::task::spawn_blocking(move || {
             logger.shutdown();
+            publisher.stop();
             store.sync().context("syncing the log store")
         })
         .await
@@ -306,6 +342,21 @@ impl Server {
     /// The logger (its metrics, pipeline counters, configuration).
     pub fn logger(&self) -> &Logger {
         &self.logger
+    }
+
+    /// The CloudWatch metric store (`AWS/IoT` and custom metrics).
+    pub fn metrics(&self) -> &thingwatch_metrics::MetricStore {
+        &self.metrics
+    }
+
+    /// The CloudWatch metric alarms.
+    pub fn alarms(&self) -> &thingwatch_metrics::alarms::Alarms {
+        &self.alarms
+    }
+
+    /// Publishes the `AWS/IoT` counters now instead of at the next interval.
+    pub fn publish_metrics(&self) {
+        self.publisher.flush();
     }
 
     /// The embedded log store.
@@ -416,6 +467,9 @@ fn api_state(
     shadows: &thingwatch_shadow::ShadowGateway,
     logger: &Logger,
     store: &LogStore,
+    metrics: &thingwatch_metrics::MetricStore,
+    alarms: &thingwatch_metrics::alarms::Alarms,
+    dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -476,4 +530,13 @@ fn api_state(
     ))
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata))
+    .with_service(
+        thingwatch_monitoring_api::SERVICE,
+        Arc::new(thingwatch_monitoring_api::MonitoringService::new(
+            metrics.clone(),
+            alarms.clone(),
+            dashboards,
+            &config.account_id,
+        )),
+    )
 }

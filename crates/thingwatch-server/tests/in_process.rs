@@ -725,3 +725,85 @@ async fn an_api_call_observer_sees_every_call_with_its_caller_and_outcome() {
     );
     server.stop().await.unwrap();
 }
+
+/// A CloudWatch JSON 1.0 call (`GraniteServiceVersion20100801.op`) signed with the root key.
+async fn cloudwatch(server: &Server, op: &str, body: &Value) -> (u16, Value) {
+    let target = format!("GraniteServiceVersion20100801.{op}");
+    let (status, _, text) = signed_call(
+        server,
+        root_key(server),
+        "monitoring",
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", &target),
+            ("x-amzn-query-mode", "true"),
+        ],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_iot_counters_become_cloudwatch_metrics_per_protocol() {
+    let (_dir, server, _rx) = start().await;
+    let (client, mut el) = connect(tcp_options(&server, "metrics-device")).await;
+    for i in 0..4 {
+        publish(&client, &mut el, "telemetry/m", format!("{i}").as_bytes()).await;
+    }
+    for _ in 0..2 {
+        https_publish(&server, "telemetry/h", b"x").await;
+    }
+    server.publish_metrics();
+    let now = i64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    for (protocol, expected) in [("MQTT", 4.0), ("HTTP", 2.0)] {
+        let (status, body) = cloudwatch(
+            &server,
+            "GetMetricStatistics",
+            &serde_json::json!({
+                "Namespace": "AWS/IoT", "MetricName": "PublishIn.Success",
+                "Dimensions": [{"Name": "Protocol", "Value": protocol}],
+                "StartTime": now - 600, "EndTime": now + 60, "Period": 3600,
+                "Statistics": ["Sum"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let sum: f64 = body["Datapoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Sum"].as_f64().unwrap())
+            .sum();
+        assert_eq!(sum, expected, "{protocol}: {body}");
+    }
+    let (status, body) = cloudwatch(
+        &server,
+        "ListMetrics",
+        &serde_json::json!({"Namespace": "AWS/IoT", "MetricName": "Connect.Success"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["Metrics"][0]["Dimensions"],
+        serde_json::json!([{"Name": "Protocol", "Value": "MQTT"}])
+    );
+    // Custom namespaces may not impersonate AWS's.
+    let (status, _) = cloudwatch(
+        &server,
+        "PutMetricData",
+        &serde_json::json!({"Namespace": "AWS/IoT",
+                             "MetricData": [{"MetricName": "PublishIn.Success", "Value": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    client.disconnect().await.ok();
+    server.stop().await.unwrap();
+}

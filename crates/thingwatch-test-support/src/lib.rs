@@ -16,6 +16,7 @@
 
 pub mod aws;
 pub mod ca;
+pub mod captures;
 pub mod mqtt;
 pub mod server;
 
