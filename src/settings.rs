@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// (default 10; more is LimitExceededException).
     #[arg(long)]
     pub max_log_targets: Option<usize>,
+    /// Serve `GET /metrics` (Prometheus, OpenMetrics text) without authentication; by default
+    /// it needs a SigV4-signed request like the rest of the API. Environment:
+    /// `THINGWATCH_METRICS_OPEN=1` (or `true`; `0`/`false` turn it off).
+    #[arg(long)]
+    pub metrics_open: bool,
     /// Seconds between publications of the AWS/IoT counters as CloudWatch metrics
     /// (default 60, as AWS IoT; 1-3600).
     #[arg(long)]
@@ -97,6 +102,8 @@ pub struct ConfigFile {
     pub default_log_level: Option<String>,
     /// Same as `--max-log-targets`.
     pub max_log_targets: Option<usize>,
+    /// Same as `--metrics-open`.
+    pub metrics_open: Option<bool>,
     /// Same as `--metrics-interval`.
     pub metrics_interval: Option<u64>,
     /// Root access key ID (the environment variable wins).
@@ -212,6 +219,15 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
     if max_connections == 0 {
         bail!("--max-connections must be at least 1");
     }
+    let metrics_open = match env("THINGWATCH_METRICS_OPEN").filter(|s| !s.is_empty()) {
+        _ if args.metrics_open => true,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("THINGWATCH_METRICS_OPEN must be 1/true or 0/false, got {v:?}"),
+        },
+        None => file.metrics_open.unwrap_or(false),
+    };
     Ok(ServeSettings {
         data_dir: args
             .data_dir
@@ -236,6 +252,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         initial_logging,
         credentials,
         max_log_targets,
+        metrics_open,
         metrics_interval: std::time::Duration::from_secs(metrics_interval),
     })
 }
@@ -262,6 +279,35 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn metrics_open_comes_from_the_flag_the_environment_or_the_file() {
+        assert!(!resolve(&ServeArgs::default(), no_env).unwrap().metrics_open);
+        let flag = ServeArgs {
+            metrics_open: true,
+            ..ServeArgs::default()
+        };
+        assert!(resolve(&flag, no_env).unwrap().metrics_open);
+        let env_is = |v: &'static str| {
+            move |k: &str| (k == "THINGWATCH_METRICS_OPEN").then(|| v.to_string())
+        };
+        assert!(
+            resolve(&ServeArgs::default(), env_is("1"))
+                .unwrap()
+                .metrics_open
+        );
+        assert!(
+            !resolve(&ServeArgs::default(), env_is("false"))
+                .unwrap()
+                .metrics_open
+        );
+        assert!(
+            resolve(&flag, env_is("0")).unwrap().metrics_open,
+            "the flag wins"
+        );
+        let err = resolve(&ServeArgs::default(), env_is("maybe")).unwrap_err();
+        assert!(err.to_string().contains("THINGWATCH_METRICS_OPEN"), "{err}");
     }
 
     #[test]

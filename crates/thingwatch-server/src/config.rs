@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub credentials: Option<GivenCredentials>,
     /// Most log targets (`SetV2LoggingLevel` quota; AWS's default is 10).
     pub max_log_targets: usize,
+    /// Serve `GET /metrics` (Prometheus) without authentication; `false` (the default) asks
+    /// for a SigV4-signed request with `cloudwatch:GetMetricData`, like the rest of the API.
+    pub metrics_open: bool,
     /// How often the `AWS/IoT` counters are published as CloudWatch metrics and alarms are
     /// evaluated (AWS: every minute; shorter in tests, the points still land in 1-minute
     /// buckets).
@@ -81,6 +84,7 @@ impl ServerConfig {
             initial_logging: InitialLogging::Level(LevelSetting::Info),
             credentials: None,
             max_log_targets: 10,
+            metrics_open: false,
             metrics_interval: thingwatch_metrics::DEFAULT_INTERVAL,
         }
     }

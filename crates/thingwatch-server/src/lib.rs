@@ -514,6 +514,20 @@ fn api_state(
         Arc::new(thingwatch_iam_api::StsService::new(iam.clone())),
     )
     .with_routes(thingwatch_iotdata_api::mqtt_ws::routes(broker.clone()))
+    .with_routes(thingwatch_prometheus::routes(
+        thingwatch_prometheus::Sources {
+            logger: logger.clone(),
+            broker: Some(broker.clone()),
+            shadows: Some(shadows.clone()),
+        },
+        if config.metrics_open {
+            thingwatch_prometheus::Access::Open
+        } else {
+            thingwatch_prometheus::Access::Signed {
+                authorizer: Some(Arc::new(IamDecisions(iam.clone()))),
+            }
+        },
+    ))
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata))
     .with_service(
