@@ -61,6 +61,7 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
+    sns: thingwatch_sns::Sns,
     api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -192,6 +193,19 @@ impl Server {
         let http = bind(config.http_listen, "HTTP listener").await?;
         let (mqtt_addr, mqtts_addr, http_addr) =
             (mqtt.local_addr()?, mqtts.local_addr()?, http.local_addr()?);
+        // SNS (DATA_DIR/sns): its SubscribeURL/SigningCertURL point at the HTTP listener.
+        let sns = thingwatch_sns::Sns::open(
+            &data.root().join("sns"),
+            thingwatch_sns::SnsSettings {
+                account_id: config.account_id.clone(),
+                region: config.region.clone(),
+                base_url: format!("http://{http_addr}"),
+                delivery: thingwatch_sns::DeliveryPolicy::default(),
+            },
+        )
+        .map_err(|e| {
+            anyhow::anyhow!("opening SNS in {}: {e}", data.root().join("sns").display())
+        })?;
         // 9. The AWS APIs.
         let api_state = api_state(
             &config,
@@ -203,7 +217,12 @@ impl Server {
             &shadows,
             &logger,
             &store,
-        );
+        )
+        .with_service(
+            "sns",
+            Arc::new(thingwatch_sns_api::SnsService::new(sns.clone())),
+        )
+        .with_routes(thingwatch_sns_api::routes(sns.clone()));
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -252,6 +271,7 @@ impl Server {
             certificates,
             broker,
             shadows,
+            sns,
             api: api_state,
             stop_tx,
             tasks,
@@ -277,6 +297,7 @@ impl Server {
             }
         }
         self.watcher.abort();
+        self.sns.stop();
         self.shadows.stop();
         let (logger, store) = (self.logger, self.store);
         // Flushing the pipeline and syncing the store block: off the async workers.
@@ -331,6 +352,11 @@ impl Server {
     /// The Device Shadow service.
     pub fn shadows(&self) -> &thingwatch_shadow::ShadowGateway {
         &self.shadows
+    }
+
+    /// SNS (topics, subscriptions, [`thingwatch_sns::Sns::publish`] for alarm actions).
+    pub fn sns(&self) -> &thingwatch_sns::Sns {
+        &self.sns
     }
 
     /// The data directory.
