@@ -320,10 +320,13 @@ async fn subscribe_confirm_publish_unsubscribe() {
     server.stop().await.unwrap();
 }
 
+/// A request form, the HTTP status and the `<Code>` expected.
+type ErrorCase<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_sns_errors() {
     let (_dir, server, client) = start().await;
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    let cases: &[ErrorCase] = &[
         (
             &[
                 ("Action", "Publish"),

@@ -322,9 +322,9 @@ impl Sns {
         let endpoint = endpoint.unwrap_or("");
         let prefix = format!("{protocol}://");
         if !endpoint.starts_with(&prefix) || endpoint.len() == prefix.len() {
-            return Err(SnsError::InvalidParameter(format!(
-                "Invalid parameter: Endpoint must match the specified protocol"
-            )));
+            return Err(SnsError::InvalidParameter(
+                "Invalid parameter: Endpoint must match the specified protocol".into(),
+            ));
         }
         let sub = {
             let c = self.inner.conn.lock();
@@ -339,7 +339,7 @@ impl Sns {
                 });
             }
             let sub = Subscription {
-                arn: format!("{topic_arn}:{}", uuid::Uuid::new_v4()),
+                arn: Arn::sns_subscription(topic_arn, &uuid::Uuid::new_v4().to_string()),
                 topic_arn: topic_arn.to_owned(),
                 protocol: protocol.to_owned(),
                 endpoint: endpoint.to_owned(),
