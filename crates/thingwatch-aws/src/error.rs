@@ -179,7 +179,7 @@ pub enum ErrorCode {
     DashboardInvalidInput,
     /// `DashboardNotFoundError` (query `ResourceNotFound`, 404).
     DashboardNotFound,
-    // ---- SNS awsQuery codes (statuses from the sns-2010-03-31 model's `httpStatusCode`)
+    // ---- SNS awsQuery codes (statuses from the sns-2010-03-31 model's `httpStatusCode`, botocore 1.43.11)
     /// `NotFound` (SNS, 404): the topic or subscription does not exist.
     SnsNotFound,
     /// `InvalidParameter` (SNS, 400): a request parameter does not comply with the

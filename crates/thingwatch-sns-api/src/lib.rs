@@ -4,7 +4,7 @@
 //! (SubscribeURL), `GET /sns/?Action=Unsubscribe` (UnsubscribeURL) and
 //! `GET /sns/SimpleNotificationService-thingwatch.pem` (SigningCertURL).
 //!
-//! Shapes follow botocore's `sns/2010-03-31/service-2.json` (botocore 1.42.6): results in
+//! Shapes follow botocore's `sns/2010-03-31/service-2.json` (botocore 1.43.11, `python3 ../shared/tools/aws-op.py sns OP`; error codes and statuses checked there): results in
 //! `<{Op}Result>`, lists as `<member>`, `NextToken` paging (100 per page).
 //!
 //! **API Boundary:** this crate knows SNS's wire shapes; topics, subscriptions and deliveries
