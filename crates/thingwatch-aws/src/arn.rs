@@ -298,6 +298,12 @@ impl Arn {
     pub fn sns_topic(scope: &Scope, name: &str) -> Arn {
         Arn::regional(scope, "sns", name.to_owned())
     }
+
+    /// An SNS subscription: its topic's ARN + `:` + the subscription's UUID
+    /// (`arn:aws:sns:REGION:ACCOUNT:TOPIC:UUID`, as SNS answers Subscribe).
+    pub fn sns_subscription(topic_arn: &str, id: &str) -> String {
+        format!("{topic_arn}:{id}")
+    }
 }
 
 impl From<Arn> for String {

@@ -179,6 +179,16 @@ pub enum ErrorCode {
     DashboardInvalidInput,
     /// `DashboardNotFoundError` (query `ResourceNotFound`, 404).
     DashboardNotFound,
+    // ---- SNS awsQuery codes (statuses from the sns-2010-03-31 model's `httpStatusCode`, botocore 1.43.11)
+    /// `NotFound` (SNS, 404): the topic or subscription does not exist.
+    SnsNotFound,
+    /// `InvalidParameter` (SNS, 400): a request parameter does not comply with the
+    /// associated constraints.
+    SnsInvalidParameter,
+    /// `AuthorizationError` (SNS, 403): the caller may not access the resource.
+    SnsAuthorizationError,
+    /// `InternalError` (SNS, 500): an internal service error.
+    SnsInternalError,
 }
 
 impl ErrorCode {
@@ -234,6 +244,10 @@ impl ErrorCode {
             Self::InvalidFormatFault => "InvalidFormatFault",
             Self::DashboardInvalidInput => "DashboardInvalidInputError",
             Self::DashboardNotFound => "DashboardNotFoundError",
+            Self::SnsNotFound => "NotFound",
+            Self::SnsInvalidParameter => "InvalidParameter",
+            Self::SnsAuthorizationError => "AuthorizationError",
+            Self::SnsInternalError => "InternalError",
         }
     }
 
@@ -281,6 +295,7 @@ impl ErrorCode {
             | Self::InternalFailure
             | Self::Internal
             | Self::ServiceFailure
+            | Self::SnsInternalError
             | Self::InternalServiceFault => Fault::Server,
             _ => Fault::Client,
         }
@@ -335,8 +350,10 @@ impl ErrorCode {
                 Self::InvalidSignature
                 | Self::UnrecognizedClient
                 | Self::AccessDenied
-                | Self::Unauthorized => 403,
+                | Self::Unauthorized
+                | Self::SnsAuthorizationError => 403,
                 Self::NoSuchEntity
+                | Self::SnsNotFound
                 | Self::ResourceNotFound
                 | Self::CloudWatchResourceNotFound
                 | Self::DashboardNotFound => 404,
@@ -609,6 +626,10 @@ mod tests {
             (C::InvalidInput, P::AwsQuery, 400),
             (C::Validation, P::AwsQuery, 400),
             (C::ServiceFailure, P::AwsQuery, 500),
+            (C::SnsNotFound, P::AwsQuery, 404),
+            (C::SnsInvalidParameter, P::AwsQuery, 400),
+            (C::SnsAuthorizationError, P::AwsQuery, 403),
+            (C::SnsInternalError, P::AwsQuery, 500),
             (C::ServiceUnavailable, P::AwsQuery, 503),
             (C::AccessDenied, P::AwsQuery, 403),
             (C::UnrecognizedClient, P::AwsQuery, 403),

@@ -16,7 +16,8 @@
 //! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
 //! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
 //! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
-//! | 9 | AWS APIs | iot, iot-data, logs, monitoring, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt` |
+//! | 9 | SNS | `DATA_DIR/sns` (topics, subscriptions, the signing key) + the `sns-deliveries` queue; alarm actions publish to it (after the listeners bind: its URLs name the HTTP address) |
+//! | 9b | AWS APIs | iot, iot-data, logs, monitoring, sns, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
 //! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
 //!
 //! **Stop order** ([`Server::stop`]): listeners stop accepting and every connection ends
@@ -27,6 +28,7 @@
 pub mod config;
 pub mod datadir;
 mod decisions;
+mod notify;
 pub mod sink;
 
 pub use config::{GivenCredentials, InitialLogging, ServerConfig};
@@ -67,6 +69,7 @@ pub struct Server {
     publisher: thingwatch_metrics::Publisher,
     alarms: thingwatch_metrics::alarms::Alarms,
     evaluator: thingwatch_metrics::alarms::Evaluator,
+    sns: thingwatch_sns::Sns,
     api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -219,6 +222,21 @@ impl Server {
         let http = bind(config.http_listen, "HTTP listener").await?;
         let (mqtt_addr, mqtts_addr, http_addr) =
             (mqtt.local_addr()?, mqtts.local_addr()?, http.local_addr()?);
+        // SNS (DATA_DIR/sns): its SubscribeURL/SigningCertURL point at the HTTP listener.
+        let sns = thingwatch_sns::Sns::open(
+            &data.root().join("sns"),
+            thingwatch_sns::SnsSettings {
+                account_id: config.account_id.clone(),
+                region: config.region.clone(),
+                base_url: format!("http://{http_addr}"),
+                delivery: thingwatch_sns::DeliveryPolicy::default(),
+            },
+        )
+        .map_err(|e| {
+            anyhow::anyhow!("opening SNS in {}: {e}", data.root().join("sns").display())
+        })?;
+        // Alarm actions publish to SNS topics.
+        alarms.set_notifier(Arc::new(notify::SnsAlarmActions(sns.clone())));
         // 9. The AWS APIs.
         let api_state = api_state(
             &config,
@@ -233,7 +251,12 @@ impl Server {
             &metrics,
             &alarms,
             dashboards,
-        );
+        )
+        .with_service(
+            "sns",
+            Arc::new(thingwatch_sns_api::SnsService::new(sns.clone())),
+        )
+        .with_routes(thingwatch_sns_api::routes(sns.clone()));
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -286,6 +309,7 @@ impl Server {
             publisher,
             alarms,
             evaluator,
+            sns,
             api: api_state,
             stop_tx,
             tasks,
@@ -311,6 +335,7 @@ impl Server {
             }
         }
         self.watcher.abort();
+        self.sns.stop();
         self.shadows.stop();
         self.evaluator.stop();
         let (logger, store, publisher) = (self.logger, self.store, self.publisher);
@@ -382,6 +407,11 @@ impl Server {
     /// The Device Shadow service.
     pub fn shadows(&self) -> &thingwatch_shadow::ShadowGateway {
         &self.shadows
+    }
+
+    /// SNS (topics, subscriptions, [`thingwatch_sns::Sns::publish`] for alarm actions).
+    pub fn sns(&self) -> &thingwatch_sns::Sns {
+        &self.sns
     }
 
     /// The data directory.
