@@ -82,6 +82,59 @@ check "describe-alarms-for-metric" bash -c "aws cloudwatch --endpoint-url $EP de
 check "delete-alarms of an unknown alarm (ResourceNotFound)" expect_error ResourceNotFound cw delete-alarms --alarm-names ghost
 check "delete-alarms" cw delete-alarms --alarm-names errors-high
 
+echo "== 4b. alarm actions notify an SNS topic; a local webhook gets CloudWatch's JSON"
+HOOK_PORT=$(free_port)
+cat >"$WORK/hook.py" <<'PY'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        doc = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps(doc) + "\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/hook.jsonl" &
+PIDS+=($!)
+poll 50 0.1 python3 -c "import socket; socket.create_connection(('127.0.0.1', $HOOK_PORT))"
+sns() { aws sns --endpoint-url "$EP" "$@"; }
+TOPIC=$(sns create-topic --name ops-alarms --query TopicArn --output text)
+sns subscribe --topic-arn "$TOPIC" --protocol http --notification-endpoint "http://127.0.0.1:$HOOK_PORT/hook" >/dev/null
+check "the webhook gets the SubscriptionConfirmation" poll 50 0.1 grep -q SubscriptionConfirmation "$WORK/hook.jsonl"
+URL=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["SubscribeURL"])' "$WORK/hook.jsonl")
+check "following SubscribeURL confirms the subscription" curl -sf -o /dev/null "$URL"
+check "put-metric-alarm with OK and ALARM actions on the topic" cw put-metric-alarm --alarm-name temp-high \
+  --namespace Factory --metric-name Temp --statistic Maximum --period 60 --evaluation-periods 1 \
+  --threshold 30 --comparison-operator GreaterThanThreshold --treat-missing-data ignore \
+  --ok-actions "$TOPIC" --alarm-actions "$TOPIC"
+temp_state() { [ "$(cw describe-alarms --alarm-names temp-high --query 'MetricAlarms[0].StateValue' --output text)" = "$1" ]; }
+cw put-metric-data --namespace Factory --metric-name Temp --value 20
+check "20 degrees: OK" poll 20 0.2 temp_state OK
+cw put-metric-data --namespace Factory --metric-name Temp --value 35
+check "35 degrees: ALARM" poll 20 0.2 temp_state ALARM
+# A new minute with a cool reading brings it back to OK (the current period is evaluated).
+NEXT=$(( ( $(now) / 60 + 1 ) * 60 ))
+while [ "$(now)" -lt "$NEXT" ]; do sleep 0.5; done
+cw put-metric-data --namespace Factory --metric-name Temp --value 21
+check "21 degrees the next minute: OK" poll 20 0.2 temp_state OK
+notifications() { python3 - "$WORK/hook.jsonl" "$@" <<'PY'
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1])]
+notes = [json.loads(d["Message"]) for d in docs if d.get("Type") == "Notification"]
+want = sys.argv[2:]
+got = [f'{n["OldStateValue"]}->{n["NewStateValue"]}' for n in notes]
+assert got == want, got
+for d, n in zip([d for d in docs if d.get("Type") == "Notification"], notes):
+    assert d["Subject"].startswith(n["NewStateValue"] + ': "temp-high" in'), d["Subject"]
+    assert n["AlarmName"] == "temp-high" and n["Trigger"]["MetricName"] == "Temp", n
+    assert n["Trigger"]["Statistic"] == "MAXIMUM" and n["Trigger"]["Threshold"] == 30.0, n
+    assert d["SignatureVersion"] and d["Signature"] and d["SigningCertURL"], d
+PY
+}
+check "the webhook got the alarm's notifications with CloudWatch's JSON" poll 30 0.2 notifications "INSUFFICIENT_DATA->OK" "OK->ALARM" "ALARM->OK"
+check "describe-alarm-history records the actions" bash -c "aws cloudwatch --endpoint-url $EP describe-alarm-history --alarm-name temp-high --history-item-type Action --output text | grep -c 'Successfully executed action' | grep -qx 3"
+
 echo "== 5. dashboards"
 BODY='{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"region":"us-east-1","metrics":[["AWS/IoT","PublishIn.Success","Protocol","MQTT"]],"stat":"Sum","period":60,"title":"Publishes"}}]}'
 check "put-dashboard" cw put-dashboard --dashboard-name fleet --dashboard-body "$BODY"

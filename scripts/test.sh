@@ -7,8 +7,9 @@
 #   4. the logging-configuration scenario (AWS IoT API + levels) the same way,
 #   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way,
 #   6. the identities scenario (certificates, IoT policies, mutual TLS, logging role) the same way.
-#   7. the CloudWatch metrics scenario (AWS/IoT metrics from mosquitto clients, custom metrics,
-#      statistics, metric math, errors) the same way.
+#   7. the CloudWatch scenario (AWS/IoT metrics from mosquitto clients, custom metrics,
+#      statistics, metric math, alarms notifying an SNS webhook, dashboards, errors), the SNS
+#      scenario and the Prometheus scenario (promtool, a real Prometheus scraping /metrics).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +25,5 @@ bash scripts/logging-config.sh
 bash scripts/shadow.sh
 bash scripts/identity.sh
 bash scripts/cloudwatch.sh
+bash scripts/sns.sh
+bash scripts/prometheus.sh
