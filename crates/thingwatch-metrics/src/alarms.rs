@@ -33,6 +33,9 @@ use thingwatch_sqlite::{Migration, Schema};
 use crate::model::{MetricId, Statistic};
 use crate::store::{MetricStore, MetricsError, StatQuery};
 
+mod composite;
+pub use composite::{AlarmRule, CompositeAlarm, CompositeDefinition};
+
 const SCHEMA: Schema = Schema::new(
     "alarms.db",
     &[Migration::Sql(
@@ -40,9 +43,14 @@ const SCHEMA: Schema = Schema::new(
             name TEXT PRIMARY KEY,
             body TEXT NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS composites (
+            name TEXT PRIMARY KEY,
+            body TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS history (
             id INTEGER PRIMARY KEY,
             alarm_name TEXT NOT NULL,
+            alarm_type TEXT NOT NULL,
             ts INTEGER NOT NULL,
             item_type TEXT NOT NULL,
             summary TEXT NOT NULL,
@@ -252,6 +260,8 @@ pub struct Alarm {
 pub struct HistoryItem {
     /// `AlarmName`.
     pub alarm_name: String,
+    /// `MetricAlarm` or `CompositeAlarm`.
+    pub alarm_type: String,
     /// `Timestamp`, epoch ms.
     pub timestamp_ms: i64,
     /// `ConfigurationUpdate`, `StateUpdate` or `Action`.
@@ -276,6 +286,9 @@ pub enum AlarmError {
     /// No such alarm.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with what exists (a metric alarm named like a composite one).
+    #[error("{0}")]
+    Invalid(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] MetricsError),
@@ -416,8 +429,8 @@ impl Alarms {
     fn record(&self, item: &HistoryItem) -> Result<(), AlarmError> {
         let conn = self.inner.conn.lock();
         conn.execute(
-            "INSERT INTO history (alarm_name, ts, item_type, summary, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![item.alarm_name, item.timestamp_ms, item.item_type, item.summary, item.data],
+            "INSERT INTO history (alarm_name, alarm_type, ts, item_type, summary, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![item.alarm_name, item.alarm_type, item.timestamp_ms, item.item_type, item.summary, item.data],
         )?;
         conn.execute(
             "DELETE FROM history WHERE ts < ?1",
@@ -500,6 +513,12 @@ impl Alarms {
     /// Storage failures.
     pub fn put(&self, definition: AlarmDefinition, now_ms: i64) -> Result<(), AlarmError> {
         let guard = self.inner.lock.lock();
+        if self.load_composite(&definition.name)?.is_some() {
+            return Err(AlarmError::Invalid(format!(
+                "An alarm named {} already exists and is a composite alarm.",
+                definition.name
+            )));
+        }
         let existing = self.load(&definition.name)?;
         let arn = Arn::cloudwatch_alarm(&self.inner.scope, &definition.name).to_string();
         let (alarm, summary, kind) = match existing {
@@ -530,6 +549,7 @@ impl Alarms {
         self.save(&alarm)?;
         self.record(&HistoryItem {
             alarm_name: alarm.definition.name.clone(),
+            alarm_type: "MetricAlarm".into(),
             timestamp_ms: now_ms,
             item_type: "ConfigurationUpdate".into(),
             summary,
@@ -560,14 +580,15 @@ impl Alarms {
     pub fn delete(&self, names: &[String]) -> Result<(), AlarmError> {
         let _guard = self.inner.lock.lock();
         for n in names {
-            if self.load(n)?.is_none() {
+            if self.load(n)?.is_none() && self.load_composite(n)?.is_none() {
                 return Err(AlarmError::NotFound(format!(
                     "Alarm with name {n} does not exist."
                 )));
             }
         }
+        let metric = self.delete_composites(names)?;
         let conn = self.inner.conn.lock();
-        for n in names {
+        for n in &metric {
             conn.execute("DELETE FROM alarms WHERE name = ?1", [n])?;
         }
         Ok(())
@@ -637,11 +658,11 @@ impl Alarms {
     ) -> Result<Vec<HistoryItem>, AlarmError> {
         let conn = self.inner.conn.lock();
         let sql = if ascending {
-            "SELECT alarm_name, ts, item_type, summary, data FROM history
+            "SELECT alarm_name, ts, item_type, summary, data, alarm_type FROM history
              WHERE (?1 IS NULL OR alarm_name = ?1) AND (?2 IS NULL OR item_type = ?2)
                AND ts >= ?3 AND ts <= ?4 ORDER BY ts, id"
         } else {
-            "SELECT alarm_name, ts, item_type, summary, data FROM history
+            "SELECT alarm_name, ts, item_type, summary, data, alarm_type FROM history
              WHERE (?1 IS NULL OR alarm_name = ?1) AND (?2 IS NULL OR item_type = ?2)
                AND ts >= ?3 AND ts <= ?4 ORDER BY ts DESC, id DESC"
         };
@@ -653,6 +674,7 @@ impl Alarms {
                 item_type: r.get(2)?,
                 summary: r.get(3)?,
                 data: r.get(4)?,
+                alarm_type: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -873,6 +895,7 @@ impl Alarms {
         }
         self.record(&HistoryItem {
             alarm_name: name.clone(),
+            alarm_type: "MetricAlarm".into(),
             timestamp_ms: now_ms,
             item_type: "StateUpdate".into(),
             summary: format!(
@@ -885,45 +908,80 @@ impl Alarms {
                          "newState": new_state})
             .to_string(),
         })?;
-        if alarm.definition.actions_enabled {
-            let actions = match alarm.state {
-                StateValue::Ok => &alarm.definition.ok_actions,
-                StateValue::Alarm => &alarm.definition.alarm_actions,
-                StateValue::InsufficientData => &alarm.definition.insufficient_data_actions,
+        let changed_arn = alarm.arn.clone();
+        let result = self.run_actions(&alarm, old_state, now_ms);
+        self.evaluate_composites(Some(&changed_arn), now_ms)?;
+        result
+    }
+
+    fn run_actions(
+        &self,
+        alarm: &Alarm,
+        old_state: StateValue,
+        now_ms: i64,
+    ) -> Result<(), AlarmError> {
+        if !alarm.definition.actions_enabled {
+            return Ok(());
+        }
+        let actions = match alarm.state {
+            StateValue::Ok => &alarm.definition.ok_actions,
+            StateValue::Alarm => &alarm.definition.alarm_actions,
+            StateValue::InsufficientData => &alarm.definition.insufficient_data_actions,
+        };
+        let message = self.notification(alarm, old_state, now_ms).to_string();
+        self.execute_actions(
+            &alarm.definition.name,
+            "MetricAlarm",
+            alarm.state,
+            actions,
+            &message,
+            now_ms,
+        )
+    }
+
+    /// Runs `actions` for alarm `name`'s change to `state` with `message`, recording each
+    /// outcome as an `Action` history entry.
+    fn execute_actions(
+        &self,
+        name: &str,
+        alarm_type: &str,
+        state: StateValue,
+        actions: &[String],
+        message: &str,
+        now_ms: i64,
+    ) -> Result<(), AlarmError> {
+        let subject = format!(
+            "{}: \"{}\" in {}",
+            state.as_str(),
+            name,
+            region_name(&self.inner.scope.region)
+        );
+        let notifier = self.inner.notifier.lock().clone();
+        for arn in actions {
+            let result = match &notifier {
+                Some(n) => n.notify(arn, &subject, message),
+                None => Err("no notifier is configured".to_owned()),
             };
-            let subject = format!(
-                "{}: \"{}\" in {}",
-                alarm.state.as_str(),
-                name,
-                region_name(&self.inner.scope.region)
-            );
-            let message = self.notification(&alarm, old_state, now_ms).to_string();
-            let notifier = self.inner.notifier.lock().clone();
-            for arn in actions.clone() {
-                let result = match &notifier {
-                    Some(n) => n.notify(&arn, &subject, &message),
-                    None => Err("no notifier is configured".to_owned()),
-                };
-                let (summary, data) = match result {
-                    Ok(()) => (
-                        format!("Successfully executed action {arn}"),
-                        json!({"actionState": "Succeeded", "stateUpdateTimestamp": now_ms,
-                               "notificationResource": arn, "publishedMessage": message}),
-                    ),
-                    Err(e) => (
-                        format!("Failed to execute action {arn}"),
-                        json!({"actionState": "Failed", "stateUpdateTimestamp": now_ms,
-                               "notificationResource": arn, "error": e}),
-                    ),
-                };
-                self.record(&HistoryItem {
-                    alarm_name: name.clone(),
-                    timestamp_ms: now_ms,
-                    item_type: "Action".into(),
-                    summary,
-                    data: data.to_string(),
-                })?;
-            }
+            let (summary, data) = match result {
+                Ok(()) => (
+                    format!("Successfully executed action {arn}"),
+                    json!({"actionState": "Succeeded", "stateUpdateTimestamp": now_ms,
+                           "notificationResource": arn, "publishedMessage": message}),
+                ),
+                Err(e) => (
+                    format!("Failed to execute action {arn}"),
+                    json!({"actionState": "Failed", "stateUpdateTimestamp": now_ms,
+                           "notificationResource": arn, "error": e}),
+                ),
+            };
+            self.record(&HistoryItem {
+                alarm_name: name.to_owned(),
+                alarm_type: alarm_type.to_owned(),
+                timestamp_ms: now_ms,
+                item_type: "Action".into(),
+                summary,
+                data: data.to_string(),
+            })?;
         }
         Ok(())
     }

@@ -235,3 +235,89 @@ fn manual_states_disabled_actions_deletion_and_persistence() {
     };
     assert!(alarms.describe(&filter).unwrap().is_empty());
 }
+
+#[test]
+fn composite_alarms_follow_their_rule_and_notify() {
+    use thingwatch_metrics::alarms::CompositeDefinition;
+    let (_dir, store, alarms, rec) = rig();
+    alarms
+        .put(definition(1, 1, TreatMissing::Ignore), T0)
+        .unwrap();
+    let composite = |rule: &str| CompositeDefinition {
+        name: "fleet-bad".into(),
+        description: None,
+        rule: rule.into(),
+        actions_enabled: true,
+        ok_actions: vec![],
+        alarm_actions: vec!["arn:aws:sns:us-east-1:123456789012:pager".into()],
+        insufficient_data_actions: vec![],
+    };
+    assert!(
+        alarms
+            .put_composite(composite("ALARM(ghost)"), T0)
+            .unwrap()
+            .unwrap_err()
+            .contains("[ghost]")
+    );
+    assert!(
+        alarms
+            .put_composite(composite("ALARM(fleet-bad)"), T0)
+            .unwrap()
+            .is_err(),
+        "self reference"
+    );
+    assert!(
+        alarms
+            .put_composite(composite("ALARM(errors-high"), T0)
+            .unwrap()
+            .is_err()
+    );
+    alarms
+        .put_composite(
+            composite(r#"ALARM("errors-high") AND NOT OK(errors-high)"#),
+            T0,
+        )
+        .unwrap()
+        .unwrap();
+    let c = &alarms.composites().unwrap()[0];
+    assert_eq!(
+        c.state,
+        StateValue::Ok,
+        "errors-high is INSUFFICIENT_DATA, so the rule is false"
+    );
+    put(&store, T0 + MIN, 50.0);
+    alarms.evaluate_all(T0 + MIN + 1000).unwrap();
+    let c = &alarms.composites().unwrap()[0];
+    assert_eq!(c.state, StateValue::Alarm);
+    assert!(
+        c.state_reason
+            .contains("alarm:errors-high transitioned to ALARM"),
+        "{}",
+        c.state_reason
+    );
+    let pages: Vec<_> = rec
+        .0
+        .lock()
+        .iter()
+        .filter(|(arn, ..)| arn.ends_with(":pager"))
+        .cloned()
+        .collect();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        pages[0].2["AlarmRule"],
+        r#"ALARM("errors-high") AND NOT OK(errors-high)"#
+    );
+    let h = alarms
+        .history(Some("fleet-bad"), Some("StateUpdate"), 0, i64::MAX, true)
+        .unwrap();
+    assert_eq!(
+        h.iter().map(|h| h.alarm_type.as_str()).collect::<Vec<_>>(),
+        ["CompositeAlarm", "CompositeAlarm"]
+    );
+    // Names are shared between metric and composite alarms.
+    let mut clash = definition(1, 1, TreatMissing::Ignore);
+    clash.name = "fleet-bad".into();
+    assert!(alarms.put(clash, T0).is_err());
+    alarms.delete(&["fleet-bad".into()]).unwrap();
+    assert!(alarms.composites().unwrap().is_empty());
+}

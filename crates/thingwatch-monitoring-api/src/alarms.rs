@@ -5,7 +5,8 @@
 use thingwatch_aws::page_token::{self, Alphabet};
 use thingwatch_http::{ApiError, ErrorCode};
 use thingwatch_metrics::alarms::{
-    Alarm, AlarmDefinition, AlarmError, AlarmFilter, Alarms, Comparison, StateValue, TreatMissing,
+    Alarm, AlarmDefinition, AlarmError, AlarmFilter, Alarms, Comparison, CompositeAlarm,
+    CompositeDefinition, StateValue, TreatMissing,
 };
 use thingwatch_metrics::{MetricId, Statistic};
 use thingwatch_wire::{Reader, Value};
@@ -23,6 +24,7 @@ pub const MAX_RECORDS: usize = 100;
 fn alarm_error(e: AlarmError) -> ApiError {
     match e {
         AlarmError::NotFound(m) => ApiError::new(ErrorCode::CloudWatchResourceNotFound, m),
+        AlarmError::Invalid(m) => ApiError::new(ErrorCode::InvalidParameterValue, m),
         AlarmError::Store(e) => {
             tracing::warn!(error = %e, "alarm store failure");
             ApiError::new(ErrorCode::InternalServiceFault, "Internal service error.")
@@ -255,7 +257,9 @@ pub fn describe_alarms(alarms: &Alarms, r: &Reader<'_>) -> Result<Value, ApiErro
             return Err(invalid_value("AlarmTypes", t));
         }
     }
+    // AWS answers only metric alarms unless AlarmTypes asks for composite ones.
     let want_metric = types.is_empty() || types.contains(&"MetricAlarm");
+    let want_composite = types.contains(&"CompositeAlarm");
     let filter = AlarmFilter {
         names,
         prefix: prefix.map(str::to_owned),
@@ -269,11 +273,33 @@ pub fn describe_alarms(alarms: &Alarms, r: &Reader<'_>) -> Result<Value, ApiErro
     } else {
         Vec::new()
     };
+    let composites: Vec<CompositeAlarm> = if want_composite {
+        alarms
+            .composites()
+            .map_err(alarm_error)?
+            .into_iter()
+            .filter(|c| {
+                let d = &c.definition;
+                (filter.names.is_empty() || filter.names.contains(&d.name))
+                    && filter.prefix.as_ref().is_none_or(|p| d.name.starts_with(p))
+                    && filter.state.is_none_or(|s| c.state == s)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let total = all.len() + composites.len();
     let page: Vec<Value> = all.iter().skip(skip).take(limit).map(alarm_value).collect();
-    let next = (skip + limit < all.len()).then(|| token("DescribeAlarms", skip + limit));
+    let composite_page: Vec<Value> = composites
+        .iter()
+        .skip(skip.saturating_sub(all.len()))
+        .take(limit - page.len())
+        .map(composite_value)
+        .collect();
+    let next = (skip + limit < total).then(|| token("DescribeAlarms", skip + limit));
     Ok(Value::structure()
         .with("MetricAlarms", Value::List(page))
-        .with("CompositeAlarms", Value::List(Vec::new()))
+        .with("CompositeAlarms", Value::List(composite_page))
         .with_opt("NextToken", next))
 }
 
@@ -324,7 +350,7 @@ pub fn describe_alarm_history(alarms: &Alarms, r: &Reader<'_>) -> Result<Value, 
     let page = items.iter().skip(skip).take(limit).map(|h| {
         Value::structure()
             .with("AlarmName", h.alarm_name.as_str())
-            .with("AlarmType", "MetricAlarm")
+            .with("AlarmType", h.alarm_type.as_str())
             .with("Timestamp", Value::time_ms(h.timestamp_ms))
             .with("HistoryItemType", h.item_type.as_str())
             .with("HistorySummary", h.summary.as_str())
@@ -387,4 +413,62 @@ pub fn set_alarm_state(alarms: &Alarms, r: &Reader<'_>, now_ms: i64) -> Result<(
     alarms
         .set_state(name, state, reason, data, now_ms)
         .map_err(alarm_error)
+}
+
+fn composite_value(c: &CompositeAlarm) -> Value {
+    let d = &c.definition;
+    let list = |v: &[String]| Value::list(v.iter().map(String::as_str));
+    Value::structure()
+        .with("ActionsEnabled", d.actions_enabled)
+        .with("AlarmActions", list(&d.alarm_actions))
+        .with("AlarmArn", c.arn.as_str())
+        .with(
+            "AlarmConfigurationUpdatedTimestamp",
+            Value::time_ms(c.configuration_updated_ms),
+        )
+        .with_opt("AlarmDescription", d.description.as_deref())
+        .with("AlarmName", d.name.as_str())
+        .with("AlarmRule", d.rule.as_str())
+        .with(
+            "InsufficientDataActions",
+            list(&d.insufficient_data_actions),
+        )
+        .with("OKActions", list(&d.ok_actions))
+        .with("StateReason", c.state_reason.as_str())
+        .with_opt("StateReasonData", c.state_reason_data.as_deref())
+        .with("StateUpdatedTimestamp", Value::time_ms(c.state_updated_ms))
+        .with("StateValue", c.state.as_str())
+        .with(
+            "StateTransitionedTimestamp",
+            Value::time_ms(c.state_updated_ms),
+        )
+}
+
+/// `PutCompositeAlarm`: a rule over other alarms (`ALARM(x)`, `OK(x)`,
+/// `INSUFFICIENT_DATA(x)`, `TRUE`, `FALSE`, `AND`, `OR`, `NOT`, parentheses); every alarm it
+/// names must exist. Action suppressors are not supported.
+pub fn put_composite_alarm(alarms: &Alarms, r: &Reader<'_>, now_ms: i64) -> Result<(), ApiError> {
+    let name = required_str(r, "AlarmName", 1, 255)?;
+    let rule = required_str(r, "AlarmRule", 1, 10_240)?;
+    if r.member("ActionsSuppressor").is_some() {
+        return Err(invalid(
+            "ActionsSuppressor is not supported by this server.",
+        ));
+    }
+    let definition = CompositeDefinition {
+        name: name.to_owned(),
+        description: optional_str(r, "AlarmDescription", 0, 1024)?.map(str::to_owned),
+        rule: rule.to_owned(),
+        actions_enabled: r.bool("ActionsEnabled")?.unwrap_or(true),
+        ok_actions: actions(r, "OKActions")?,
+        alarm_actions: actions(r, "AlarmActions")?,
+        insufficient_data_actions: actions(r, "InsufficientDataActions")?,
+    };
+    match alarms
+        .put_composite(definition, now_ms)
+        .map_err(alarm_error)?
+    {
+        Ok(()) => Ok(()),
+        Err(m) => Err(invalid(m)),
+    }
 }

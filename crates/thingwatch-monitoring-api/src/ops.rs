@@ -76,6 +76,7 @@ pub fn call(
         "ListMetrics" => list_metrics(store, &r, now_ms).map(Some),
         "GetMetricData" => get_metric_data(store, &r, now_ms).map(Some),
         "PutMetricAlarm" => a::put_metric_alarm(alarms, &r, now_ms).map(|()| None),
+        "PutCompositeAlarm" => a::put_composite_alarm(alarms, &r, now_ms).map(|()| None),
         "DescribeAlarms" => a::describe_alarms(alarms, &r).map(Some),
         "DescribeAlarmsForMetric" => a::describe_alarms_for_metric(alarms, &r).map(Some),
         "DescribeAlarmHistory" => a::describe_alarm_history(alarms, &r).map(Some),

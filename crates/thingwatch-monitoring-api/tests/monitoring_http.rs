@@ -665,6 +665,36 @@ async fn alarms_change_state_on_new_data_and_keep_their_history() {
         ))
         .await;
     assert_eq!(r.status, 400);
+    // A composite alarm over it, listed only when AlarmTypes asks.
+    let r = server
+        .aws
+        .send(json_req(
+            "PutCompositeAlarm",
+            &json!({"AlarmName": "any-hot", "AlarmRule": "ALARM(hot) OR ALARM(\"hot\")"}),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = server
+        .aws
+        .send(json_req(
+            "DescribeAlarms",
+            &json!({"AlarmTypes": ["CompositeAlarm"]}),
+        ))
+        .await
+        .json();
+    assert_eq!(c["CompositeAlarms"][0]["StateValue"], "ALARM", "{c}");
+    assert_eq!(c["MetricAlarms"], json!([]));
+    let r = server
+        .aws
+        .send(json_req(
+            "PutCompositeAlarm",
+            &json!({"AlarmName": "x", "AlarmRule": "ALARM(nope)"}),
+        ))
+        .await;
+    assert_eq!(
+        r.header("x-amzn-query-error"),
+        Some("InvalidParameterValue;Sender")
+    );
     let r = server
         .aws
         .send(json_req(
@@ -675,7 +705,10 @@ async fn alarms_change_state_on_new_data_and_keep_their_history() {
     assert_eq!(r.status, 200, "{}", r.text());
     let r = server
         .aws
-        .send(json_req("DeleteAlarms", &json!({"AlarmNames": ["hot"]})))
+        .send(json_req(
+            "DeleteAlarms",
+            &json!({"AlarmNames": ["hot", "any-hot"]}),
+        ))
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
