@@ -84,18 +84,7 @@ check "delete-alarms" cw delete-alarms --alarm-names errors-high
 
 echo "== 4b. alarm actions notify an SNS topic; a local webhook gets CloudWatch's JSON"
 HOOK_PORT=$(free_port)
-cat >"$WORK/hook.py" <<'PY'
-import http.server, json, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        doc = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        with open(sys.argv[2], "a") as f:
-            f.write(json.dumps(doc) + "\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/hook.jsonl" &
+python3 scripts/lib/webhook.py "$HOOK_PORT" "$WORK/hook.jsonl" &
 PIDS+=($!)
 poll 50 0.1 python3 -c "import socket; socket.create_connection(('127.0.0.1', $HOOK_PORT))"
 sns() { aws sns --endpoint-url "$EP" "$@"; }

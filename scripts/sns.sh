@@ -35,21 +35,8 @@ DATA="$WORK/data"
 PIDS+=($!)
 wait_for "$WORK/server.out" "HTTP listening on" || { cat "$WORK/server.err"; echo "server did not start"; exit 1; }
 
-# The webhook receiver: appends every POST body (one JSON document per line) to hook.jsonl.
-cat >"$WORK/hook.py" <<'PY'
-import http.server, json, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        doc = json.loads(body)
-        doc["_header_type"] = self.headers.get("x-amz-sns-message-type")
-        with open(sys.argv[2], "a") as f:
-            f.write(json.dumps(doc) + "\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/hook.jsonl" &
+# The webhook receiver (scripts/lib/webhook.py): every POST body, one JSON document per line.
+python3 scripts/lib/webhook.py "$HOOK_PORT" "$WORK/hook.jsonl" &
 PIDS+=($!)
 HOOK="http://127.0.0.1:$HOOK_PORT/hook"
 

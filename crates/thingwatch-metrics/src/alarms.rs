@@ -19,8 +19,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -31,6 +29,7 @@ use thingwatch_aws::{Arn, Scope};
 use thingwatch_sqlite::{Migration, Schema};
 
 use crate::model::{MetricId, Statistic};
+use crate::periodic::Periodic;
 use crate::store::{MetricStore, MetricsError, StatQuery};
 
 mod composite;
@@ -444,13 +443,20 @@ impl Alarms {
     /// # Errors
     /// Storage failures.
     pub fn all(&self) -> Result<Vec<Alarm>, AlarmError> {
+        self.load_table("SELECT body FROM alarms ORDER BY name")
+    }
+
+    /// Every row of a `(name, body JSON)` table, in the order `sql` gives; unreadable rows
+    /// are skipped.
+    fn load_table<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, AlarmError> {
         let conn = self.inner.conn.lock();
-        let mut stmt = conn.prepare_cached("SELECT body FROM alarms ORDER BY name")?;
+        let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for b in rows {
-            if let Ok(a) = serde_json::from_str(&b?) {
-                out.push(a);
+            match serde_json::from_str(&b?) {
+                Ok(a) => out.push(a),
+                Err(e) => tracing::warn!(error = %e, "unreadable alarm in the alarm store"),
             }
         }
         Ok(out)
@@ -1029,8 +1035,7 @@ impl Alarms {
 
 /// The `alarm-evaluator` thread: evaluates every alarm each interval.
 pub struct Evaluator {
-    stop: Option<mpsc::SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Periodic,
 }
 
 impl std::fmt::Debug for Evaluator {
@@ -1045,45 +1050,21 @@ impl Evaluator {
     /// # Panics
     /// If the thread cannot be spawned.
     pub fn start(alarms: Alarms, interval: Duration) -> Evaluator {
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("alarm-evaluator".into())
-            .spawn(move || {
-                loop {
-                    match rx.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => {
-                            if let Err(e) = alarms.evaluate_all(thingwatch_events::now_ms()) {
-                                tracing::warn!(error = %e, "alarm evaluation failed");
-                            }
-                        }
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                    }
+        let thread = Periodic::start(
+            "alarm-evaluator",
+            interval,
+            move || {
+                if let Err(e) = alarms.evaluate_all(thingwatch_events::now_ms()) {
+                    tracing::warn!(error = %e, "alarm evaluation failed");
                 }
-            })
-            .expect("spawn alarm-evaluator");
-        Evaluator {
-            stop: Some(tx),
-            thread: Some(thread),
-        }
+            },
+            || {},
+        );
+        Evaluator { thread }
     }
 
     /// Stops the thread.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Evaluator {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.thread.stop();
     }
 }

@@ -18,6 +18,7 @@ pub mod alarms;
 pub mod dashboards;
 pub mod math;
 pub mod model;
+mod periodic;
 pub mod publisher;
 pub mod store;
 

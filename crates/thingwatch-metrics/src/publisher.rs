@@ -9,14 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use thingwatch_events::{Dimension, Logger};
 
 use crate::model::{Datum, MetricId, Values};
+use crate::periodic::Periodic;
 use crate::store::MetricStore;
 
 /// The namespace of AWS IoT's metrics.
@@ -110,8 +109,7 @@ impl Core {
 /// more, so counts up to the stop are kept.
 pub struct Publisher {
     core: Arc<Core>,
-    stop: Option<mpsc::SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Periodic,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -149,27 +147,14 @@ impl Publisher {
             last: Mutex::new((HashMap::new(), 0)),
             clock,
         });
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let c = core.clone();
-        let thread = std::thread::Builder::new()
-            .name("metrics-publisher".into())
-            .spawn(move || {
-                loop {
-                    match rx.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => c.flush(),
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                            c.flush();
-                            return;
-                        }
-                    }
-                }
-            })
-            .expect("spawn metrics-publisher");
-        Publisher {
-            core,
-            stop: Some(tx),
-            thread: Some(thread),
-        }
+        let (tick, last) = (core.clone(), core.clone());
+        let thread = Periodic::start(
+            "metrics-publisher",
+            interval,
+            move || tick.flush(),
+            move || last.flush(),
+        );
+        Publisher { core, thread }
     }
 
     /// Publishes now (the increase since the previous flush), on the caller's thread.
@@ -179,21 +164,6 @@ impl Publisher {
 
     /// Flushes once more and stops the thread.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.thread.stop();
     }
 }

@@ -253,16 +253,7 @@ impl Alarms {
     /// # Errors
     /// Storage failures.
     pub fn composites(&self) -> Result<Vec<CompositeAlarm>, AlarmError> {
-        let conn = self.inner.conn.lock();
-        let mut stmt = conn.prepare_cached("SELECT body FROM composites ORDER BY name")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for b in rows {
-            if let Ok(a) = serde_json::from_str(&b?) {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        self.load_table("SELECT body FROM composites ORDER BY name")
     }
 
     /// The state of the alarm a rule names (by name or ARN), metric or composite.
