@@ -74,10 +74,11 @@ cw put-metric-data --namespace Factory --metric-name Errors --value 1
 check "1 error: OK" poll 20 0.2 expect_state OK
 cw put-metric-data --namespace Factory --metric-name Errors --value 9
 check "9 errors: ALARM" poll 20 0.2 expect_state ALARM
-check "set-alarm-state back to OK" cw set-alarm-state --alarm-name errors-high --state-value OK --state-reason "fixed by hand"
-check "describe-alarm-history shows both transitions" bash -c "aws cloudwatch --endpoint-url $EP describe-alarm-history --alarm-name errors-high --history-item-type StateUpdate --output json | python3 -c '
+check "set-alarm-state to OK by hand" cw set-alarm-state --alarm-name errors-high --state-value OK --state-reason "fixed by hand"
+check "the next evaluation takes it back to ALARM (the data still breaches)" poll 20 0.2 expect_state ALARM
+check "describe-alarm-history shows every transition, newest first" bash -c "aws cloudwatch --endpoint-url $EP describe-alarm-history --alarm-name errors-high --history-item-type StateUpdate --output json | python3 -c '
 import json,sys; s=[i[\"HistorySummary\"] for i in json.load(sys.stdin)[\"AlarmHistoryItems\"]]
-assert s==[\"Alarm updated from ALARM to OK\",\"Alarm updated from OK to ALARM\",\"Alarm updated from INSUFFICIENT_DATA to OK\"], s'"
+assert s==[\"Alarm updated from OK to ALARM\",\"Alarm updated from ALARM to OK\",\"Alarm updated from OK to ALARM\",\"Alarm updated from INSUFFICIENT_DATA to OK\"], s'"
 check "describe-alarms-for-metric" bash -c "aws cloudwatch --endpoint-url $EP describe-alarms-for-metric --namespace Factory --metric-name Errors --output text | grep -q errors-high"
 check "delete-alarms of an unknown alarm (ResourceNotFound)" expect_error ResourceNotFound cw delete-alarms --alarm-names ghost
 check "delete-alarms" cw delete-alarms --alarm-names errors-high
@@ -137,7 +138,7 @@ echo "== 6. the metrics survive a restart"
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 "$BIN" serve --data-dir "$DATA" --mqtt-listen "127.0.0.1:$MQTT_PORT" --mqtts-listen "127.0.0.1:$MQTTS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" >"$WORK/again.out" 2>"$WORK/again.err" &
 PIDS+=($!)
-check "the server is back" poll 50 0.1 grep -q "^credentials:" "$WORK/again.out"
+check "the server is back" poll 50 0.1 cw list-metrics --namespace AWS/IoT
 check "PublishIn.Success{Protocol=MQTT} Sum is still $N" poll 20 0.2 expect_sum PublishIn.Success MQTT $N
 
 summary
