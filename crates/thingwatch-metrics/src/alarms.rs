@@ -59,6 +59,36 @@ const SCHEMA: Schema = Schema::new(
     )],
 );
 
+/// The `(name, body JSON)` tables: metric alarms and composite alarms.
+#[derive(Clone, Copy)]
+enum Table {
+    Alarms,
+    Composites,
+}
+
+impl Table {
+    fn select_one(self) -> &'static str {
+        match self {
+            Table::Alarms => "SELECT body FROM alarms WHERE name = ?1",
+            Table::Composites => "SELECT body FROM composites WHERE name = ?1",
+        }
+    }
+
+    fn select_all(self) -> &'static str {
+        match self {
+            Table::Alarms => "SELECT body FROM alarms ORDER BY name",
+            Table::Composites => "SELECT body FROM composites ORDER BY name",
+        }
+    }
+
+    fn upsert(self) -> &'static str {
+        match self {
+            Table::Alarms => "INSERT OR REPLACE INTO alarms (name, body) VALUES (?1, ?2)",
+            Table::Composites => "INSERT OR REPLACE INTO composites (name, body) VALUES (?1, ?2)",
+        }
+    }
+}
+
 /// History is kept for 30 days (DescribeAlarmHistory).
 pub const HISTORY_RETENTION_MS: i64 = 30 * 86_400_000;
 /// The default evaluation interval: one minute, as CloudWatch.
@@ -407,21 +437,38 @@ impl Alarms {
     }
 
     fn load(&self, name: &str) -> Result<Option<Alarm>, AlarmError> {
+        self.load_one(Table::Alarms, name)
+    }
+
+    fn save(&self, alarm: &Alarm) -> Result<(), AlarmError> {
+        self.save_one(Table::Alarms, &alarm.definition.name, alarm)
+    }
+
+    /// The row `name` of a `(name, body JSON)` table; an unreadable row reads as absent.
+    fn load_one<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        name: &str,
+    ) -> Result<Option<T>, AlarmError> {
         let conn = self.inner.conn.lock();
         let body: Option<String> = conn
-            .query_row("SELECT body FROM alarms WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .query_row(table.select_one(), [name], |r| r.get(0))
             .optional()?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
-    fn save(&self, alarm: &Alarm) -> Result<(), AlarmError> {
-        let body = serde_json::to_string(alarm).unwrap_or_default();
-        self.inner.conn.lock().execute(
-            "INSERT OR REPLACE INTO alarms (name, body) VALUES (?1, ?2)",
-            params![alarm.definition.name, body],
-        )?;
+    /// Writes `value` as the row `name` of a `(name, body JSON)` table.
+    fn save_one<T: Serialize>(
+        &self,
+        table: Table,
+        name: &str,
+        value: &T,
+    ) -> Result<(), AlarmError> {
+        let body = serde_json::to_string(value).unwrap_or_default();
+        self.inner
+            .conn
+            .lock()
+            .execute(table.upsert(), params![name, body])?;
         Ok(())
     }
 
@@ -443,14 +490,16 @@ impl Alarms {
     /// # Errors
     /// Storage failures.
     pub fn all(&self) -> Result<Vec<Alarm>, AlarmError> {
-        self.load_table("SELECT body FROM alarms ORDER BY name")
+        self.load_table(Table::Alarms)
     }
 
-    /// Every row of a `(name, body JSON)` table, in the order `sql` gives; unreadable rows
-    /// are skipped.
-    fn load_table<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, AlarmError> {
+    /// Every row of a `(name, body JSON)` table by name; unreadable rows are skipped.
+    fn load_table<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+    ) -> Result<Vec<T>, AlarmError> {
         let conn = self.inner.conn.lock();
-        let mut stmt = conn.prepare_cached(sql)?;
+        let mut stmt = conn.prepare_cached(table.select_all())?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for b in rows {

@@ -175,10 +175,15 @@ fn check_period(path: &str, p: i64) -> Result<(), ApiError> {
 // ---- PutMetricData
 
 fn datum_value(r: &Reader<'_>, name: &str, v: f64) -> Result<f64, ApiError> {
-    // CloudWatch's range: 0 or a magnitude in [2^-360, 2^360]; no NaN or infinity.
+    check_value(&r.path_of(name), v)
+}
+
+/// A datum value in CloudWatch's range: 0 or a magnitude in [2^-360, 2^360]; no NaN or
+/// infinity. `path` names the member in the error.
+fn check_value(path: &str, v: f64) -> Result<f64, ApiError> {
     let a = v.abs();
     if !v.is_finite() || (a != 0.0 && !(8.515_920e-109..=1.174_271e108).contains(&a)) {
-        return Err(invalid_value(&r.path_of(name), &v.to_string()));
+        return Err(invalid_value(path, &v.to_string()));
     }
     Ok(v)
 }
@@ -260,11 +265,7 @@ fn read_datum(r: &Reader<'_>, namespace: &str, now_ms: i64) -> Result<Datum, Api
         }
         let mut pairs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let v = item.as_f64()?;
-            let a = v.abs();
-            if !v.is_finite() || (a != 0.0 && !(8.515_920e-109..=1.174_271e108).contains(&a)) {
-                return Err(invalid_value(item.path(), &v.to_string()));
-            }
+            let v = check_value(item.path(), item.as_f64()?)?;
             let count = match &counts {
                 Some(c) => {
                     let n = c[i].as_f64()?;

@@ -7,12 +7,11 @@
 //! STATE "(" name-or-ARN ")"` with `STATE` one of `ALARM`, `OK`, `INSUFFICIENT_DATA`; names
 //! may be quoted (`ALARM("cpu high")`) or bare.
 
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thingwatch_aws::Arn;
 
-use super::{AlarmError, Alarms, HistoryItem, StateValue, alarm_time};
+use super::{AlarmError, Alarms, HistoryItem, StateValue, Table, alarm_time};
 
 /// A parsed alarm rule.
 #[derive(Clone, Debug, PartialEq)]
@@ -230,22 +229,11 @@ pub struct CompositeAlarm {
 
 impl Alarms {
     pub(super) fn load_composite(&self, name: &str) -> Result<Option<CompositeAlarm>, AlarmError> {
-        let conn = self.inner.conn.lock();
-        let body: Option<String> = conn
-            .query_row("SELECT body FROM composites WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        self.load_one(Table::Composites, name)
     }
 
     fn save_composite(&self, a: &CompositeAlarm) -> Result<(), AlarmError> {
-        let body = serde_json::to_string(a).unwrap_or_default();
-        self.inner.conn.lock().execute(
-            "INSERT OR REPLACE INTO composites (name, body) VALUES (?1, ?2)",
-            params![a.definition.name, body],
-        )?;
-        Ok(())
+        self.save_one(Table::Composites, &a.definition.name, a)
     }
 
     /// Every composite alarm, by name.
@@ -253,7 +241,7 @@ impl Alarms {
     /// # Errors
     /// Storage failures.
     pub fn composites(&self) -> Result<Vec<CompositeAlarm>, AlarmError> {
-        self.load_table("SELECT body FROM composites ORDER BY name")
+        self.load_table(Table::Composites)
     }
 
     /// The state of the alarm a rule names (by name or ARN), metric or composite.
