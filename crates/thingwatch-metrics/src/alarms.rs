@@ -28,8 +28,10 @@ use serde_json::json;
 use thingwatch_aws::{Arn, Scope};
 use thingwatch_sqlite::{Migration, Schema};
 
+use crate::math::MathValue;
 use crate::model::{MetricId, Statistic};
 use crate::periodic::Periodic;
+use crate::query::{DataQuery, Evaluation, QueryKind};
 use crate::store::{MetricStore, MetricsError, StatQuery};
 
 mod composite;
@@ -239,13 +241,20 @@ pub struct AlarmDefinition {
     pub alarm_actions: Vec<String>,
     /// `InsufficientDataActions`.
     pub insufficient_data_actions: Vec<String>,
-    /// The metric watched.
-    pub metric: MetricId,
-    /// `Statistic` (`Sum`) or `ExtendedStatistic` (`p99`) as given.
+    /// The metric watched (`Namespace`, `MetricName`, `Dimensions`); `None` for an alarm
+    /// on metric math, which watches [`Self::metrics`] instead.
+    pub metric: Option<MetricId>,
+    /// `Metrics`: the queries of an alarm on metric math, exactly one of them with
+    /// `ReturnData` (the series watched); empty for an alarm on one metric.
+    #[serde(default)]
+    pub metrics: Vec<DataQuery>,
+    /// `Statistic` (`Sum`) or `ExtendedStatistic` (`p99`) as given; empty for an alarm on
+    /// metric math.
+    #[serde(default)]
     pub statistic: String,
     /// Whether [`Self::statistic`] is an extended statistic.
     pub extended: bool,
-    /// `Period`, seconds.
+    /// `Period`, seconds (for metric math: the watched query's period).
     pub period_s: i64,
     /// `Unit`.
     pub unit: Option<String>,
@@ -261,6 +270,73 @@ pub struct AlarmDefinition {
     pub treat_missing: TreatMissing,
     /// `EvaluateLowSampleCountPercentile` as given.
     pub evaluate_low_sample_count_percentile: Option<String>,
+}
+
+impl AlarmDefinition {
+    /// Whether data put for any of `metrics` may change this alarm's state: its metric, a
+    /// `MetricStat` of its metric math, or any metric when an expression searches.
+    pub fn watches_any(&self, metrics: &[MetricId]) -> bool {
+        match &self.metric {
+            Some(m) => metrics.contains(m),
+            None => self.metrics.iter().any(|q| match &q.kind {
+                QueryKind::Stat(s) => metrics.contains(&s.metric),
+                QueryKind::Expression(e, _) => e.to_ascii_uppercase().contains("SEARCH"),
+            }),
+        }
+    }
+}
+
+/// An alarm's `Metrics` as JSON: PascalCase (`Id`, `MetricStat`, …) as the notification's
+/// `Trigger` writes them when `pascal`, camelCase as history data writes them otherwise.
+fn queries_json(queries: &[DataQuery], pascal: bool) -> serde_json::Value {
+    let k = |name: &'static str| -> String {
+        if pascal {
+            name.to_owned()
+        } else {
+            let mut c = name.chars();
+            c.next()
+                .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        }
+    };
+    let list = queries
+        .iter()
+        .map(|q| {
+            let mut o = serde_json::Map::new();
+            o.insert(k("Id"), json!(q.id));
+            if let Some(l) = &q.label {
+                o.insert(k("Label"), json!(l));
+            }
+            match &q.kind {
+                QueryKind::Stat(s) => {
+                    let dims: Vec<_> = s
+                        .metric
+                        .dimensions
+                        .iter()
+                        .map(|(n, v)| json!({ k("Name"): n, k("Value"): v }))
+                        .collect();
+                    let mut stat = json!({
+                        k("Metric"): {k("Namespace"): s.metric.namespace,
+                                      k("MetricName"): s.metric.name, k("Dimensions"): dims},
+                        k("Period"): s.period_s, k("Stat"): s.stat,
+                    });
+                    if let Some(u) = &s.unit {
+                        stat[k("Unit")] = json!(u);
+                    }
+                    o.insert(k("MetricStat"), stat);
+                }
+                QueryKind::Expression(e, p) => {
+                    o.insert(k("Expression"), json!(e));
+                    if let Some(p) = p {
+                        o.insert(k("Period"), json!(p));
+                    }
+                }
+            }
+            o.insert(k("ReturnData"), json!(q.return_data));
+            serde_json::Value::Object(o)
+        })
+        .collect();
+    serde_json::Value::Array(list)
 }
 
 /// An alarm: its definition and its state.
@@ -552,7 +628,7 @@ impl Alarms {
             .into_iter()
             .filter(|a| {
                 let d = &a.definition;
-                &d.metric == metric
+                d.metric.as_ref() == Some(metric)
                     && statistic.is_none_or(|s| d.statistic == s)
                     && period_s.is_none_or(|p| d.period_s == p)
                     && unit.is_none_or(|u| d.unit.as_deref() == Some(u))
@@ -618,14 +694,27 @@ impl Alarms {
 
     fn configuration_json(&self, a: &Alarm) -> serde_json::Value {
         let d = &a.definition;
-        json!({
-            "alarmName": d.name, "alarmArn": a.arn, "namespace": d.metric.namespace,
-            "metricName": d.metric.name, "statistic": d.statistic, "period": d.period_s,
+        let mut out = json!({
+            "alarmName": d.name, "alarmArn": a.arn, "period": d.period_s,
             "evaluationPeriods": d.evaluation_periods, "datapointsToAlarm": d.datapoints_to_alarm,
             "threshold": d.threshold, "comparisonOperator": d.comparison.as_str(),
             "treatMissingData": d.treat_missing.as_str(), "actionsEnabled": d.actions_enabled,
-            "dimensions": d.metric.dimensions.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
-        })
+        });
+        match &d.metric {
+            Some(m) => {
+                out["namespace"] = json!(m.namespace);
+                out["metricName"] = json!(m.name);
+                out["statistic"] = json!(d.statistic);
+                out["dimensions"] = json!(
+                    m.dimensions
+                        .iter()
+                        .map(|(n, v)| json!({"name": n, "value": v}))
+                        .collect::<Vec<_>>()
+                );
+            }
+            None => out["metrics"] = queries_json(&d.metrics, false),
+        }
+        out
     }
 
     /// Deletes alarms (`DeleteAlarms`); nothing is deleted when one does not exist.
@@ -752,7 +841,7 @@ impl Alarms {
     /// Storage failures.
     pub fn evaluate_for(&self, metrics: &[MetricId], now_ms: i64) -> Result<(), AlarmError> {
         for a in self.all()? {
-            if metrics.contains(&a.definition.metric) {
+            if a.definition.watches_any(metrics) {
                 self.evaluate(&a.definition.name, now_ms)?;
             }
         }
@@ -777,18 +866,45 @@ impl Alarms {
     }
 
     /// The state the data calls for; `None` to keep the current one.
-    fn assess(&self, alarm: &Alarm, now_ms: i64) -> Result<Option<Outcome>, AlarmError> {
-        let d = &alarm.definition;
-        let Some(stat) = Statistic::parse(&d.statistic) else {
-            return Ok(None);
+    /// The alarm's datapoints in `[start, end)`, newest first: `(timestamp ms, value,
+    /// sample count)` — no sample count for metric math, and no points at all when the
+    /// expression cannot be evaluated (logged).
+    fn datapoints(
+        &self,
+        d: &AlarmDefinition,
+        start: i64,
+        end: i64,
+        now_ms: i64,
+    ) -> Result<Vec<(i64, f64, Option<f64>)>, AlarmError> {
+        let Some(metric) = &d.metric else {
+            let Some(watched) = d.metrics.iter().find(|q| q.return_data) else {
+                return Ok(Vec::new());
+            };
+            let eval = Evaluation::new(&self.inner.store, &d.metrics, start, end, now_ms);
+            let points = match eval.value_of(watched) {
+                Ok(MathValue::Series(s)) => s.points,
+                Ok(MathValue::Array(mut xs)) if xs.len() == 1 => xs.remove(0).points,
+                Ok(MathValue::Scalar(v)) => eval.grid().into_iter().map(|t| (t, v)).collect(),
+                Ok(MathValue::Array(_)) => Vec::new(),
+                Err(crate::query::QueryError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(alarm = %d.name, error = %e, "alarm expression failed");
+                    Vec::new()
+                }
+            };
+            return Ok(points
+                .into_iter()
+                .rev()
+                .filter(|(t, v)| *t >= start && *t < end && v.is_finite())
+                .map(|(t, v)| (t, v, None))
+                .collect());
         };
-        let period_ms = d.period_s * 1000;
-        let n = i64::from(d.evaluation_periods);
-        let end = (now_ms.div_euclid(period_ms) + 1) * period_ms;
-        let start = end - n * period_ms;
+        let Some(stat) = Statistic::parse(&d.statistic) else {
+            return Ok(Vec::new());
+        };
         let buckets = self.inner.store.statistics(
             &StatQuery {
-                metric: d.metric.clone(),
+                metric: metric.clone(),
                 start_ms: start,
                 end_ms: end,
                 period_s: d.period_s,
@@ -798,7 +914,6 @@ impl Alarms {
             now_ms,
         )?;
         // One value per period (several units merged), newest first.
-        let mut values: Vec<(i64, f64, f64)> = Vec::new();
         let mut merged: Vec<(i64, crate::Aggregate)> = Vec::new();
         for b in buckets {
             match merged.last_mut() {
@@ -806,11 +921,20 @@ impl Alarms {
                 _ => merged.push((b.timestamp_ms, b.aggregate)),
             }
         }
-        for (t, a) in merged.iter().rev() {
-            if let Some(v) = a.statistic(stat) {
-                values.push((*t, v, a.count));
-            }
-        }
+        Ok(merged
+            .iter()
+            .rev()
+            .filter_map(|(t, a)| a.statistic(stat).map(|v| (*t, v, Some(a.count))))
+            .collect())
+    }
+
+    fn assess(&self, alarm: &Alarm, now_ms: i64) -> Result<Option<Outcome>, AlarmError> {
+        let d = &alarm.definition;
+        let period_ms = d.period_s * 1000;
+        let n = i64::from(d.evaluation_periods);
+        let end = (now_ms.div_euclid(period_ms) + 1) * period_ms;
+        let start = end - n * period_ms;
+        let values = self.datapoints(d, start, end, now_ms)?;
         let present = values.len() as i64;
         let missing = n - present;
         let breaching_present = values
@@ -824,7 +948,7 @@ impl Alarms {
                 0
             };
         let m = i64::from(d.datapoints_to_alarm);
-        let data = json!({
+        let mut data = json!({
             "version": "1.0",
             "queryDate": alarm_time(now_ms),
             "startDate": alarm_time(start),
@@ -832,11 +956,18 @@ impl Alarms {
             "period": d.period_s,
             "recentDatapoints": values.iter().rev().map(|(_, v, _)| v).collect::<Vec<_>>(),
             "threshold": d.threshold,
-            "evaluatedDatapoints": values.iter().map(|(t, v, c)| json!({
-                "timestamp": alarm_time(*t), "sampleCount": c, "value": v})).collect::<Vec<_>>(),
-        })
-        .to_string();
-        let listed = |items: &[(i64, f64, f64)]| {
+            "evaluatedDatapoints": values.iter().map(|(t, v, c)| match c {
+                Some(c) => json!({"timestamp": alarm_time(*t), "sampleCount": c, "value": v}),
+                None => json!({"timestamp": alarm_time(*t), "value": v}),
+            }).collect::<Vec<_>>(),
+        });
+        if d.metric.is_none()
+            && let Some(o) = data.as_object_mut()
+        {
+            o.remove("statistic");
+        }
+        let data = data.to_string();
+        let listed = |items: &[(i64, f64, Option<f64>)]| {
             items
                 .iter()
                 .map(|(t, v, _)| format!("{} ({})", num(*v), reason_time(*t)))
@@ -1045,11 +1176,6 @@ impl Alarms {
     fn notification(&self, a: &Alarm, old: StateValue, now_ms: i64) -> serde_json::Value {
         let d = &a.definition;
         let mut trigger = json!({
-            "MetricName": d.metric.name,
-            "Namespace": d.metric.namespace,
-            "StatisticType": if d.extended { "ExtendedStatistic" } else { "Statistic" },
-            "Unit": d.unit,
-            "Dimensions": d.metric.dimensions.iter().map(|(n, v)| json!({"value": v, "name": n})).collect::<Vec<_>>(),
             "Period": d.period_s,
             "EvaluationPeriods": d.evaluation_periods,
             "DatapointsToAlarm": d.datapoints_to_alarm,
@@ -1058,10 +1184,29 @@ impl Alarms {
             "TreatMissingData": d.treat_missing.as_str(),
             "EvaluateLowSampleCountPercentile": d.evaluate_low_sample_count_percentile.clone().unwrap_or_default(),
         });
-        if d.extended {
-            trigger["ExtendedStatistic"] = json!(d.statistic);
-        } else {
-            trigger["Statistic"] = json!(d.statistic.to_ascii_uppercase());
+        match &d.metric {
+            Some(m) => {
+                trigger["MetricName"] = json!(m.name);
+                trigger["Namespace"] = json!(m.namespace);
+                trigger["StatisticType"] = json!(if d.extended {
+                    "ExtendedStatistic"
+                } else {
+                    "Statistic"
+                });
+                trigger["Unit"] = json!(d.unit);
+                trigger["Dimensions"] = json!(
+                    m.dimensions
+                        .iter()
+                        .map(|(n, v)| json!({"value": v, "name": n}))
+                        .collect::<Vec<_>>()
+                );
+                if d.extended {
+                    trigger["ExtendedStatistic"] = json!(d.statistic);
+                } else {
+                    trigger["Statistic"] = json!(d.statistic.to_ascii_uppercase());
+                }
+            }
+            None => trigger["Metrics"] = queries_json(&d.metrics, true),
         }
         json!({
             "AlarmName": d.name,

@@ -188,3 +188,13 @@ pub const RETENTION: &[(i64, i64)] = &[
     (300, 63 * 86_400),
     (3600, 455 * 86_400),
 ];
+
+/// Whether `period_s` is a CloudWatch period: 1, 5, 10, 30 (high resolution) or a multiple
+/// of 60 seconds.
+pub fn valid_period(period_s: i64) -> bool {
+    if period_s < 60 {
+        matches!(period_s, 1 | 5 | 10 | 30)
+    } else {
+        period_s % 60 == 0
+    }
+}

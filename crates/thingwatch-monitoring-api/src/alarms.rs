@@ -11,11 +11,16 @@ use thingwatch_metrics::alarms::{
 use thingwatch_metrics::{MetricId, Statistic};
 use thingwatch_wire::{Reader, Value};
 
-use crate::ops::{MAX_DIMENSIONS, dimensions, period, unit};
+use thingwatch_metrics::query::{DataQuery, QueryKind};
+
+use crate::ops::{MAX_DIMENSIONS, dimensions, dimensions_value, period, read_queries, unit};
 use crate::validate::{
     check_len, combination, invalid, invalid_value, missing, namespace, optional_str, required_str,
+    validation,
 };
 
+/// At most this many queries in an alarm's `Metrics` (CloudWatch quota).
+pub const MAX_ALARM_METRICS: usize = 10;
 /// At most this many actions per state.
 pub const MAX_ACTIONS: usize = 5;
 /// Default and largest `MaxRecords` of DescribeAlarms / DescribeAlarmHistory.
@@ -59,38 +64,29 @@ fn positive(r: &Reader<'_>, name: &str) -> Result<Option<u32>, ApiError> {
     }
 }
 
-/// `PutMetricAlarm` (static thresholds on one metric).
+/// `PutMetricAlarm`: a static threshold on one metric, or on metric math (`Metrics`).
 pub fn put_metric_alarm(alarms: &Alarms, r: &Reader<'_>, now_ms: i64) -> Result<(), ApiError> {
     let name = required_str(r, "AlarmName", 1, 255)?;
     let description = optional_str(r, "AlarmDescription", 0, 1024)?;
-    if r.member("Metrics").is_some() {
-        return Err(invalid(
-            "Alarms on metric math (Metrics) are not supported by this server; give Namespace, MetricName and Statistic.",
-        ));
-    }
-    let ns = required_str(r, "Namespace", 1, 255)?;
-    namespace("Namespace", ns)?;
-    let metric_name = required_str(r, "MetricName", 1, 255)?;
-    let dims = dimensions(r, "Dimensions", MAX_DIMENSIONS)?;
-    let (statistic, extended) = match (r.str("Statistic")?, r.str("ExtendedStatistic")?) {
-        (Some(_), Some(_)) => {
-            return Err(combination(
-                "The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.",
-            ));
-        }
-        (None, None) => {
-            return Err(missing("Statistic"));
-        }
-        (Some(s), None) => match Statistic::parse(s) {
-            Some(Statistic::Percentile(_)) | None => return Err(invalid_value("Statistic", s)),
-            Some(_) => (s, false),
-        },
-        (None, Some(s)) => match Statistic::parse_percentile(s) {
-            Some(_) => (s, true),
-            None => return Err(invalid_value("ExtendedStatistic", s)),
-        },
+    let watched = if r.member("Metrics").is_some() {
+        Watched::Math(math_queries(r)?)
+    } else {
+        let ns = required_str(r, "Namespace", 1, 255)?;
+        namespace("Namespace", ns)?;
+        let metric_name = required_str(r, "MetricName", 1, 255)?;
+        let dims = dimensions(r, "Dimensions", MAX_DIMENSIONS)?;
+        let (statistic, extended) = one_statistic(r)?;
+        Watched::Metric(
+            MetricId::new(ns, metric_name, dims),
+            statistic.to_owned(),
+            extended,
+            period(r, "Period")?,
+        )
     };
-    let period_s = period(r, "Period")?;
+    let period_s = match &watched {
+        Watched::Metric(_, _, _, p) => *p,
+        Watched::Math((_, p)) => *p,
+    };
     let evaluation_periods =
         positive(r, "EvaluationPeriods")?.ok_or_else(|| missing("EvaluationPeriods"))?;
     let datapoints_to_alarm = positive(r, "DatapointsToAlarm")?.unwrap_or(evaluation_periods);
@@ -134,9 +130,10 @@ pub fn put_metric_alarm(alarms: &Alarms, r: &Reader<'_>, now_ms: i64) -> Result<
         ok_actions: actions(r, "OKActions")?,
         alarm_actions: actions(r, "AlarmActions")?,
         insufficient_data_actions: actions(r, "InsufficientDataActions")?,
-        metric: MetricId::new(ns, metric_name, dims),
-        statistic: statistic.to_owned(),
-        extended,
+        metric: None,
+        metrics: Vec::new(),
+        statistic: String::new(),
+        extended: false,
         period_s,
         unit: unit(r, "Unit")?,
         evaluation_periods,
@@ -146,7 +143,128 @@ pub fn put_metric_alarm(alarms: &Alarms, r: &Reader<'_>, now_ms: i64) -> Result<
         treat_missing,
         evaluate_low_sample_count_percentile: low.map(str::to_owned),
     };
+    let definition = match watched {
+        Watched::Metric(metric, statistic, extended, _) => AlarmDefinition {
+            metric: Some(metric),
+            statistic,
+            extended,
+            ..definition
+        },
+        Watched::Math((metrics, _)) => AlarmDefinition {
+            metrics,
+            ..definition
+        },
+    };
     alarms.put(definition, now_ms).map_err(alarm_error)
+}
+
+/// What an alarm watches: one metric (with `Statistic`/`ExtendedStatistic`, whether
+/// extended, and `Period`) or metric math (its queries and the watched query's period).
+enum Watched {
+    Metric(MetricId, String, bool, i64),
+    Math((Vec<DataQuery>, i64)),
+}
+
+/// `Statistic` or `ExtendedStatistic` (exactly one), and whether it is the extended one.
+fn one_statistic<'a>(r: &Reader<'a>) -> Result<(&'a str, bool), ApiError> {
+    match (r.str("Statistic")?, r.str("ExtendedStatistic")?) {
+        (Some(_), Some(_)) => Err(combination(
+            "The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.",
+        )),
+        (None, None) => Err(missing("Statistic")),
+        (Some(s), None) => match Statistic::parse(s) {
+            Some(Statistic::Percentile(_)) | None => Err(invalid_value("Statistic", s)),
+            Some(_) => Ok((s, false)),
+        },
+        (None, Some(s)) => match Statistic::parse_percentile(s) {
+            Some(_) => Ok((s, true)),
+            None => Err(invalid_value("ExtendedStatistic", s)),
+        },
+    }
+}
+
+/// The `Metrics` of an alarm on metric math: at most [`MAX_ALARM_METRICS`] queries, none
+/// of the single-metric parameters beside them, exactly one returning data, no `SEARCH`
+/// (an alarm watches one time series), and every id an expression names defined. The
+/// alarm's period is the watched query's (an expression without one: its metrics'
+/// largest).
+fn math_queries(r: &Reader<'_>) -> Result<(Vec<DataQuery>, i64), ApiError> {
+    for (p, what) in [
+        ("MetricName", "MetricName"),
+        ("Namespace", "Namespace"),
+        ("Dimensions", "Dimensions"),
+        ("Statistic", "Statistic"),
+        ("ExtendedStatistic", "ExtendedStatistic"),
+        ("Period", "Period"),
+        ("Unit", "Unit"),
+    ] {
+        if r.member(p).is_some() {
+            return Err(validation(format!(
+                "{what} should not be set if list of Metrics is set."
+            )));
+        }
+    }
+    if r.member("ThresholdMetricId").is_some() {
+        return Err(invalid(
+            "ThresholdMetricId (anomaly detection alarms) is not supported by this server.",
+        ));
+    }
+    let queries = read_queries(r, "Metrics", MAX_ALARM_METRICS)?;
+    let returning: Vec<&DataQuery> = queries.iter().filter(|q| q.return_data).collect();
+    let [watched] = returning.as_slice() else {
+        return Err(validation(
+            "Exactly one element of the metrics list should return data.",
+        ));
+    };
+    for q in &queries {
+        if let QueryKind::Expression(e, _) = &q.kind
+            && e.to_ascii_uppercase().contains("SEARCH(")
+        {
+            return Err(validation(format!(
+                "The expression of {} uses SEARCH; an alarm can watch only one time series, so alarms on search expressions are not supported.",
+                q.id
+            )));
+        }
+    }
+    let period_s = watched
+        .period_s()
+        .or_else(|| queries.iter().filter_map(DataQuery::period_s).max())
+        .ok_or_else(|| {
+            validation("The Metrics list must contain at least one MetricStat or an expression with a Period.")
+        })?;
+    Ok((queries, period_s))
+}
+
+/// `Metrics` as DescribeAlarms answers them (`MetricDataQuery` shapes).
+fn queries_value(queries: &[DataQuery]) -> Value {
+    Value::list(queries.iter().map(|q| {
+        let mut v = Value::structure()
+            .with("Id", q.id.as_str())
+            .with_opt("Label", q.label.as_deref())
+            .with("ReturnData", q.return_data);
+        match &q.kind {
+            QueryKind::Stat(s) => {
+                v = v.with(
+                    "MetricStat",
+                    Value::structure()
+                        .with(
+                            "Metric",
+                            Value::structure()
+                                .with("Namespace", s.metric.namespace.as_str())
+                                .with("MetricName", s.metric.name.as_str())
+                                .with("Dimensions", dimensions_value(&s.metric.dimensions)),
+                        )
+                        .with("Period", s.period_s)
+                        .with("Stat", s.stat.as_str())
+                        .with_opt("Unit", s.unit.as_deref()),
+                );
+            }
+            QueryKind::Expression(e, p) => {
+                v = v.with("Expression", e.as_str()).with_opt("Period", *p);
+            }
+        }
+        v
+    }))
 }
 
 fn alarm_value(a: &Alarm) -> Value {
@@ -170,37 +288,36 @@ fn alarm_value(a: &Alarm) -> Value {
         .with("StateValue", a.state.as_str())
         .with("StateReason", a.state_reason.as_str())
         .with_opt("StateReasonData", a.state_reason_data.as_deref())
-        .with("StateUpdatedTimestamp", Value::time_ms(a.state_updated_ms))
-        .with("MetricName", d.metric.name.as_str())
-        .with("Namespace", d.metric.namespace.as_str());
-    out = if d.extended {
-        out.with("ExtendedStatistic", d.statistic.as_str())
-    } else {
-        out.with("Statistic", d.statistic.as_str())
+        .with("StateUpdatedTimestamp", Value::time_ms(a.state_updated_ms));
+    out = match &d.metric {
+        Some(m) => {
+            out = out
+                .with("MetricName", m.name.as_str())
+                .with("Namespace", m.namespace.as_str());
+            out = if d.extended {
+                out.with("ExtendedStatistic", d.statistic.as_str())
+            } else {
+                out.with("Statistic", d.statistic.as_str())
+            };
+            out.with("Dimensions", dimensions_value(&m.dimensions))
+                .with("Period", d.period_s)
+                .with_opt("Unit", d.unit.as_deref())
+        }
+        None => out.with("Metrics", queries_value(&d.metrics)),
     };
-    out.with(
-        "Dimensions",
-        Value::list(d.metric.dimensions.iter().map(|(n, v)| {
-            Value::structure()
-                .with("Name", n.as_str())
-                .with("Value", v.as_str())
-        })),
-    )
-    .with("Period", d.period_s)
-    .with_opt("Unit", d.unit.as_deref())
-    .with("EvaluationPeriods", d.evaluation_periods)
-    .with("DatapointsToAlarm", d.datapoints_to_alarm)
-    .with("Threshold", d.threshold)
-    .with("ComparisonOperator", d.comparison.as_str())
-    .with("TreatMissingData", d.treat_missing.as_str())
-    .with_opt(
-        "EvaluateLowSampleCountPercentile",
-        d.evaluate_low_sample_count_percentile.as_deref(),
-    )
-    .with(
-        "StateTransitionedTimestamp",
-        Value::time_ms(a.state_transitioned_ms),
-    )
+    out.with("EvaluationPeriods", d.evaluation_periods)
+        .with("DatapointsToAlarm", d.datapoints_to_alarm)
+        .with("Threshold", d.threshold)
+        .with("ComparisonOperator", d.comparison.as_str())
+        .with("TreatMissingData", d.treat_missing.as_str())
+        .with_opt(
+            "EvaluateLowSampleCountPercentile",
+            d.evaluate_low_sample_count_percentile.as_deref(),
+        )
+        .with(
+            "StateTransitionedTimestamp",
+            Value::time_ms(a.state_transitioned_ms),
+        )
 }
 
 fn max_records(r: &Reader<'_>) -> Result<usize, ApiError> {

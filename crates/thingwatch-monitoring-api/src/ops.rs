@@ -2,16 +2,17 @@
 //! with a `Reader` (paths in errors are awsQuery paths), output a `Value` the protocol
 //! layer encodes. Shapes: botocore 1.43.11, cloudwatch 2010-08-01.
 
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use thingwatch_aws::page_token::{self, Alphabet};
 use thingwatch_http::{ApiError, ErrorCode};
 use thingwatch_metrics::alarms::Alarms;
-use thingwatch_metrics::math::{self, MathContext, MathError, MathValue, SearchQuery, Series};
+use thingwatch_metrics::math::MathValue;
+use thingwatch_metrics::query::{DataQuery, Evaluation, QueryError, QueryKind, StatSpec};
 use thingwatch_metrics::store::aligned_start_s;
 use thingwatch_metrics::{
     Datum, ListFilter, MetricId, MetricStore, MetricsError, StatQuery, Statistic, UNITS, Values,
+    valid_period,
 };
 use thingwatch_wire::{Reader, Value};
 
@@ -34,8 +35,6 @@ pub const LIST_METRICS_PAGE: usize = 500;
 pub const MAX_METRIC_DATA_QUERIES: usize = 500;
 /// Default and largest `MaxDatapoints` of `GetMetricData`.
 pub const MAX_METRIC_DATA_DATAPOINTS: i64 = 100_800;
-/// Time series one `SEARCH` may return.
-pub const MAX_SEARCH_SERIES: usize = 500;
 
 const TWO_WEEKS_MS: i64 = 14 * 86_400_000;
 const TWO_HOURS_MS: i64 = 2 * 3_600_000;
@@ -43,6 +42,14 @@ const TWO_HOURS_MS: i64 = 2 * 3_600_000;
 fn store_error(e: MetricsError) -> ApiError {
     tracing::warn!(error = %e, "metric store failure");
     ApiError::new(ErrorCode::InternalServiceFault, "Internal service error.")
+}
+
+/// A query evaluation error: the client's (`InvalidParameterValue`) or the store's.
+pub(crate) fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::Invalid(m) => invalid(m),
+        QueryError::Store(e) => store_error(e),
+    }
 }
 
 /// What the operations work on: the metric store and the alarms over it.
@@ -136,7 +143,7 @@ pub(crate) fn unit(r: &Reader<'_>, name: &str) -> Result<Option<String>, ApiErro
     }
 }
 
-fn dimensions_value(dims: &[(String, String)]) -> Value {
+pub(crate) fn dimensions_value(dims: &[(String, String)]) -> Value {
     Value::list(dims.iter().map(|(n, v)| {
         Value::structure()
             .with("Name", n.as_str())
@@ -164,7 +171,7 @@ fn check_period(path: &str, p: i64) -> Result<(), ApiError> {
             "The parameter {path} must be greater than 0."
         )));
     }
-    if p < 60 && ![1, 5, 10, 30].contains(&p) || p >= 60 && p % 60 != 0 {
+    if !valid_period(p) {
         return Err(invalid(format!(
             "The parameter {path} must be 1, 5, 10, 30, or a multiple of 60."
         )));
@@ -540,40 +547,24 @@ fn list_metrics(store: &MetricStore, r: &Reader<'_>, now_ms: i64) -> Result<Valu
 
 const GET_METRIC_DATA_TAG: &str = "GetMetricData";
 
-struct StatSpec {
-    metric: MetricId,
-    period_s: i64,
-    stat: Statistic,
-    unit: Option<String>,
-}
-
-enum QueryKind {
-    Stat(StatSpec),
-    Expression(String, Option<i64>),
-}
-
-struct DataQuery {
-    id: String,
-    label: Option<String>,
-    return_data: bool,
-    kind: QueryKind,
-}
-
 fn parse_stat(path: &str, s: &str) -> Result<Statistic, ApiError> {
     Statistic::parse(s).ok_or_else(|| invalid_value(path, s))
 }
 
-fn read_queries(r: &Reader<'_>) -> Result<Vec<DataQuery>, ApiError> {
-    let list = r
-        .member("MetricDataQueries")
-        .ok_or_else(|| missing("MetricDataQueries"))?
-        .as_list()?;
+/// The `MetricDataQuery` list `member` (`MetricDataQueries` of GetMetricData, `Metrics` of
+/// PutMetricAlarm), at most `max` queries, ids valid and unique.
+pub(crate) fn read_queries(
+    r: &Reader<'_>,
+    member: &str,
+    max: usize,
+) -> Result<Vec<DataQuery>, ApiError> {
+    let list = r.member(member).ok_or_else(|| missing(member))?.as_list()?;
     if list.is_empty() {
-        return Err(missing("MetricDataQueries"));
+        return Err(missing(member));
     }
-    if list.len() > MAX_METRIC_DATA_QUERIES {
+    if list.len() > max {
         return Err(invalid(format!(
-            "The collection MetricDataQueries must not have a size greater than {MAX_METRIC_DATA_QUERIES}."
+            "The collection {member} must not have a size greater than {max}."
         )));
     }
     let mut ids = BTreeSet::new();
@@ -590,7 +581,7 @@ fn read_queries(r: &Reader<'_>) -> Result<Vec<DataQuery>, ApiError> {
         }
         if !ids.insert(id) {
             return Err(invalid(format!(
-                "The values for parameter Id in MetricDataQueries must be unique; {id} is repeated."
+                "The values for parameter Id in {member} must be unique; {id} is repeated."
             )));
         }
         let expression = q.str("Expression")?;
@@ -620,10 +611,11 @@ fn read_queries(r: &Reader<'_>) -> Result<Vec<DataQuery>, ApiError> {
                 let name = required_str(&m, "MetricName", 1, 255)?;
                 let dims = dimensions(&m, "Dimensions", MAX_DIMENSIONS)?;
                 let stat_name = required_str(&s, "Stat", 1, 255)?;
+                parse_stat(&s.path_of("Stat"), stat_name)?;
                 QueryKind::Stat(StatSpec {
                     metric: MetricId::new(ns, name, dims),
                     period_s: period(&s, "Period")?,
-                    stat: parse_stat(&s.path_of("Stat"), stat_name)?,
+                    stat: stat_name.to_owned(),
                     unit: unit(&s, "Unit")?,
                 })
             }
@@ -638,185 +630,11 @@ fn read_queries(r: &Reader<'_>) -> Result<Vec<DataQuery>, ApiError> {
     Ok(out)
 }
 
-fn stat_series(
-    store: &MetricStore,
-    spec: &StatSpec,
-    start: i64,
-    end: i64,
-    now_ms: i64,
-    label: String,
-) -> Result<Series, ApiError> {
-    let buckets = store
-        .statistics(
-            &StatQuery {
-                metric: spec.metric.clone(),
-                start_ms: start,
-                end_ms: end,
-                period_s: spec.period_s,
-                unit: spec.unit.clone(),
-                percentiles: matches!(spec.stat, Statistic::Percentile(_)),
-            },
-            now_ms,
-        )
-        .map_err(store_error)?;
-    // Several units in one period: CloudWatch answers one value; merge them.
-    let mut by_time: Vec<(i64, thingwatch_metrics::Aggregate)> = Vec::new();
-    for b in buckets {
-        match by_time.last_mut() {
-            Some((t, a)) if *t == b.timestamp_ms => a.merge(&b.aggregate),
-            _ => by_time.push((b.timestamp_ms, b.aggregate)),
-        }
-    }
-    Ok(Series {
-        label,
-        points: by_time
-            .into_iter()
-            .filter_map(|(t, a)| a.statistic(spec.stat).map(|v| (t, v)))
-            .collect(),
-    })
-}
-
-struct Evaluation<'a> {
-    store: &'a MetricStore,
-    queries: &'a [DataQuery],
-    start: i64,
-    end: i64,
-    now_ms: i64,
-    grid_period: i64,
-    done: RefCell<HashMap<String, MathValue>>,
-    visiting: RefCell<BTreeSet<String>>,
-    error: RefCell<Option<ApiError>>,
-}
-
-impl Evaluation<'_> {
-    fn value_of(&self, q: &DataQuery) -> Result<MathValue, ApiError> {
-        if let Some(v) = self.done.borrow().get(&q.id) {
-            return Ok(v.clone());
-        }
-        let v = match &q.kind {
-            QueryKind::Stat(spec) => MathValue::Series(stat_series(
-                self.store,
-                spec,
-                self.start,
-                self.end,
-                self.now_ms,
-                q.label.clone().unwrap_or_else(|| spec.metric.name.clone()),
-            )?),
-            QueryKind::Expression(e, _) => {
-                if !self.visiting.borrow_mut().insert(q.id.clone()) {
-                    return Err(invalid(format!(
-                        "Circular dependency detected in the expression of {}.",
-                        q.id
-                    )));
-                }
-                let result = math::evaluate(e, self);
-                self.visiting.borrow_mut().remove(&q.id);
-                if let Some(err) = self.error.borrow_mut().take() {
-                    return Err(err);
-                }
-                result
-                    .map_err(|MathError(m)| invalid(format!("Error in expression {}: {m}", q.id)))?
-            }
-        };
-        self.done.borrow_mut().insert(q.id.clone(), v.clone());
-        Ok(v)
-    }
-}
-
-impl MathContext for Evaluation<'_> {
-    fn series(&self, id: &str) -> Option<MathValue> {
-        let q = self.queries.iter().find(|q| q.id == id)?;
-        match self.value_of(q) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let mut slot = self.error.borrow_mut();
-                slot.get_or_insert(e);
-                // An empty value: the error is reported by the caller.
-                Some(MathValue::Array(Vec::new()))
-            }
-        }
-    }
-
-    fn metric_stats(&self) -> Vec<(String, Series)> {
-        self.queries
-            .iter()
-            .filter(|q| matches!(q.kind, QueryKind::Stat(_)))
-            .filter_map(|q| match self.series(&q.id) {
-                Some(MathValue::Series(s)) => Some((q.id.clone(), s)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn search(
-        &self,
-        query: &SearchQuery,
-        statistic: &str,
-        period_s: i64,
-    ) -> Result<Vec<Series>, MathError> {
-        let stat = Statistic::parse(statistic)
-            .ok_or_else(|| MathError(format!("Invalid statistic {statistic} in SEARCH.")))?;
-        if check_period("SEARCH period", period_s).is_err() {
-            return Err(MathError(format!("Invalid period {period_s} in SEARCH.")));
-        }
-        let filter = ListFilter {
-            namespace: query.schema.as_ref().map(|(ns, _)| ns.clone()),
-            ..ListFilter::default()
-        };
-        let mut out = Vec::new();
-        let mut after = 0;
-        loop {
-            let (page, next) = self
-                .store
-                .list(&filter, after, LIST_METRICS_PAGE, self.now_ms)
-                .map_err(|e| MathError(e.to_string()))?;
-            for m in page.iter().filter(|m| query.matches(m)) {
-                if out.len() == MAX_SEARCH_SERIES {
-                    return Ok(out);
-                }
-                let label = if m.dimensions.is_empty() {
-                    m.name.clone()
-                } else {
-                    m.dimensions
-                        .iter()
-                        .map(|(_, v)| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                let spec = StatSpec {
-                    metric: m.clone(),
-                    period_s,
-                    stat,
-                    unit: None,
-                };
-                let s = stat_series(self.store, &spec, self.start, self.end, self.now_ms, label)
-                    .map_err(|e| MathError(e.message))?;
-                out.push(s);
-            }
-            match next {
-                Some(n) => after = n,
-                None => return Ok(out),
-            }
-        }
-    }
-
-    fn grid(&self) -> Vec<i64> {
-        let p = self.grid_period;
-        let start = aligned_start_s(self.start, p, self.now_ms);
-        let end = self.end.div_euclid(1000);
-        (0..)
-            .map(|k| (start + k * p) * 1000)
-            .take_while(|t| *t < end * 1000)
-            .take(MAX_METRIC_DATA_DATAPOINTS as usize)
-            .collect()
-    }
-}
-
 /// `GetMetricData`: every query evaluated (MetricStat reads, expressions over them), the
 /// ones with `ReturnData` answered, points ordered by `ScanBy` (newest first by default),
 /// at most `MaxDatapoints` points per page.
 fn get_metric_data(store: &MetricStore, r: &Reader<'_>, now_ms: i64) -> Result<Value, ApiError> {
-    let queries = read_queries(r)?;
+    let queries = read_queries(r, "MetricDataQueries", MAX_METRIC_DATA_QUERIES)?;
     let (start, end) = start_end(r)?;
     let ascending = match r.str("ScanBy")? {
         None | Some("TimestampDescending") => false,
@@ -838,31 +656,13 @@ fn get_metric_data(store: &MetricStore, r: &Reader<'_>, now_ms: i64) -> Result<V
                 ApiError::new(ErrorCode::InvalidNextToken, "The NextToken is not valid.")
             })?,
     };
-    let grid_period = queries
-        .iter()
-        .filter_map(|q| match &q.kind {
-            QueryKind::Stat(s) => Some(s.period_s),
-            QueryKind::Expression(_, p) => *p,
-        })
-        .max()
-        .unwrap_or(60);
-    let eval = Evaluation {
-        store,
-        queries: &queries,
-        start,
-        end,
-        now_ms,
-        grid_period,
-        done: RefCell::new(HashMap::new()),
-        visiting: RefCell::new(BTreeSet::new()),
-        error: RefCell::new(None),
-    };
+    let eval = Evaluation::new(store, &queries, start, end, now_ms);
     // Every returned result as (id, label, points), in query order.
     type Labelled = (String, String, Vec<(i64, f64)>);
     let mut results: Vec<Labelled> = Vec::new();
     for q in queries.iter().filter(|q| q.return_data) {
         let label = q.label.clone();
-        match eval.value_of(q)? {
+        match eval.value_of(q).map_err(query_error)? {
             MathValue::Series(s) => {
                 results.push((q.id.clone(), label.unwrap_or(s.label), s.points));
             }

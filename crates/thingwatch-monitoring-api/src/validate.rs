@@ -24,6 +24,11 @@ pub fn invalid_value(path: &str, value: &str) -> ApiError {
     ))
 }
 
+/// `ValidationError` with `message` (CloudWatch's answer to inconsistent alarm queries).
+pub fn validation(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Validation, message)
+}
+
 /// `InvalidParameterCombination` with `message`.
 pub fn combination(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidParameterCombination, message)

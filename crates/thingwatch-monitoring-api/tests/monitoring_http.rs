@@ -719,6 +719,105 @@ async fn alarms_change_state_on_new_data_and_keep_their_history() {
 }
 
 #[tokio::test]
+async fn alarms_on_metric_math_watch_the_expression_the_metrics_list_returns() {
+    let server = start().await;
+    let stat = |id: &str, name: &str| {
+        json!({"Id": id, "ReturnData": false, "MetricStat": {
+            "Metric": {"Namespace": "Custom", "MetricName": name,
+                       "Dimensions": [{"Name": "Thing", "Value": "t1"}]},
+            "Period": 60, "Stat": "Sum"}})
+    };
+    let metrics = json!([
+        {"Id": "ratio", "Expression": "100 * fail / total", "Label": "Failure %"},
+        stat("fail", "Fail"),
+        stat("total", "Total"),
+    ]);
+    let alarm = |extra: Value| {
+        let mut body = json!({"AlarmName": "failure-rate", "EvaluationPeriods": 1,
+            "Threshold": 50, "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "ignore", "Metrics": metrics});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        json_req("PutMetricAlarm", &body)
+    };
+    let r = server.aws.send(alarm(json!({}))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let describe = || json_req("DescribeAlarms", &json!({"AlarmNames": ["failure-rate"]}));
+    let a = server.aws.send(describe()).await.json();
+    let got = &a["MetricAlarms"][0];
+    assert_eq!(got["Period"], Value::Null, "{got}");
+    assert_eq!(got["MetricName"], Value::Null);
+    assert_eq!(got["Metrics"][0]["Expression"], "100 * fail / total");
+    assert_eq!(got["Metrics"][0]["ReturnData"], true);
+    assert_eq!(
+        got["Metrics"][1]["MetricStat"]["Metric"]["MetricName"],
+        "Fail"
+    );
+    assert_eq!(got["Metrics"][2]["ReturnData"], false);
+
+    put(&server, "Total", &[10.0], now_s()).await;
+    put(&server, "Fail", &[1.0], now_s()).await;
+    let a = server.aws.send(describe()).await.json();
+    assert_eq!(a["MetricAlarms"][0]["StateValue"], "OK", "{a}");
+    // 10 of 10 failed: 100 % > 50 %.
+    put(&server, "Fail", &[9.0], now_s()).await;
+    let a = server.aws.send(describe()).await.json();
+    let got = &a["MetricAlarms"][0];
+    assert_eq!(got["StateValue"], "ALARM", "{a}");
+    assert!(
+        got["StateReason"].as_str().unwrap().contains("[100.0 ("),
+        "{got}"
+    );
+    let data: Value = serde_json::from_str(got["StateReasonData"].as_str().unwrap()).unwrap();
+    assert_eq!(data["recentDatapoints"], json!([100.0]));
+    assert_eq!(data.get("statistic"), None, "{data}");
+
+    // The single-metric parameters beside Metrics, two series returned, SEARCH: refused.
+    for (extra, message) in [
+        (
+            json!({"Statistic": "Sum"}),
+            "Statistic should not be set if list of Metrics is set.",
+        ),
+        (
+            json!({"Period": 60}),
+            "Period should not be set if list of Metrics is set.",
+        ),
+        (
+            json!({"Metrics": [{"Id": "a", "Expression": "fail"}, stat("fail", "Fail")
+                .as_object().unwrap().clone().into_iter()
+                .map(|(k, v)| if k == "ReturnData" { (k, json!(true)) } else { (k, v) })
+                .collect::<serde_json::Map<_, _>>()]}),
+            "Exactly one element of the metrics list should return data.",
+        ),
+        (
+            json!({"Metrics": [{"Id": "s", "Expression": "SUM(SEARCH('{Custom} Fail', 'Sum', 60))"}]}),
+            "uses SEARCH",
+        ),
+    ] {
+        let r = server.aws.send(alarm(extra)).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(
+            r.header("x-amzn-query-error"),
+            Some("ValidationError;Sender")
+        );
+        let m = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(m.contains(message), "{m}");
+    }
+    // An expression naming an unknown id is refused at evaluation as at GetMetricData.
+    let r = server
+        .aws
+        .send(json_req(
+            "GetMetricData",
+            &json!({"StartTime": now_s() - 600, "EndTime": now_s() + 60,
+                    "MetricDataQueries": [{"Id": "e", "Expression": "nope * 2"}]}),
+        ))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn dashboards_round_trip_and_invalid_bodies_name_their_problems() {
     let server = start().await;
     let body = r#"{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"region":"us-east-1","metrics":[["AWS/IoT","PublishIn.Success","Protocol","MQTT"]],"stat":"Sum","period":60}}]}"#;
