@@ -2,7 +2,9 @@
 # The Prometheus scenario of issue 12 against the release binary: `thingwatch serve
 # --metrics-open` on loopback, N messages published with mosquitto_pub, `GET /metrics`
 # checked by `promtool check metrics`, then a real Prometheus (loopback, ephemeral port, 1 s
-# scrape interval) scraping the server until its query API returns the publish count.
+# scrape interval) scraping the server until its query API returns the publish count; then
+# the authenticated server: unsigned scrapes refused, Prometheus with `basic_auth` (the root
+# access key) served.
 #
 # Usage: bash scripts/prometheus.sh            (uses target/release/thingwatch)
 #        THINGWATCH_BIN=path N=50 bash scripts/prometheus.sh
@@ -89,34 +91,39 @@ PY
 check "the scrape ends with # EOF" bash -c "tail -n 1 '$WORK/metrics.txt' | grep -qx '# EOF'"
 
 echo "== 4. a real Prometheus scrapes the server every second"
-PROM_PORT=$(free_port)
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: thingwatch
-    metrics_path: /metrics
-    static_configs:
-      - targets: ["127.0.0.1:$BROKER_HTTP_PORT"]
-YML
-promtool check config "$WORK/prometheus.yml" >/dev/null
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
-PROM_PID=$!
-PIDS+=("$PROM_PID")
-wait_port "$PROM_PORT" "$PROM_PID" prometheus || { tail -20 "$WORK/prometheus.log"; exit 1; }
+start_prometheus() { # start_prometheus [AUTH_YAML_LINE...]: PROM_PORT, PROM_PID; scrapes the broker
+    PROM_PORT=$(free_port)
+    local dir="$WORK/prom-$PROM_PORT" line
+    mkdir -p "$dir"
+    {
+        printf 'global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n'
+        printf '  - job_name: thingwatch\n    metrics_path: /metrics\n'
+        for line in "$@"; do printf '    %s\n' "$line"; done
+        printf '    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$BROKER_HTTP_PORT"
+    } >"$dir/prometheus.yml"
+    promtool check config "$dir/prometheus.yml" >/dev/null
+    prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+        --web.listen-address="127.0.0.1:$PROM_PORT" >"$dir/prometheus.log" 2>&1 &
+    PROM_PID=$!
+    PIDS+=("$PROM_PID")
+    wait_port "$PROM_PORT" "$PROM_PID" prometheus || { tail -20 "$dir/prometheus.log"; exit 1; }
+}
+start_prometheus
 query() { # query PROMQL: the first result's value, or "" (none yet)
     curl -fsS -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
         python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
 }
+wait_query() { # wait_query PROMQL WANT: polls (up to 30 s) until the value is WANT; prints the last value
+    local got="" _
+    for _ in $(seq 1 300); do
+        got=$(query "$1" || true)
+        [ "$got" = "$2" ] && break
+        sleep 0.1
+    done
+    echo "$got"
+}
 PROMQL='aws_iot_publish_in_success_total{job="thingwatch",protocol="MQTT"}'
-got=""
-for _ in $(seq 1 300); do
-    got=$(query "$PROMQL" || true)
-    [ "$got" = "$N" ] && break
-    sleep 0.1
-done
+got=$(wait_query "$PROMQL" "$N")
 check "Prometheus's query API returns the publish count $N (got '$got')" test "$got" = "$N"
 check "the scrape target is up" test "$(query 'up{job="thingwatch"}')" = 1
 rss=$(query 'process_resident_memory_bytes{job="thingwatch"}')
@@ -129,6 +136,26 @@ wait_port "$BROKER_HTTP_PORT" "$BROKER_PID" "thingwatch HTTP"
 status=$(curl -s -o "$WORK/refused.json" -w '%{http_code}' "http://127.0.0.1:$BROKER_HTTP_PORT/metrics")
 check "unsigned GET /metrics is 403 (got $status)" test "$status" = 403
 check "the refusal says how to open it" grep -q -- '--metrics-open' "$WORK/refused.json"
+
+echo "== 6. Prometheus with basic_auth (the root access key) scrapes the authenticated server"
+stop_pid "$PROM_PID"
+read -r KEY_ID SECRET < <(python3 - "$BROKER_DATA/credentials" <<'PY'
+import configparser, sys
+c = configparser.ConfigParser()
+c.read(sys.argv[1])
+s = c[c.sections()[0]]
+print(s["aws_access_key_id"], s["aws_secret_access_key"])
+PY
+)
+start_prometheus "basic_auth:" "  username: $KEY_ID" "  password: $SECRET"
+for i in 1 2 3; do
+    mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -V mqttv311 -i prom-auth -q 1 -t dt/prom/temp -m "{\"i\":$i}"
+done
+check "the authenticated scrape target is up" test "$(wait_query 'up{job="thingwatch"}' 1)" = 1
+got=$(wait_query "$PROMQL" 3)
+check "Prometheus's query API returns the 3 publishes (got '$got')" test "$got" = 3
+status=$(curl -s -o /dev/null -w '%{http_code}' -u "$KEY_ID:wrong-secret" "http://127.0.0.1:$BROKER_HTTP_PORT/metrics")
+check "a wrong secret is refused with 403 (got $status)" test "$status" = 403
 
 echo "prometheus: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -258,6 +258,51 @@ async fn metrics_need_a_signature_and_cloudwatch_permission_unless_open() {
         "{}",
         denied.text()
     );
+
+    // HTTP Basic with an access key (Prometheus's basic_auth): the same key, the same IAM.
+    let basic = |id: &str, secret: &str| {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        signed()
+            .unsigned()
+            .header("authorization", &format!("Basic {token}"))
+    };
+    let root_key = &server.credentials;
+    let ok = scrape(
+        &client,
+        basic(&root_key.access_key_id, &root_key.secret_access_key),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    check_openmetrics(&ok.text());
+    let wrong = scrape(&client, basic(&root_key.access_key_id, "not-the-secret")).await;
+    assert_eq!(wrong.status, 403, "{}", wrong.text());
+    assert_eq!(wrong.error_type(), Some("InvalidSignatureException"));
+    let unknown = scrape(&client, basic("AKIAUNKNOWNUNKNOWN1", "x")).await;
+    assert_eq!(unknown.error_type(), Some("UnrecognizedClientException"));
+    let garbled = scrape(
+        &client,
+        signed()
+            .unsigned()
+            .header("authorization", "Basic %%%not-base64"),
+    )
+    .await;
+    assert_eq!(garbled.status, 403, "{}", garbled.text());
+    assert_eq!(garbled.error_type(), Some("IncompleteSignatureException"));
+    let denied = scrape(&client, basic(&key, &secret)).await;
+    assert_eq!(denied.error_type(), Some("AccessDeniedException"));
+    // Granted cloudwatch:GetMetricData, the IAM user may scrape.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudwatch:GetMetricData","Resource":"*"}]}"#;
+    let r = iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "scraper"),
+        ("PolicyName", "scrape"),
+        ("PolicyDocument", policy),
+    ])
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let allowed = scrape(&client, basic(&key, &secret)).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
     server.stop().await.unwrap();
 
     // Opened by the flag: a plain GET is served.
