@@ -254,6 +254,9 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         max_log_targets,
         metrics_open,
         metrics_interval: std::time::Duration::from_secs(metrics_interval),
+        // SNS https endpoints are verified against the system's roots and DATA_DIR/ca.pem.
+        sns_delivery: thingwatch_server::DeliveryPolicy::default(),
+        sns_trusted_roots: Vec::new(),
     })
 }
 

@@ -66,6 +66,12 @@ pub struct ServerConfig {
     /// evaluated (AWS: every minute; shorter in tests, the points still land in 1-minute
     /// buckets).
     pub metrics_interval: std::time::Duration,
+    /// Retries and timeouts of SNS `http`/`https` deliveries (AWS's default policy: 3
+    /// retries 20 s apart, 15 s per attempt).
+    pub sns_delivery: thingwatch_sns::DeliveryPolicy,
+    /// Certificate authorities (DER) SNS trusts for `https` endpoints besides the system's
+    /// roots and the server's own CA (`DATA_DIR/ca.pem`).
+    pub sns_trusted_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl ServerConfig {
@@ -86,6 +92,8 @@ impl ServerConfig {
             max_log_targets: 10,
             metrics_open: false,
             metrics_interval: thingwatch_metrics::DEFAULT_INTERVAL,
+            sns_delivery: thingwatch_sns::DeliveryPolicy::default(),
+            sns_trusted_roots: Vec::new(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod sink;
 pub use config::{GivenCredentials, InitialLogging, ServerConfig};
 pub use datadir::{DataDir, RootCredentials, require_loopback};
 pub use sink::{SinkBinding, StoreSink};
+pub use thingwatch_sns::DeliveryPolicy;
 
 use anyhow::{Context, Result};
 use decisions::IamDecisions;
@@ -168,6 +169,7 @@ impl Server {
                 |e| anyhow::anyhow!("creating the server CA in {}: {e}", data.root().display()),
             )?,
         );
+        let server_ca = authority.ca_der().clone();
         let certificates = thingwatch_certs::CertificateRegistry::open(
             &data.certificates_dir(),
             authority,
@@ -229,7 +231,13 @@ impl Server {
                 account_id: config.account_id.clone(),
                 region: config.region.clone(),
                 base_url: format!("http://{http_addr}"),
-                delivery: thingwatch_sns::DeliveryPolicy::default(),
+                delivery: config.sns_delivery.clone(),
+                trusted_roots: config
+                    .sns_trusted_roots
+                    .iter()
+                    .cloned()
+                    .chain([server_ca])
+                    .collect(),
             },
         )
         .map_err(|e| {

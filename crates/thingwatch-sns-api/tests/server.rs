@@ -37,60 +37,89 @@ impl Received {
 
 /// A loopback HTTP/1.1 receiver answering every request with `status`.
 async fn receiver(status: u16) -> (String, mpsc::UnboundedReceiver<Received>) {
+    receiver_on(status, None).await
+}
+
+/// A loopback receiver answering `status`, over TLS with `tls` (`https://` URL) when given.
+async fn receiver_on(
+    status: u16,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (String, mpsc::UnboundedReceiver<Received>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/hook", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
+            let Ok((sock, _)) = listener.accept().await else {
                 return;
             };
             let tx = tx.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
+                match tls {
+                    None => answer(sock, status, tx).await,
+                    Some(acceptor) => {
+                        if let Ok(s) = acceptor.accept(sock).await {
+                            answer(s, status, tx).await;
+                        }
                     }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let headers: Vec<(String, String)> = head
-                    .lines()
-                    .skip(1)
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-                    .collect();
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let mut body = buf[head_end + 4..].to_vec();
-                while body.len() < len {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    body.extend_from_slice(&chunk[..n]);
                 }
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-                let _ = sock.write_all(answer.as_bytes()).await;
-                let _ = tx.send(Received {
-                    headers,
-                    body: String::from_utf8_lossy(&body).to_string(),
-                });
             });
         }
     });
     (url, rx)
+}
+
+/// Reads one request from `sock`, answers `status`, and sends what it read to `tx`.
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut sock: S,
+    status: u16,
+    tx: mpsc::UnboundedSender<Received>,
+) {
+    {
+        {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let head_end = loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    return;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i;
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+            let headers: Vec<(String, String)> = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .collect();
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = buf[head_end + 4..].to_vec();
+            while body.len() < len {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            let answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = sock.write_all(answer.as_bytes()).await;
+            let _ = tx.send(Received {
+                headers,
+                body: String::from_utf8_lossy(&body).to_string(),
+            });
+        }
+    }
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
@@ -430,12 +459,8 @@ async fn a_failing_endpoint_gets_the_retries_and_counts_a_failure() {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             base_url: "http://127.0.0.1:9".into(),
-            delivery: thingwatch_sns::DeliveryPolicy {
-                num_retries: 3,
-                min_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(30),
-                attempt_timeout: Duration::from_secs(5),
-            },
+            delivery: fast_policy(),
+            trusted_roots: Vec::new(),
         },
     )
     .unwrap();
@@ -464,5 +489,79 @@ async fn a_failing_endpoint_gets_the_retries_and_counts_a_failure() {
             .is_err(),
         "no fifth attempt"
     );
+    sns.stop();
+}
+
+fn fast_policy() -> thingwatch_sns::DeliveryPolicy {
+    thingwatch_sns::DeliveryPolicy {
+        num_retries: 3,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(30),
+        attempt_timeout: Duration::from_secs(5),
+    }
+}
+
+/// A TLS acceptor serving a loopback certificate of `ca`.
+fn acceptor(ca: &thingwatch_test_support::ca::TestCa) -> tokio_rustls::TlsAcceptor {
+    use rustls_pki_types::pem::PemObject as _;
+    let (cert, key) = ca.loopback_server();
+    let certs = vec![rustls_pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_endpoints_are_delivered_to_when_their_ca_is_trusted() {
+    use rustls_pki_types::pem::PemObject as _;
+    let ca = thingwatch_test_support::ca::TestCa::new("webhook CA");
+    let ca_der = rustls_pki_types::CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let open = |sub: &str, roots| {
+        thingwatch_sns::Sns::open(
+            &dir.path().join(sub),
+            thingwatch_sns::SnsSettings {
+                account_id: "123456789012".into(),
+                region: "us-east-1".into(),
+                base_url: "http://127.0.0.1:9".into(),
+                delivery: fast_policy(),
+                trusted_roots: roots,
+            },
+        )
+        .unwrap()
+    };
+    // Trusted: the SubscriptionConfirmation arrives over TLS, signed as over http.
+    let sns = open("trusted", vec![ca_der]);
+    let topic = sns.create_topic("t").unwrap();
+    let (url, mut rx) = receiver_on(200, Some(acceptor(&ca))).await;
+    assert!(url.starts_with("https://127.0.0.1:"));
+    sns.subscribe(&topic, "https", Some(&url)).unwrap();
+    let got = next(&mut rx).await;
+    assert_eq!(
+        got.header("x-amz-sns-message-type"),
+        Some("SubscriptionConfirmation")
+    );
+    assert_eq!(got.json()["TopicArn"], topic.as_str());
+    sns.stop();
+
+    // Not trusted: every attempt fails the handshake; one failure counted, nothing received.
+    let sns = open("untrusted", Vec::new());
+    let topic = sns.create_topic("t").unwrap();
+    let (url, mut rx) = receiver_on(200, Some(acceptor(&ca))).await;
+    sns.subscribe(&topic, "https", Some(&url)).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sns.stats().failed == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stats = sns.stats();
+    assert_eq!((stats.failed, stats.delivered), (1, 0));
+    assert!(rx.try_recv().is_err(), "no request got through");
     sns.stop();
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 /// Capacity of the `sns-deliveries` queue (messages waiting for the worker). A publish that
@@ -125,12 +126,10 @@ pub(crate) async fn run(
     mut rx: tokio::sync::mpsc::Receiver<Delivery>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     policy: DeliveryPolicy,
+    trusted_roots: Vec<CertificateDer<'static>>,
     counters: Arc<Counters>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(policy.attempt_timeout)
-        .build()
-    {
+    let client = match client(&policy, &trusted_roots) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("sns: building the delivery client: {e}");
@@ -145,6 +144,37 @@ pub(crate) async fn run(
         let (client, policy, counters) = (client.clone(), policy.clone(), counters.clone());
         tokio::spawn(async move { deliver(&client, &policy, &counters, d).await });
     }
+}
+
+/// The delivery client: `attempt_timeout` per attempt, `https` over rustls (AWS-LC)
+/// trusting the system's roots and `trusted_roots`; no redirects followed (SNS does not
+/// follow them).
+fn client(
+    policy: &DeliveryPolicy,
+    trusted_roots: &[CertificateDer<'static>],
+) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!("sns: {added} system root certificates");
+    for cert in trusted_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("a trusted root certificate: {e}"))?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .timeout(policy.attempt_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .use_preconfigured_tls(tls)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 async fn deliver(client: &reqwest::Client, policy: &DeliveryPolicy, c: &Counters, d: Delivery) {

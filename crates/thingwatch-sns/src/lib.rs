@@ -85,6 +85,9 @@ pub struct SnsSettings {
     pub base_url: String,
     /// Retries and timeouts of HTTP/S deliveries.
     pub delivery: DeliveryPolicy,
+    /// Certificate authorities trusted for `https` endpoints besides the system's roots
+    /// (the server's own CA, an operator's private CA), DER.
+    pub trusted_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 /// A topic.
@@ -204,6 +207,7 @@ impl Sns {
             rx,
             stop_rx,
             settings.delivery.clone(),
+            settings.trusted_roots.clone(),
             counters.clone(),
         ));
         Ok(Sns {

@@ -46,6 +46,21 @@ impl TestCa {
         (cert.pem(), key.serialize_pem())
     }
 
+    /// A TLS server certificate (ECDSA P-256, serverAuth) for `127.0.0.1` and `localhost`
+    /// signed by this CA, and its private key: `(certificate PEM, key PEM)`.
+    pub fn loopback_server(&self) -> (String, String) {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .expect("names");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &self.issuer).expect("server cert");
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A verification certificate with common name `cn` (AWS IoT's CA registration code),
     /// PEM.
     pub fn verification(&self, cn: &str) -> String {
