@@ -12,6 +12,9 @@ pub(crate) struct Query {
     pub(crate) items: Vec<SelectItem>,
     /// For a nested query, the array or object it iterates over (`FROM e`); `None` at top level.
     pub(crate) source: Option<Expr>,
+    /// For a nested query, the name the current element is known by: `FROM e AS x`, or the
+    /// source's own name (`FROM x` makes `x` the element, as in `SELECT VALUE x.v FROM x`).
+    pub(crate) alias: Option<String>,
     pub(crate) filter: Option<Expr>,
 }
 

@@ -153,7 +153,12 @@ pub trait Context {
         Err("AWS Lambda is not hosted by Thingwatch".into())
     }
     /// `get_dynamodb(table, pkName, pkValue[, skName, skValue], roleArn)`: the item.
-    fn get_dynamodb(&self, table: &str, keys: &[(String, Value)], role_arn: &str) -> Result<Value, String> {
+    fn get_dynamodb(
+        &self,
+        table: &str,
+        keys: &[(String, Value)],
+        role_arn: &str,
+    ) -> Result<Value, String> {
         let _ = (table, keys, role_arn);
         Err("Amazon DynamoDB is not hosted by Thingwatch".into())
     }
@@ -169,12 +174,22 @@ pub trait Context {
         Err("AWS Secrets Manager is not hosted by Thingwatch".into())
     }
     /// `machinelearning_predict(modelId, roleArn, record)`: the prediction object.
-    fn machinelearning_predict(&self, model_id: &str, role_arn: &str, record: &Value) -> Result<Value, String> {
+    fn machinelearning_predict(
+        &self,
+        model_id: &str,
+        role_arn: &str,
+        record: &Value,
+    ) -> Result<Value, String> {
         let _ = (model_id, role_arn, record);
         Err("Amazon Machine Learning is not hosted by Thingwatch".into())
     }
     /// `get_registry_data(registryAPI, thingName, roleArn)`: registry data of a thing.
-    fn get_registry_data(&self, api: &str, thing_name: &str, role_arn: &str) -> Result<Value, String> {
+    fn get_registry_data(
+        &self,
+        api: &str,
+        thing_name: &str,
+        role_arn: &str,
+    ) -> Result<Value, String> {
         let _ = (api, thing_name, role_arn);
         Err("get_registry_data is not supported".into())
     }
@@ -208,7 +223,9 @@ impl Default for TestContext {
     fn default() -> Self {
         TestContext {
             clientid: Some("client-1".into()),
-            principal: Some("ba67293af50bf2506f5f93469686da660c7c844e7b3950bfb16813e0d31e9373".into()),
+            principal: Some(
+                "ba67293af50bf2506f5f93469686da660c7c844e7b3950bfb16813e0d31e9373".into(),
+            ),
             timestamp: 1_481_825_251_155,
             traceid: Some("12345678-1234-1234-1234-123456789012".into()),
             uuid: "123e4567-e89b-12d3-a456-426614174000".into(),
@@ -245,7 +262,12 @@ impl Context for TestContext {
     fn sourceip(&self) -> Option<String> {
         self.sourceip.clone()
     }
-    fn get_thing_shadow(&self, thing: &str, shadow: Option<&str>, _role: &str) -> Result<Value, String> {
+    fn get_thing_shadow(
+        &self,
+        thing: &str,
+        shadow: Option<&str>,
+        _role: &str,
+    ) -> Result<Value, String> {
         self.shadows
             .iter()
             .find(|((t, s), _)| t == thing && s.as_deref() == shadow)
@@ -362,6 +384,7 @@ impl Statement {
             version: self.version,
             doc: json.unwrap_or(&undefined),
             top: true,
+            alias: None,
         };
         if let Some(w) = &self.query.filter
             && env.eval(w)?.to_bool() != Some(true)
@@ -396,12 +419,15 @@ pub(crate) struct Env<'a> {
     pub(crate) doc: &'a Value,
     /// Whether `doc` is the message payload (then `*` can mean its raw bytes).
     pub(crate) top: bool,
+    /// In a nested query, the name bound to the current element.
+    pub(crate) alias: Option<&'a str>,
 }
 
 impl Env<'_> {
     pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
         Ok(match e {
             Expr::Literal(v) => v.clone(),
+            Expr::Field(name) if self.alias == Some(name.as_str()) => self.doc.clone(),
             Expr::Field(name) => match self.doc {
                 Value::Object(o) => o.get(name).cloned().unwrap_or_default(),
                 _ => Value::Undefined,
@@ -527,6 +553,7 @@ impl Env<'_> {
                 version: self.version,
                 doc,
                 top: false,
+                alias: q.alias.as_deref(),
             };
             if let Some(w) = &q.filter
                 && env.eval(w)?.to_bool() != Some(true)
@@ -599,4 +626,3 @@ fn set_path(o: &mut Object, path: &[String], v: Value) {
         }
     }
 }
-

@@ -246,7 +246,7 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
     use Func::*;
     // Functions that look at an argument's syntax or call out, before eager evaluation.
     if f == Encode {
-        return Ok(encode(args, env)?);
+        return encode(args, env);
     }
     let a: Vec<Value> = args.iter().map(|e| env.eval(e)).collect::<Result<_, _>>()?;
     let v = env.version;
@@ -254,7 +254,9 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
     Ok(match f {
         Abs => match &a[0] {
             Value::Int(i) => i.checked_abs().map_or(Value::Undefined, Value::Int),
-            other => other.to_f64().map_or(Value::Undefined, |d| num_result(d.abs(), v)),
+            other => other
+                .to_f64()
+                .map_or(Value::Undefined, |d| num_result(d.abs(), v)),
         },
         AccountId => Value::String(ctx.accountid()),
         Acos => math(&a[0], f64::acos),
@@ -279,13 +281,15 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
         BitAnd => bit2(&a[0], &a[1], |x, y| x & y),
         BitOr => bit2(&a[0], &a[1], |x, y| x | y),
         BitXor => bit2(&a[0], &a[1], |x, y| x ^ y),
-        BitNot => a[0].to_int_floor().map_or(Value::Undefined, |x| Value::Int(!x)),
+        BitNot => a[0]
+            .to_int_floor()
+            .map_or(Value::Undefined, |x| Value::Int(!x)),
         Ceil => round_with(&a[0], f64::ceil),
         Floor => round_with(&a[0], f64::floor),
         Round => round_with(&a[0], f64::round),
         Sign => match a[0].to_num() {
             Some(Num::Int(i)) => Value::Int(i.signum()),
-            Some(Num::Dec(d)) if d == 0.0 => Value::Int(0),
+            Some(Num::Dec(0.0)) => Value::Int(0),
             Some(Num::Dec(d)) => Value::Int(if d > 0.0 { 1 } else { -1 }),
             None => Value::Undefined,
         },
@@ -419,9 +423,10 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
             string_arg(&a[1]).and_then(|r| regex(&r)),
             string_arg(&a[2]),
         ) {
-            (Some(s), Some(re), Some(rep)) => {
-                Value::String(re.replace_all(&s, java_replacement(&rep).as_str()).into_owned())
-            }
+            (Some(s), Some(re), Some(rep)) => Value::String(
+                re.replace_all(&s, java_replacement(&rep).as_str())
+                    .into_owned(),
+            ),
             _ => Value::Undefined,
         },
         RegexpSubstr => match (string_arg(&a[0]), string_arg(&a[1]).and_then(|r| regex(&r))) {
@@ -447,10 +452,7 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
 }
 
 /// An external call's result; `None` (an argument was not a string) is Undefined.
-fn external(
-    function: &'static str,
-    r: Option<Result<Value, String>>,
-) -> Result<Value, EvalError> {
+fn external(function: &'static str, r: Option<Result<Value, String>>) -> Result<Value, EvalError> {
     match r {
         None => Ok(Value::Undefined),
         Some(Ok(v)) => Ok(v),
@@ -465,7 +467,8 @@ fn string_arg(v: &Value) -> Option<String> {
 
 /// A double-precision math function; NaN and infinite results are Undefined.
 fn math(x: &Value, f: fn(f64) -> f64) -> Value {
-    x.to_f64().map_or(Value::Undefined, |d| Value::decimal(f(d)))
+    x.to_f64()
+        .map_or(Value::Undefined, |d| Value::decimal(f(d)))
 }
 
 fn math2(x: &Value, y: &Value, f: fn(f64, f64) -> f64) -> Value {
@@ -513,7 +516,9 @@ fn concat(a: Vec<Value>) -> Value {
         0 => Value::Undefined,
         1 => match &a[0] {
             Value::Array(_) | Value::Object(_) => a[0].clone(),
-            other => other.to_sql_string().map_or(Value::Undefined, Value::String),
+            other => other
+                .to_sql_string()
+                .map_or(Value::Undefined, Value::String),
         },
         _ if a.iter().any(|v| matches!(v, Value::Array(_))) => {
             let mut out = Vec::new();
@@ -619,11 +624,7 @@ fn pad(s: &Value, n: &Value, left: bool) -> Value {
         _ => return Value::Undefined,
     };
     let spaces = " ".repeat(n);
-    Value::String(if left {
-        spaces + &s
-    } else {
-        s + &spaces
-    })
+    Value::String(if left { spaces + &s } else { s + &spaces })
 }
 
 /// A number floored to an index, saturating (so `-2.411E247` is a very negative index).
@@ -737,8 +738,14 @@ fn mqtt_property(name: &Value, env: &Env<'_>) -> Value {
         "format_indicator" => p.payload_format_utf8.map_or(Value::Undefined, |u| {
             Value::string(if u { "UTF8_DATA" } else { "UNSPECIFIED_BYTES" })
         }),
-        "content_type" => p.content_type.clone().map_or(Value::Undefined, Value::String),
-        "response_topic" => p.response_topic.clone().map_or(Value::Undefined, Value::String),
+        "content_type" => p
+            .content_type
+            .clone()
+            .map_or(Value::Undefined, Value::String),
+        "response_topic" => p
+            .response_topic
+            .clone()
+            .map_or(Value::Undefined, Value::String),
         "correlation_data" => p
             .correlation_data
             .as_ref()

@@ -245,7 +245,10 @@ fn lex_number(chars: &[char]) -> Result<(Tok, usize), ParseErrorKind> {
         }
     }
     let text: String = chars[..i].iter().collect();
-    if chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+    if chars
+        .get(i)
+        .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
         let bad: String = chars[..=i].iter().collect();
         return Err(ParseErrorKind::InvalidNumber(bad));
     }

@@ -64,7 +64,9 @@ pub(crate) fn deep_eq(l: &Value, r: &Value) -> bool {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| deep_eq(x, y))
         }
         (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| deep_eq(v, w)))
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| deep_eq(v, w)))
         }
         _ => false,
     }
@@ -185,7 +187,9 @@ pub(crate) fn cast(v: &Value, ty: CastType, version: SqlVersion) -> Value {
     match ty {
         CastType::String => match v {
             Value::Decimal(d) => Value::String(decimal_to_string(*d)),
-            other => other.to_sql_string().map_or(Value::Undefined, Value::String),
+            other => other
+                .to_sql_string()
+                .map_or(Value::Undefined, Value::String),
         },
         CastType::Int => match v {
             Value::Boolean(b) => Value::Int(i64::from(*b)),

@@ -15,13 +15,17 @@ use crate::version::SqlVersion;
 
 /// How deeply expressions may nest before the parser refuses (keeps garbage input from
 /// exhausting the stack).
-pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Words that cannot be used as field names.
 const RESERVED: &[&str] = &[
     "select", "from", "where", "and", "or", "not", "case", "when", "then", "else", "end", "as",
     "in",
 ];
+
+fn is_reserved(word: &str) -> bool {
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
 
 /// A parsed top-level statement.
 pub(crate) struct Parsed {
@@ -84,6 +88,7 @@ impl Parser {
                 value,
                 items,
                 source: None,
+                alias: None,
                 filter,
             },
             from,
@@ -119,7 +124,7 @@ impl Parser {
     /// `VALUE` right after SELECT is the keyword unless it is obviously a field named value.
     fn value_is_keyword(&self) -> bool {
         match &self.toks[self.i + 1].tok {
-            Tok::Comma | Tok::Dot | Tok::LBracket | Tok::Eof | Tok::Plus | Tok::Slash => false,
+            Tok::Comma | Tok::Dot | Tok::Eof | Tok::Plus | Tok::Slash => false,
             Tok::Percent | Tok::Eq | Tok::Ne | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge => false,
             t => !(t.is_kw("FROM") || t.is_kw("AS") || t.is_kw("WHERE")),
         }
@@ -146,7 +151,8 @@ impl Parser {
     fn alias_part(&mut self) -> Result<String, SqlParseError> {
         let pos = self.pos();
         match self.next().tok {
-            Tok::Ident(s) | Tok::Str(s) => Ok(s),
+            Tok::Ident(s) if !is_reserved(&s) => Ok(s),
+            Tok::Str(s) => Ok(s),
             other => Err(self.err_at(
                 pos,
                 ParseErrorKind::UnexpectedToken {
@@ -169,19 +175,25 @@ impl Parser {
 
     fn or(&mut self) -> Result<Expr, SqlParseError> {
         let mut l = self.and()?;
+        let mut n = 0;
         while self.eat_kw("OR") {
+            self.chain(&mut n)?;
             let r = self.and()?;
             l = Expr::Binary(BinOp::Or, Box::new(l), Box::new(r));
         }
+        self.depth -= n;
         Ok(l)
     }
 
     fn and(&mut self) -> Result<Expr, SqlParseError> {
         let mut l = self.not()?;
+        let mut n = 0;
         while self.eat_kw("AND") {
+            self.chain(&mut n)?;
             let r = self.not()?;
             l = Expr::Binary(BinOp::And, Box::new(l), Box::new(r));
         }
+        self.depth -= n;
         Ok(l)
     }
 
@@ -195,6 +207,7 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Expr, SqlParseError> {
         let mut l = self.additive()?;
+        let mut n = 0;
         loop {
             let op = match self.peek() {
                 Tok::Eq => BinOp::Eq,
@@ -204,9 +217,13 @@ impl Parser {
                 Tok::Gt => BinOp::Gt,
                 Tok::Ge => BinOp::Ge,
                 t if t.is_kw("IN") => BinOp::In,
-                _ => return Ok(l),
+                _ => {
+                    self.depth -= n;
+                    return Ok(l);
+                }
             };
             self.i += 1;
+            self.chain(&mut n)?;
             let r = self.additive()?;
             l = Expr::Binary(op, Box::new(l), Box::new(r));
         }
@@ -214,13 +231,18 @@ impl Parser {
 
     fn additive(&mut self) -> Result<Expr, SqlParseError> {
         let mut l = self.multiplicative()?;
+        let mut n = 0;
         loop {
             let op = match self.peek() {
                 Tok::Plus => BinOp::Add,
                 Tok::Minus => BinOp::Sub,
-                _ => return Ok(l),
+                _ => {
+                    self.depth -= n;
+                    return Ok(l);
+                }
             };
             self.i += 1;
+            self.chain(&mut n)?;
             let r = self.multiplicative()?;
             l = Expr::Binary(op, Box::new(l), Box::new(r));
         }
@@ -228,14 +250,19 @@ impl Parser {
 
     fn multiplicative(&mut self) -> Result<Expr, SqlParseError> {
         let mut l = self.unary()?;
+        let mut n = 0;
         loop {
             let op = match self.peek() {
                 Tok::Star => BinOp::Mul,
                 Tok::Slash => BinOp::Div,
                 Tok::Percent => BinOp::Mod,
-                _ => return Ok(l),
+                _ => {
+                    self.depth -= n;
+                    return Ok(l);
+                }
             };
             self.i += 1;
+            self.chain(&mut n)?;
             let r = self.unary()?;
             l = Expr::Binary(op, Box::new(l), Box::new(r));
         }
@@ -257,6 +284,16 @@ impl Parser {
         self.postfix()
     }
 
+    /// One more link of an operator or postfix chain: chains nest as deeply as parentheses.
+    fn chain(&mut self, n: &mut usize) -> Result<(), SqlParseError> {
+        *n += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(ParseErrorKind::TooDeep));
+        }
+        Ok(())
+    }
+
     fn nest<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, SqlParseError>,
@@ -272,11 +309,17 @@ impl Parser {
 
     fn postfix(&mut self) -> Result<Expr, SqlParseError> {
         let mut e = self.primary()?;
+        let mut n = 0;
         loop {
+            if self.peek() == &Tok::Dot || self.peek() == &Tok::LBracket {
+                self.chain(&mut n)?;
+            }
             if self.eat(&Tok::Dot) {
                 let pos = self.pos();
                 match self.next().tok {
-                    Tok::Ident(name) => e = Expr::Member(Box::new(e), name),
+                    Tok::Ident(name) if !is_reserved(&name) => {
+                        e = Expr::Member(Box::new(e), name);
+                    }
                     other => {
                         return Err(self.err_at(
                             pos,
@@ -292,6 +335,7 @@ impl Parser {
                 self.expect(&Tok::RBracket, "']'")?;
                 e = Expr::Index(Box::new(e), Box::new(idx));
             } else {
+                self.depth -= n;
                 return Ok(e);
             }
         }
@@ -356,7 +400,7 @@ impl Parser {
             self.i += 1;
             return self.nest(|p| p.call(&name, pos));
         }
-        if RESERVED.contains(&lower.as_str()) {
+        if is_reserved(&lower) {
             return Err(self.err_at(
                 pos,
                 ParseErrorKind::UnexpectedToken {
@@ -516,6 +560,14 @@ impl Parser {
         let (value, items) = self.select_list()?;
         self.expect_kw("FROM")?;
         let source = self.expr()?;
+        let alias = if self.eat_kw("AS") {
+            Some(self.alias_part()?)
+        } else {
+            match &source {
+                Expr::Field(n) | Expr::Member(_, n) => Some(n.clone()),
+                _ => None,
+            }
+        };
         let filter = if self.eat_kw("WHERE") {
             Some(self.expr()?)
         } else {
@@ -525,6 +577,7 @@ impl Parser {
             value,
             items,
             source: Some(source),
+            alias,
             filter,
         })
     }

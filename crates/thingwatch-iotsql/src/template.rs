@@ -2,12 +2,12 @@
 //! action's parameters, e.g. `alerts/${topic(2)}`. Each expression is parsed like a SELECT
 //! expression and evaluated against the *incoming* payload (SELECT aliases are not visible).
 
+use crate::ast::Expr;
 use crate::error::{EvalError, ParseErrorKind, Pos, SqlParseError};
 use crate::eval::{Context, Env, Message};
 use crate::parser::Parser;
 use crate::value::Value;
 use crate::version::SqlVersion;
-use crate::ast::Expr;
 
 /// A parsed substitution template: literal text and `${…}` expressions.
 #[derive(Debug, Clone)]
@@ -79,6 +79,7 @@ impl Template {
             version: self.version,
             doc: msg.json(self.version).unwrap_or(&undefined),
             top: true,
+            alias: None,
         };
         let mut out = String::new();
         for p in &self.parts {
@@ -99,7 +100,11 @@ impl Template {
 ///
 /// # Errors
 /// [`SubstitutionError`] when the template does not parse or an external function fails.
-pub fn substitute(template: &str, msg: &Message, ctx: &dyn Context) -> Result<String, SubstitutionError> {
+pub fn substitute(
+    template: &str,
+    msg: &Message,
+    ctx: &dyn Context,
+) -> Result<String, SubstitutionError> {
     Ok(Template::parse(template, SqlVersion::default())?.render(msg, ctx)?)
 }
 

@@ -157,7 +157,11 @@ pub(crate) fn format(pattern: &str, ms: i64, tz: &str) -> Option<String> {
             'E' => weekday_name(t.weekday())[..3].to_string(),
             'a' => if t.hour() < 12 { "AM" } else { "PM" }.to_string(),
             'H' => num(i64::from(t.hour())),
-            'k' => num(if t.hour() == 0 { 24 } else { i64::from(t.hour()) }),
+            'k' => num(if t.hour() == 0 {
+                24
+            } else {
+                i64::from(t.hour())
+            }),
             'K' => num(i64::from(t.hour() % 12)),
             'h' => num(match t.hour() % 12 {
                 0 => 12,
@@ -262,7 +266,15 @@ pub(crate) fn parse(text: &str, pattern: &str) -> Option<i64> {
             }
             'a' => pm = Some(c.word(&["AM", "PM"], None)? == 1),
             'E' => {
-                let days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+                let days = [
+                    "Monday",
+                    "Tuesday",
+                    "Wednesday",
+                    "Thursday",
+                    "Friday",
+                    "Saturday",
+                    "Sunday",
+                ];
                 c.word(&days, if n >= 4 { None } else { Some(3) })?;
             }
             'V' | 'z' | 'Z' | 'X' | 'x' | 'O' => {
@@ -299,12 +311,18 @@ mod tests {
             parse("2020-04-03 09:45:18 UTC+01:00", "yyyy-MM-dd HH:mm:ss VV"),
             Some(1_585_903_518_000)
         );
-        assert_eq!(parse("18 December 2015", "dd MMMM yyyy"), Some(1_450_396_800_000));
+        assert_eq!(
+            parse("18 December 2015", "dd MMMM yyyy"),
+            Some(1_450_396_800_000)
+        );
         assert_eq!(
             format("yyyy.MM.dd G 'at' HH:mm:ss z", 100_000_000, "UTC").as_deref(),
             Some("1970.01.02 AD at 03:46:40 UTC")
         );
-        assert_eq!(format("yyyy", 1_481_825_251_155, "UTC").as_deref(), Some("2016"));
+        assert_eq!(
+            format("yyyy", 1_481_825_251_155, "UTC").as_deref(),
+            Some("2016")
+        );
         assert_eq!(format("yyyy", 0, "America/Belize"), None);
     }
 }

@@ -84,7 +84,10 @@ mod tests {
         assert!(m("topic/+", "topic/subtopic-2"));
         assert!(!m("topic/+", "topic/subtopic-3/details"));
         assert!(!m("#", "$aws/things/x"));
-        assert!(m("$aws/things/+/shadow/update", "$aws/things/x/shadow/update"));
+        assert!(m(
+            "$aws/things/+/shadow/update",
+            "$aws/things/x/shadow/update"
+        ));
         assert!(!m("a/b", "a/b/c"));
         for bad in ["", "a/#/b", "a/b#", "a+/b", "a/+x"] {
             assert!(TopicFilter::new(bad).is_err(), "{bad}");

@@ -291,7 +291,9 @@ impl Value {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Array(a) => serde_json::Value::Array(a.iter().filter_map(Value::to_json).collect()),
+            Value::Array(a) => {
+                serde_json::Value::Array(a.iter().filter_map(Value::to_json).collect())
+            }
             Value::Object(o) => serde_json::Value::Object(
                 o.iter()
                     .filter_map(|(k, v)| v.to_json().map(|j| (k.to_string(), j)))
@@ -336,7 +338,7 @@ pub(crate) fn whole_to_i64(d: f64) -> Option<i64> {
 
 /// `d` (already whole) as an i64 if in range.
 pub(crate) fn f64_to_i64(d: f64) -> Option<i64> {
-    if d.is_finite() && d >= -9.223_372_036_854_776e18 && d < 9.223_372_036_854_776e18 {
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&d) {
         Some(d as i64)
     } else {
         None
@@ -418,7 +420,8 @@ impl Serialize for Value {
                 seq.end()
             }
             Value::Object(o) => {
-                let items: Vec<(&str, &Value)> = o.iter().filter(|(_, v)| !v.is_undefined()).collect();
+                let items: Vec<(&str, &Value)> =
+                    o.iter().filter(|(_, v)| !v.is_undefined()).collect();
                 let mut map = s.serialize_map(Some(items.len()))?;
                 for (k, v) in items {
                     map.serialize_entry(k, v)?;
@@ -515,7 +518,10 @@ mod tests {
         assert_eq!(Value::Boolean(false).to_sql_string().unwrap(), "false");
         assert_eq!(Value::Null.to_sql_string(), None);
         assert_eq!(
-            Value::from_json_slice(br#"["a",1,null]"#).unwrap().to_sql_string().unwrap(),
+            Value::from_json_slice(br#"["a",1,null]"#)
+                .unwrap()
+                .to_sql_string()
+                .unwrap(),
             r#"["a",1,null]"#
         );
     }
