@@ -433,6 +433,7 @@ impl Env<'_> {
                 _ => Value::Undefined,
             },
             Expr::Wildcard => self.doc.clone(),
+            Expr::Member(..) | Expr::Index(..) if let Some(v) = self.resolve(e) => v.clone(),
             Expr::Member(base, name) => match self.eval(base)? {
                 Value::Object(mut o) => o.remove(name).unwrap_or_default(),
                 _ => Value::Undefined,
@@ -481,6 +482,31 @@ impl Env<'_> {
             }
             Expr::Subquery(q) => return self.subquery(q),
         })
+    }
+
+    /// A path into the current document (`a.b[0].c` with literal indexes) resolved by
+    /// reference, so reading a leaf does not copy its parents; `None` when `e` is not such a
+    /// path or does not exist.
+    fn resolve(&self, e: &Expr) -> Option<&Value> {
+        match e {
+            Expr::Field(name) if self.alias == Some(name.as_str()) => Some(self.doc),
+            Expr::Field(name) => match self.doc {
+                Value::Object(o) => o.get(name),
+                _ => None,
+            },
+            Expr::Member(base, name) => match self.resolve(base)? {
+                Value::Object(o) => o.get(name),
+                _ => None,
+            },
+            Expr::Index(base, idx) => match (self.resolve(base)?, idx.as_ref()) {
+                (Value::Array(a), Expr::Literal(Value::Int(i))) => {
+                    usize::try_from(*i).ok().and_then(|i| a.get(i))
+                }
+                (Value::Object(o), Expr::Literal(Value::String(k))) => o.get(k),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn binary(&self, op: BinOp, l: &Value, r: &Value) -> Value {

@@ -49,6 +49,8 @@ pub(crate) enum Func {
     Get,
     GetDynamoDb,
     GetMqttProperty,
+    GetOrDefault,
+    GetUserProperties,
     GetRegistryData,
     GetSecret,
     GetThingShadow,
@@ -170,6 +172,8 @@ static FUNCS: &[FuncDef] = defs! {
     "get" => Get, 2..=2, V1;
     "get_dynamodb" => GetDynamoDb, 4..=6, V2, not 5;
     "get_mqtt_property" => GetMqttProperty, 1..=1, V2;
+    "get_or_default" => GetOrDefault, 2..=2, V2;
+    "get_user_properties" => GetUserProperties, 1..=1, V2;
     "get_registry_data" => GetRegistryData, 3..=3, V2;
     "get_secret" => GetSecret, 3..=4, V2;
     "get_thing_shadow" => GetThingShadow, 2..=3, V2;
@@ -323,6 +327,28 @@ pub(crate) fn call(f: Func, args: &[Expr], env: &Env<'_>) -> Result<Value, EvalE
             external("get_dynamodb", Some(ctx.get_dynamodb(&table, &keys, &role)))?
         }
         GetMqttProperty => mqtt_property(&a[0], env),
+        GetOrDefault => match &a[0] {
+            Value::Undefined | Value::Null => a[1].clone(),
+            other => other.clone(),
+        },
+        GetUserProperties => match &a[0] {
+            Value::String(key) => {
+                let values: Vec<Value> = env
+                    .msg
+                    .properties()
+                    .user_properties
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| Value::string(v.clone()))
+                    .collect();
+                if values.is_empty() {
+                    Value::Undefined
+                } else {
+                    Value::Array(values)
+                }
+            }
+            _ => Value::Undefined,
+        },
         GetRegistryData => {
             let s: Vec<Option<String>> = a.iter().map(string_arg).collect();
             let (Some(api), Some(thing), Some(role)) = (&s[0], &s[1], &s[2]) else {

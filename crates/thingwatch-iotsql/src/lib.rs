@@ -17,6 +17,28 @@
 //! - [`Template`] / [`substitute`] render `${expression}` substitution templates in action
 //!   parameters.
 //!
+//! # Where Thingwatch differs from (or guesses at) AWS
+//! - Numbers are `i64`/`f64`, not AWS's 34-digit decimals; math results print with Rust's
+//!   shortest round-trip digits (`1e-7`, where Java would print `1.0E-7`).
+//! - `parse_time`/`time_to_epoch` know `UTC`/`GMT` and fixed offsets only; region zones
+//!   (`America/Belize`) make them Undefined. Regular expressions use the `regex` crate's
+//!   syntax (no look-around or back-references), replacement strings are translated from
+//!   Java's `$1`.
+//! - `decode(…, 'proto')` (Protobuf) is not supported (Undefined).
+//! - Not documented by AWS, chosen here: `CASE WHEN cond THEN …` (searched form) is accepted;
+//!   `AND`/`OR` are false/true as soon as one side decides it, even if the other is not
+//!   Boolean; an unaliased computed SELECT item is named after its function (`topic`) or
+//!   its position (`_2`); `AS a.b` builds the nested object `{"a":{"b":…}}`; `a[i]` indexes
+//!   arrays; in a nested query `FROM e AS x` (or the source's own name) names the element;
+//!   a nested query over an Object yields that object's result, not an array;
+//!   `get_or_default` treats Null like Undefined; `regexp_substr` without a match is `""`;
+//!   `bitnot` is a 64-bit NOT (`bitnot(13) = -14`, where the guide's example says 2).
+//! - Wrong argument counts are parse errors (the brief of this crate), where the *Data types*
+//!   page says functions with a wrong number of arguments return Undefined.
+//! - The text of [`SqlParseError`] imitates AWS's `SqlParseException` style; AWS's exact
+//!   messages are not documented.
+//! - The SET clause (variables) is not implemented yet.
+//!
 //! **Architecture Invariant:** nothing here does I/O or knows the rules engine's actions or
 //! logging; everything that leaves the process goes through [`Context`].
 

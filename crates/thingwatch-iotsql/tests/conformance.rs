@@ -9,8 +9,8 @@
 //! worked example.
 
 use thingwatch_iotsql::{
-    Context, EvalError, Message, Output, SqlVersion, Statement, Template, TestContext, Value,
-    substitute,
+    Context, EvalError, Message, MqttProperties, Output, SqlVersion, Statement, Template,
+    TestContext, Value, substitute,
 };
 
 const V1: SqlVersion = SqlVersion::V2015_10_08;
@@ -1084,6 +1084,68 @@ fn output_keeps_select_order_and_payload_order() {
         String::from_utf8(out.to_bytes()).unwrap(),
         r#"{"z":1,"a":2,"y":3,"m":4,"b":4}"#
     );
+}
+
+#[test]
+fn statements_and_messages_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Statement>();
+    send_sync::<Message>();
+    send_sync::<Template>();
+}
+
+#[test]
+fn mqtt5_properties() {
+    // functions#get_mqtt_property, get_user_properties, get_or_default
+    let props = MqttProperties {
+        payload_format_utf8: Some(true),
+        content_type: Some("application/json".into()),
+        response_topic: Some("reply/here".into()),
+        correlation_data: Some(b"abc".to_vec()),
+        user_properties: vec![("k".into(), "v1".into()), ("k".into(), "v2".into())],
+    };
+    let msg = Message::new("t", r#"{"a":null}"#).with_properties(props);
+    let st = Statement::parse(
+        "SELECT get_mqtt_property('format_indicator') AS f, get_mqtt_property('content_type') AS c, \
+         get_mqtt_property('response_topic') AS r, get_mqtt_property('correlation_data') AS d, \
+         get_mqtt_property('k') AS k, get_user_properties('k') AS ks, get_user_properties('no') AS none, \
+         get_or_default(a, 'dflt') AS a, get_or_default(b, 2) AS b, get_or_default(1, 2) AS one FROM 't'",
+        V2,
+    )
+    .unwrap();
+    let out = st.evaluate(&msg, &ctx()).unwrap().unwrap();
+    assert_eq!(
+        String::from_utf8(out.to_bytes()).unwrap(),
+        r#"{"f":"UTF8_DATA","c":"application/json","r":"reply/here","d":"YWJj","k":"v1","ks":["v1","v2"],"a":"dflt","b":2,"one":1}"#
+    );
+}
+
+#[test]
+fn long_chains_are_refused_not_overflowed() {
+    let ok = format!("SELECT {} AS n FROM 't'", vec!["1"; 100].join(" + "));
+    let out = Statement::parse(&ok, V2)
+        .unwrap()
+        .evaluate(&Message::new("t", "{}"), &ctx())
+        .unwrap();
+    assert_eq!(out.unwrap().to_bytes(), br#"{"n":100}"#);
+    for sql in [
+        format!("SELECT {} FROM 't'", vec!["1"; 100_000].join(" + ")),
+        format!("SELECT a{} FROM 't'", ".b".repeat(100_000)),
+        format!("SELECT a{} FROM 't'", "[0]".repeat(100_000)),
+        format!(
+            "SELECT * FROM 't' WHERE {}",
+            vec!["true"; 100_000].join(" AND ")
+        ),
+    ] {
+        let err = Statement::parse(&sql, V2).unwrap_err();
+        assert!(err.to_string().contains("nested too deeply"), "{err}");
+    }
+    let deep_payload = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let st = Statement::parse("SELECT * FROM 't'", V2).unwrap();
+    let out = st
+        .evaluate(&Message::new("t", deep_payload.clone()), &ctx())
+        .unwrap();
+    assert_eq!(out, Some(Output::Binary(deep_payload.into_bytes())));
 }
 
 #[test]
