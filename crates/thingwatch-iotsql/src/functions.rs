@@ -22,7 +22,6 @@ use crate::version::SqlVersion;
 
 /// One built-in function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub(crate) enum Func {
     Abs,
     AccountId,

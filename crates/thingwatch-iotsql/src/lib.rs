@@ -42,6 +42,8 @@
 //! **Architecture Invariant:** nothing here does I/O or knows the rules engine's actions or
 //! logging; everything that leaves the process goes through [`Context`].
 
+#![warn(missing_docs)]
+
 mod ast;
 mod error;
 mod eval;
