@@ -60,6 +60,8 @@ pub(crate) enum CastType {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
     Literal(Value),
+    /// A SET variable, `@name`.
+    Var(String),
     /// A top-level name, looked up in the current document (the payload, or the element of a
     /// nested query).
     Field(String),

@@ -66,6 +66,12 @@ pub enum ParseErrorKind {
     InvalidArgument(String),
     /// Expressions nested deeper than the parser allows.
     TooDeep,
+    /// A variable name that is empty or longer than 64 characters.
+    InvalidVariable(String),
+    /// A variable used before (or without) its SET assignment.
+    UnknownVariable(String),
+    /// A variable assigned twice (variables are immutable).
+    DuplicateVariable(String),
 }
 
 /// A SQL statement (or substitution template) that cannot be used, with where the problem is.
@@ -109,6 +115,9 @@ impl fmt::Display for ParseErrorKind {
             Self::InvalidTopicFilter(t) => write!(f, "Invalid topic filter in FROM clause: '{t}'"),
             Self::InvalidArgument(m) => f.write_str(m),
             Self::TooDeep => f.write_str("Expression is nested too deeply"),
+            Self::InvalidVariable(v) => write!(f, "Invalid variable name: '{v}'"),
+            Self::UnknownVariable(v) => write!(f, "Undefined variable: '@{v}'"),
+            Self::DuplicateVariable(v) => write!(f, "Variable '@{v}' is already defined"),
         }
     }
 }

@@ -314,6 +314,28 @@ pub struct Statement {
     query: Query,
     from: Option<TopicFilter>,
     dynamodb_calls: usize,
+    variables: Vec<(String, Expr)>,
+}
+
+/// The SET clause's variables as evaluated for one message (iot-sql-set.html), for the
+/// substitution templates of the rule's actions ([`Template::render_with`](crate::Template::render_with)).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Variables(pub(crate) Vec<(String, Value)>);
+
+impl Variables {
+    /// The value of `@name` (without the `@`).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// A matched message: the outgoing payload and the SET variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    /// The outgoing payload.
+    pub output: Output,
+    /// The SET variables, for the actions' substitution templates.
+    pub variables: Variables,
 }
 
 impl Statement {
@@ -330,6 +352,7 @@ impl Statement {
             query: parsed.query,
             from: parsed.from,
             dynamodb_calls: parsed.dynamodb_calls,
+            variables: parsed.variables,
         })
     }
 
@@ -370,6 +393,15 @@ impl Statement {
     /// # Errors
     /// [`EvalError`] when an external function fails (the engine then runs no action).
     pub fn evaluate(&self, msg: &Message, ctx: &dyn Context) -> Result<Option<Output>, EvalError> {
+        Ok(self.run(msg, ctx)?.map(|m| m.output))
+    }
+
+    /// Like [`Statement::evaluate`], also returning the SET variables (for the actions'
+    /// substitution templates). Variables are evaluated in order, before WHERE.
+    ///
+    /// # Errors
+    /// [`EvalError`] when an external function fails.
+    pub fn run(&self, msg: &Message, ctx: &dyn Context) -> Result<Option<Matched>, EvalError> {
         if !self.matches_topic(msg) {
             return Ok(None);
         }
@@ -378,35 +410,29 @@ impl Statement {
         }
         let json = msg.json(self.version);
         let undefined = Value::Undefined;
-        let env = Env {
-            msg,
-            ctx,
-            version: self.version,
-            doc: json.unwrap_or(&undefined),
-            top: true,
-            alias: None,
-        };
+        let mut vars: Vec<(String, Value)> = Vec::with_capacity(self.variables.len());
+        for (name, e) in &self.variables {
+            let v = Env::top(msg, ctx, self.version, json.unwrap_or(&undefined), &vars).eval(e)?;
+            vars.push((name.clone(), v));
+        }
+        let env = Env::top(msg, ctx, self.version, json.unwrap_or(&undefined), &vars);
         if let Some(w) = &self.query.filter
             && env.eval(w)?.to_bool() != Some(true)
         {
             return Ok(None);
         }
-        if self.query.value {
-            let SelectItem::Expr { expr, .. } = &self.query.items[0] else {
-                return Ok(Some(match json {
-                    Some(j) => Output::Json(j.clone()),
-                    None => Output::Binary(msg.payload().to_vec()),
-                }));
-            };
-            return Ok(Some(Output::Json(env.eval(expr)?)));
-        }
-        if let [SelectItem::Wildcard] = self.query.items.as_slice() {
-            return Ok(Some(match json {
+        let output = match (self.query.value, self.query.items.as_slice()) {
+            (true, [SelectItem::Expr { expr, .. }]) => Output::Json(env.eval(expr)?),
+            (_, [SelectItem::Wildcard]) => match json {
                 Some(j) => Output::Json(j.clone()),
                 None => Output::Binary(msg.payload().to_vec()),
-            }));
-        }
-        Ok(Some(Output::Json(env.select_object(&self.query.items)?)))
+            },
+            (_, items) => Output::Json(env.select_object(items)?),
+        };
+        Ok(Some(Matched {
+            output,
+            variables: Variables(vars),
+        }))
     }
 }
 
@@ -421,12 +447,39 @@ pub(crate) struct Env<'a> {
     pub(crate) top: bool,
     /// In a nested query, the name bound to the current element.
     pub(crate) alias: Option<&'a str>,
+    /// The SET variables' values.
+    pub(crate) vars: &'a [(String, Value)],
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// The environment of the top-level query: the payload as the current document.
+    pub(crate) fn top(
+        msg: &'a Message,
+        ctx: &'a dyn Context,
+        version: SqlVersion,
+        doc: &'a Value,
+        vars: &'a [(String, Value)],
+    ) -> Self {
+        Env {
+            msg,
+            ctx,
+            version,
+            doc,
+            top: true,
+            alias: None,
+            vars,
+        }
+    }
+
     pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
         Ok(match e {
             Expr::Literal(v) => v.clone(),
+            Expr::Var(name) => self
+                .vars
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
             Expr::Field(name) if self.alias == Some(name.as_str()) => self.doc.clone(),
             Expr::Field(name) => match self.doc {
                 Value::Object(o) => o.get(name).cloned().unwrap_or_default(),
@@ -580,6 +633,7 @@ impl Env<'_> {
                 doc,
                 top: false,
                 alias: q.alias.as_deref(),
+                vars: self.vars,
             };
             if let Some(w) = &q.filter
                 && env.eval(w)?.to_bool() != Some(true)

@@ -15,6 +15,8 @@ pub(crate) enum Tok {
     Decimal(f64),
     /// A quoted string, escapes resolved.
     Str(String),
+    /// A SET variable, `@name` (the name without `@`).
+    Var(String),
     LParen,
     RParen,
     LBracket,
@@ -46,6 +48,7 @@ impl Tok {
             Tok::Int(i) => format!("NUMBER ({i})"),
             Tok::Decimal(d) => format!("NUMBER ({d})"),
             Tok::Str(s) => format!("STRING ({s:?})"),
+            Tok::Var(v) => format!("VARIABLE (@{v})"),
             Tok::Eof => "EOF".into(),
             other => format!("{:?}", other.symbol()),
         }
@@ -143,6 +146,17 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SqlParseError> {
             c if c.is_ascii_digit() || c == '.' => {
                 let (t, len) = lex_number(&chars[i..]).map_err(err)?;
                 (t, len)
+            }
+            '@' => {
+                let mut j = i + 1;
+                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let name: String = chars[i + 1..j].iter().collect();
+                if name.is_empty() || name.len() > 64 {
+                    return Err(err(ParseErrorKind::InvalidVariable(format!("@{name}"))));
+                }
+                (Tok::Var(name), j - i)
             }
             c if c.is_alphabetic() || c == '_' || c == '$' => {
                 let mut j = i;

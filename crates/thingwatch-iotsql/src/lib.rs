@@ -6,7 +6,8 @@
 //!   Boolean, Null and **Undefined** (a missing key or a failed conversion; omitted from JSON
 //!   output). Operators and functions convert their arguments by the *Data types* tables and
 //!   yield Undefined, never an error, for what they cannot convert.
-//! - [`Statement::parse`] parses and validates `SELECT … FROM 'topic/filter' WHERE …` for a
+//! - [`Statement::parse`] parses and validates `[SET @v = …] SELECT … FROM 'topic/filter'
+//!   WHERE …` for a
 //!   [`SqlVersion`] (`2015-10-08`, `2016-03-23`, `beta`). Unknown functions, wrong argument
 //!   counts and features newer than the version fail here with a [`SqlParseError`], as
 //!   CreateTopicRule's `SqlParseException` does.
@@ -37,7 +38,6 @@
 //!   page says functions with a wrong number of arguments return Undefined.
 //! - The text of [`SqlParseError`] imitates AWS's `SqlParseException` style; AWS's exact
 //!   messages are not documented.
-//! - The SET clause (variables) is not implemented yet.
 //!
 //! **Architecture Invariant:** nothing here does I/O or knows the rules engine's actions or
 //! logging; everything that leaves the process goes through [`Context`].
@@ -58,7 +58,9 @@ mod value;
 mod version;
 
 pub use error::{EvalError, ParseErrorKind, Pos, SqlParseError};
-pub use eval::{Context, Message, MqttProperties, Output, Statement, TestContext};
+pub use eval::{
+    Context, Matched, Message, MqttProperties, Output, Statement, TestContext, Variables,
+};
 pub use functions::function_names;
 pub use template::{SubstitutionError, Template, substitute};
 pub use topic::{InvalidTopicFilter, TopicFilter};

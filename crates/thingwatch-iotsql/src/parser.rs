@@ -19,8 +19,8 @@ pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Words that cannot be used as field names.
 const RESERVED: &[&str] = &[
-    "select", "from", "where", "and", "or", "not", "case", "when", "then", "else", "end", "as",
-    "in",
+    "set", "select", "from", "where", "and", "or", "not", "case", "when", "then", "else", "end",
+    "as", "in",
 ];
 
 fn is_reserved(word: &str) -> bool {
@@ -32,6 +32,8 @@ pub(crate) struct Parsed {
     pub(crate) query: Query,
     pub(crate) from: Option<TopicFilter>,
     pub(crate) dynamodb_calls: usize,
+    /// `SET @name = expr, …` in order.
+    pub(crate) variables: Vec<(String, Expr)>,
 }
 
 pub(crate) struct Parser {
@@ -40,6 +42,8 @@ pub(crate) struct Parser {
     version: SqlVersion,
     depth: usize,
     dynamodb_calls: usize,
+    /// Variables defined so far, for validating references; `None` accepts any (templates).
+    defined: Option<Vec<String>>,
 }
 
 impl Parser {
@@ -50,11 +54,43 @@ impl Parser {
             version,
             depth: 0,
             dynamodb_calls: 0,
+            defined: None,
         })
     }
 
-    /// Parses a whole statement: `SELECT … [FROM 'filter'] [WHERE …]`.
+    /// Parses a whole statement: `[SET @v = …, …] SELECT … [FROM 'filter'] [WHERE …]`.
     pub(crate) fn statement(mut self) -> Result<Parsed, SqlParseError> {
+        self.defined = Some(Vec::new());
+        let mut variables = Vec::new();
+        if self.eat_kw("SET") {
+            loop {
+                let pos = self.pos();
+                let name = match self.next().tok {
+                    Tok::Var(v) => v,
+                    other => {
+                        return Err(self.err_at(
+                            pos,
+                            ParseErrorKind::UnexpectedToken {
+                                expected: "VARIABLE (@name)".into(),
+                                found: other.describe(),
+                            },
+                        ));
+                    }
+                };
+                if self.defined.as_ref().is_some_and(|d| d.contains(&name)) {
+                    return Err(self.err_at(pos, ParseErrorKind::DuplicateVariable(name)));
+                }
+                self.expect(&Tok::Eq, "'='")?;
+                let e = self.expr()?;
+                if let Some(d) = &mut self.defined {
+                    d.push(name.clone());
+                }
+                variables.push((name, e));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+        }
         self.expect_kw("SELECT")?;
         let (value, items) = self.select_list()?;
         let from = if self.eat_kw("FROM") {
@@ -93,6 +129,7 @@ impl Parser {
             },
             from,
             dynamodb_calls: self.dynamodb_calls,
+            variables,
         })
     }
 
@@ -355,6 +392,12 @@ impl Parser {
             }
             Tok::Str(s) => Ok(Expr::Literal(Value::String(s))),
             Tok::Star => Ok(Expr::Wildcard),
+            Tok::Var(v) => match &self.defined {
+                Some(d) if !d.contains(&v) => {
+                    Err(self.err_at(pos, ParseErrorKind::UnknownVariable(v)))
+                }
+                _ => Ok(Expr::Var(v)),
+            },
             Tok::LParen => {
                 if self.peek().is_kw("SELECT") {
                     self.require_v2(pos, "Nested object queries")?;

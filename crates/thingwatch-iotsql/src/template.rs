@@ -4,7 +4,7 @@
 
 use crate::ast::Expr;
 use crate::error::{EvalError, ParseErrorKind, Pos, SqlParseError};
-use crate::eval::{Context, Env, Message};
+use crate::eval::{Context, Env, Message, Variables};
 use crate::parser::Parser;
 use crate::value::Value;
 use crate::version::SqlVersion;
@@ -72,15 +72,29 @@ impl Template {
     /// # Errors
     /// [`EvalError`] when an external function in an expression fails.
     pub fn render(&self, msg: &Message, ctx: &dyn Context) -> Result<String, EvalError> {
+        self.render_with(msg, ctx, &Variables::default())
+    }
+
+    /// Renders the template with the rule's SET variables (`${@name}`), as
+    /// [`Statement::run`](crate::Statement::run) returned them; an unknown variable is
+    /// Undefined.
+    ///
+    /// # Errors
+    /// [`EvalError`] when an external function in an expression fails.
+    pub fn render_with(
+        &self,
+        msg: &Message,
+        ctx: &dyn Context,
+        variables: &Variables,
+    ) -> Result<String, EvalError> {
         let undefined = Value::Undefined;
-        let env = Env {
+        let env = Env::top(
             msg,
             ctx,
-            version: self.version,
-            doc: msg.json(self.version).unwrap_or(&undefined),
-            top: true,
-            alias: None,
-        };
+            self.version,
+            msg.json(self.version).unwrap_or(&undefined),
+            &variables.0,
+        );
         let mut out = String::new();
         for p in &self.parts {
             match p {

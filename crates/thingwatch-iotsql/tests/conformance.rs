@@ -435,6 +435,44 @@ fn cases() -> Vec<Case> {
             SENSORS,
             r#"{"second":"light"}"#,
         ),
+        // --- set (iot-sql-set.html) ---
+        // The guide's example payload is 75 °F with output 23.89, which contradicts its own
+        // Int / Int = Int operator table; this payload divides evenly.
+        stmt(
+            "set#basic",
+            "SET @temp_celsius = (temp_fahrenheit - 32) * 5 / 9 SELECT @temp_celsius AS celsius, humidity FROM 'device/data'",
+            "device/data",
+            r#"{"temp_fahrenheit":212,"humidity":60}"#,
+            r#"{"celsius":100,"humidity":60}"#,
+        ),
+        stmt(
+            "set#members",
+            "SET @device_sensor_data = device1.deviceData.sensors SELECT @device_sensor_data.temp_fahrenheit AS temp_fahrenheit, @device_sensor_data.humidity as humidity, device1.deviceData.location[1] as location FROM 'device/data'",
+            "device/data",
+            r#"{"device1":{"deviceId":"weather_sensor","deviceData":{"sensors":{"temp_fahrenheit":75,"humidity":60},"location":[47.606,-122.332]}}}"#,
+            r#"{"temp_fahrenheit":75,"humidity":60,"location":-122.332}"#,
+        ),
+        stmt(
+            "set#where",
+            "SET @t = temperature, @hot = @t > 30 SELECT @t AS t FROM 't' WHERE @hot",
+            "t",
+            r#"{"temperature":40}"#,
+            r#"{"t":40}"#,
+        ),
+        stmt(
+            "set#where (false)",
+            "SET @t = temperature, @hot = @t > 30 SELECT @t AS t FROM 't' WHERE @hot",
+            "t",
+            r#"{"temperature":20}"#,
+            "NO MATCH",
+        ),
+        stmt(
+            "set#nested",
+            "SET @unit = 'Cel' SELECT (SELECT VALUE v FROM e WHERE u = @unit) AS celsius FROM 'my/topic'",
+            "my/topic",
+            SENSORS,
+            r#"{"celsius":[22.5]}"#,
+        ),
         // --- data types ---
         stmt(
             "data-types#null",
@@ -1149,6 +1187,26 @@ fn long_chains_are_refused_not_overflowed() {
 }
 
 #[test]
+fn set_variables_reach_substitution_templates() {
+    // set#usage: variables are visible to action substitution templates.
+    let st = Statement::parse(
+        "SET @room = topic(2), @level = CASE WHEN temp > 30 THEN 'high' ELSE 'low' END \
+         SELECT temp FROM 'rooms/+/temp'",
+        V2,
+    )
+    .unwrap();
+    let msg = Message::new("rooms/r7/temp", r#"{"temp":35}"#);
+    let matched = st.run(&msg, &ctx()).unwrap().unwrap();
+    assert_eq!(matched.output.to_bytes(), br#"{"temp":35}"#);
+    assert_eq!(matched.variables.get("room"), Some(&Value::string("r7")));
+    let t = Template::parse("alerts/${@room}/${@level}/${@missing}", V2).unwrap();
+    assert_eq!(
+        t.render_with(&msg, &ctx(), &matched.variables).unwrap(),
+        "alerts/r7/high/"
+    );
+}
+
+#[test]
 fn external_functions_fail_the_evaluation() {
     // functions#aws_lambda: Thingwatch hosts no Lambda; the default Context says so.
     let st = Statement::parse(
@@ -1348,6 +1406,31 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     ("SELECT * FROM 't' WHERE a AND OR b", "keyword OR"),
     ("SELECT '\\u12' FROM 't'", "Invalid escape sequence"),
+    (
+        "SET @a = 1, @a = 2 SELECT @a FROM 't'",
+        "Variable '@a' is already defined at 1:13",
+    ),
+    (
+        "SELECT @nope AS x FROM 't'",
+        "Undefined variable: '@nope' at 1:8",
+    ),
+    (
+        "SET @b = @c, @c = 1 SELECT @b FROM 't'",
+        "Undefined variable: '@c' at 1:10",
+    ),
+    (
+        "SET a = 1 SELECT a FROM 't'",
+        "Expected a token of type VARIABLE (@name)",
+    ),
+    (
+        "SET @a 1 SELECT @a FROM 't'",
+        "Expected a token of type '='",
+    ),
+    (
+        "SET @a = 1 SET @b = 2 SELECT @a FROM 't'",
+        "Expected a token of type SELECT",
+    ),
+    ("SELECT @ FROM 't'", "Invalid variable name: '@'"),
 ];
 
 /// Statements valid in 2016-03-23 but not in 2015-10-08.
