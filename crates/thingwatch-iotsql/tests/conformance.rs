@@ -1499,24 +1499,9 @@ fn malformed_statements_are_refused() {
     assert!(count >= 50, "only {count} malformed statements");
 }
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn garbage_never_panics() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let statements: Vec<Statement> = cases()
         .iter()
         .filter_map(|c| Statement::parse(&c.sql, c.version).ok())
@@ -1524,11 +1509,11 @@ fn garbage_never_panics() {
     let c = ctx();
     let alphabet: &[u8] = b"{}[]\":,0123456789.-eE truefalsnul\\abc'\x00\xff\xc3";
     for _ in 0..3000 {
-        let len = rng.below(48);
+        let len = rng.usize(..48);
         let payload: Vec<u8> = (0..len)
-            .map(|_| alphabet[rng.below(alphabet.len())])
+            .map(|_| alphabet[rng.usize(..alphabet.len())])
             .collect();
-        let st = &statements[rng.below(statements.len())];
+        let st = &statements[rng.usize(..statements.len())];
         let msg = Message::new(st.topic_filter().map_or("t", |_| "t/a/b"), payload);
         let _ = st.evaluate(&msg, &c);
     }
@@ -1590,8 +1575,8 @@ fn garbage_never_panics() {
         "${",
     ];
     for _ in 0..3000 {
-        let n = 1 + rng.below(16);
-        let sql: Vec<&str> = (0..n).map(|_| tokens[rng.below(tokens.len())]).collect();
+        let n = 1 + rng.usize(..16);
+        let sql: Vec<&str> = (0..n).map(|_| tokens[rng.usize(..tokens.len())]).collect();
         let sql = sql.join(" ");
         if let Ok(st) = Statement::parse(&sql, V2) {
             let _ = st.evaluate(&Message::new("t/x", r#"{"a":[1,{"b":2}],"s":"x"}"#), &c);

@@ -31,8 +31,8 @@ use thingwatch_sqlite::{Migration, Schema};
 use crate::math::MathValue;
 use crate::model::{MetricId, Statistic};
 use crate::periodic::Periodic;
-use crate::query::{DataQuery, Evaluation, QueryKind};
-use crate::store::{MetricStore, MetricsError, StatQuery};
+use crate::query::{DataQuery, Evaluation, QueryKind, StatSpec, period_aggregates};
+use crate::store::{MetricStore, MetricsError};
 
 mod composite;
 pub use composite::{AlarmRule, CompositeAlarm, CompositeDefinition};
@@ -902,30 +902,20 @@ impl Alarms {
         let Some(stat) = Statistic::parse(&d.statistic) else {
             return Ok(Vec::new());
         };
-        let buckets = self.inner.store.statistics(
-            &StatQuery {
-                metric: metric.clone(),
-                start_ms: start,
-                end_ms: end,
-                period_s: d.period_s,
-                unit: d.unit.clone(),
-                percentiles: matches!(stat, Statistic::Percentile(_)),
-            },
-            now_ms,
-        )?;
+        let spec = StatSpec {
+            metric: metric.clone(),
+            period_s: d.period_s,
+            stat: d.statistic.clone(),
+            unit: d.unit.clone(),
+        };
         // One value per period (several units merged), newest first.
-        let mut merged: Vec<(i64, crate::Aggregate)> = Vec::new();
-        for b in buckets {
-            match merged.last_mut() {
-                Some((t, a)) if *t == b.timestamp_ms => a.merge(&b.aggregate),
-                _ => merged.push((b.timestamp_ms, b.aggregate)),
-            }
-        }
-        Ok(merged
-            .iter()
-            .rev()
-            .filter_map(|(t, a)| a.statistic(stat).map(|v| (*t, v, Some(a.count))))
-            .collect())
+        Ok(
+            period_aggregates(&self.inner.store, &spec, start, end, now_ms)?
+                .iter()
+                .rev()
+                .filter_map(|(t, a)| a.statistic(stat).map(|v| (*t, v, Some(a.count))))
+                .collect(),
+        )
     }
 
     fn assess(&self, alarm: &Alarm, now_ms: i64) -> Result<Option<Outcome>, AlarmError> {

@@ -102,6 +102,28 @@ pub fn stat_series(
     label: String,
 ) -> Result<Series, MetricsError> {
     let stat = spec.statistic();
+    Ok(Series {
+        label,
+        points: period_aggregates(store, spec, start_ms, end_ms, now_ms)?
+            .into_iter()
+            .filter_map(|(t, a)| a.statistic(stat).map(|v| (t, v)))
+            .collect(),
+    })
+}
+
+/// One aggregate per period of `spec`'s metric over `[start_ms, end_ms)`, oldest first:
+/// the buckets of several units in one period merged, as CloudWatch answers one value.
+///
+/// # Errors
+/// Storage failures.
+pub fn period_aggregates(
+    store: &MetricStore,
+    spec: &StatSpec,
+    start_ms: i64,
+    end_ms: i64,
+    now_ms: i64,
+) -> Result<Vec<(i64, crate::Aggregate)>, MetricsError> {
+    let stat = spec.statistic();
     let buckets = store.statistics(
         &StatQuery {
             metric: spec.metric.clone(),
@@ -120,13 +142,7 @@ pub fn stat_series(
             _ => by_time.push((b.timestamp_ms, b.aggregate)),
         }
     }
-    Ok(Series {
-        label,
-        points: by_time
-            .into_iter()
-            .filter_map(|(t, a)| a.statistic(stat).map(|v| (t, v)))
-            .collect(),
-    })
+    Ok(by_time)
 }
 
 /// One evaluation of a request's queries over `[start_ms, end_ms)`: each query computed
