@@ -211,27 +211,11 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, SqlParseError> {
-        let mut l = self.and()?;
-        let mut n = 0;
-        while self.eat_kw("OR") {
-            self.chain(&mut n)?;
-            let r = self.and()?;
-            l = Expr::Binary(BinOp::Or, Box::new(l), Box::new(r));
-        }
-        self.depth -= n;
-        Ok(l)
+        self.left_assoc(Self::and, |t| t.is_kw("OR").then_some(BinOp::Or))
     }
 
     fn and(&mut self) -> Result<Expr, SqlParseError> {
-        let mut l = self.not()?;
-        let mut n = 0;
-        while self.eat_kw("AND") {
-            self.chain(&mut n)?;
-            let r = self.not()?;
-            l = Expr::Binary(BinOp::And, Box::new(l), Box::new(r));
-        }
-        self.depth -= n;
-        Ok(l)
+        self.left_assoc(Self::not, |t| t.is_kw("AND").then_some(BinOp::And))
     }
 
     fn not(&mut self) -> Result<Expr, SqlParseError> {
@@ -243,66 +227,52 @@ impl Parser {
     }
 
     fn comparison(&mut self) -> Result<Expr, SqlParseError> {
-        let mut l = self.additive()?;
-        let mut n = 0;
-        loop {
-            let op = match self.peek() {
-                Tok::Eq => BinOp::Eq,
-                Tok::Ne => BinOp::Ne,
-                Tok::Lt => BinOp::Lt,
-                Tok::Le => BinOp::Le,
-                Tok::Gt => BinOp::Gt,
-                Tok::Ge => BinOp::Ge,
-                t if t.is_kw("IN") => BinOp::In,
-                _ => {
-                    self.depth -= n;
-                    return Ok(l);
-                }
-            };
-            self.i += 1;
-            self.chain(&mut n)?;
-            let r = self.additive()?;
-            l = Expr::Binary(op, Box::new(l), Box::new(r));
-        }
+        self.left_assoc(Self::additive, |t| match t {
+            Tok::Eq => Some(BinOp::Eq),
+            Tok::Ne => Some(BinOp::Ne),
+            Tok::Lt => Some(BinOp::Lt),
+            Tok::Le => Some(BinOp::Le),
+            Tok::Gt => Some(BinOp::Gt),
+            Tok::Ge => Some(BinOp::Ge),
+            t if t.is_kw("IN") => Some(BinOp::In),
+            _ => None,
+        })
     }
 
     fn additive(&mut self) -> Result<Expr, SqlParseError> {
-        let mut l = self.multiplicative()?;
-        let mut n = 0;
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => BinOp::Add,
-                Tok::Minus => BinOp::Sub,
-                _ => {
-                    self.depth -= n;
-                    return Ok(l);
-                }
-            };
-            self.i += 1;
-            self.chain(&mut n)?;
-            let r = self.multiplicative()?;
-            l = Expr::Binary(op, Box::new(l), Box::new(r));
-        }
+        self.left_assoc(Self::multiplicative, |t| match t {
+            Tok::Plus => Some(BinOp::Add),
+            Tok::Minus => Some(BinOp::Sub),
+            _ => None,
+        })
     }
 
     fn multiplicative(&mut self) -> Result<Expr, SqlParseError> {
-        let mut l = self.unary()?;
+        self.left_assoc(Self::unary, |t| match t {
+            Tok::Star => Some(BinOp::Mul),
+            Tok::Slash => Some(BinOp::Div),
+            Tok::Percent => Some(BinOp::Mod),
+            _ => None,
+        })
+    }
+
+    /// One left-associative precedence level: `operand (op operand)*` for the operators
+    /// `op_of` recognises; each link counts towards the nesting depth like a parenthesis.
+    fn left_assoc(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Expr, SqlParseError>,
+        op_of: fn(&Tok) -> Option<BinOp>,
+    ) -> Result<Expr, SqlParseError> {
+        let mut l = operand(self)?;
         let mut n = 0;
-        loop {
-            let op = match self.peek() {
-                Tok::Star => BinOp::Mul,
-                Tok::Slash => BinOp::Div,
-                Tok::Percent => BinOp::Mod,
-                _ => {
-                    self.depth -= n;
-                    return Ok(l);
-                }
-            };
+        while let Some(op) = op_of(self.peek()) {
             self.i += 1;
             self.chain(&mut n)?;
-            let r = self.unary()?;
+            let r = operand(self)?;
             l = Expr::Binary(op, Box::new(l), Box::new(r));
         }
+        self.depth -= n;
+        Ok(l)
     }
 
     fn unary(&mut self) -> Result<Expr, SqlParseError> {
