@@ -40,11 +40,23 @@ pub enum EventType {
     UpdateThingShadow,
     /// `DeleteThingShadow` (Device Shadow service)
     DeleteThingShadow,
+    /// `RuleMatch` (rules engine)
+    RuleMatch,
+    /// `StartingRuleExecution` (rules engine)
+    StartingRuleExecution,
+    /// `RuleExecution` (rules engine)
+    RuleExecution,
+    /// `RuleNotFound` (rules engine, Basic Ingest)
+    RuleNotFound,
+    /// `RuleMessageThrottled` (rules engine)
+    RuleMessageThrottled,
+    /// `FunctionExecution` (rules engine, external SQL functions)
+    FunctionExecution,
 }
 
 impl EventType {
     /// Number of event types (size of per-type tables).
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 16;
 
     /// Every event type, in discriminant order.
     pub const ALL: [EventType; EventType::COUNT] = [
@@ -58,6 +70,12 @@ impl EventType {
         EventType::GetThingShadow,
         EventType::UpdateThingShadow,
         EventType::DeleteThingShadow,
+        EventType::RuleMatch,
+        EventType::StartingRuleExecution,
+        EventType::RuleExecution,
+        EventType::RuleNotFound,
+        EventType::RuleMessageThrottled,
+        EventType::FunctionExecution,
     ];
 
     /// The exact AWS `eventType` string.
@@ -73,6 +91,12 @@ impl EventType {
             EventType::GetThingShadow => "GetThingShadow",
             EventType::UpdateThingShadow => "UpdateThingShadow",
             EventType::DeleteThingShadow => "DeleteThingShadow",
+            EventType::RuleMatch => "RuleMatch",
+            EventType::StartingRuleExecution => "StartingRuleExecution",
+            EventType::RuleExecution => "RuleExecution",
+            EventType::RuleNotFound => "RuleNotFound",
+            EventType::RuleMessageThrottled => "RuleMessageThrottled",
+            EventType::FunctionExecution => "FunctionExecution",
         }
     }
 

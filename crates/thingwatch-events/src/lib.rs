@@ -21,6 +21,7 @@ pub mod logger;
 pub mod metrics;
 pub mod outcome;
 pub mod pipeline;
+pub mod rules;
 pub mod shadow;
 pub mod trace;
 
@@ -43,6 +44,10 @@ pub use metrics::{Dimension, MetricName, Metrics};
 pub use outcome::Outcome;
 pub use pipeline::{
     LogPipeline, LogRecord, LogSink, MemorySink, PipelineConfig, PipelineStats, SinkError, WhenFull,
+};
+pub use rules::{
+    FunctionExecution, Resources, RuleExecution, RuleMatch, RuleMessage, RuleMessageThrottled,
+    RuleNotFound, StartingRuleExecution, not_found_details, throttled_details,
 };
 pub use shadow::{DeleteThingShadow, GetThingShadow, UpdateThingShadow};
 pub use trace::TraceId;

@@ -15,6 +15,10 @@
 use crate::broker::{Connect, Disconnect, PublishIn, PublishOut, Queued, Subscribe, Unsubscribe};
 use crate::level::LogLevel;
 use crate::metrics::MetricName;
+use crate::rules::{
+    FunctionExecution, RuleExecution, RuleMatch, RuleMessageThrottled, RuleNotFound,
+    StartingRuleExecution,
+};
 use crate::shadow::{DeleteThingShadow, GetThingShadow, UpdateThingShadow};
 use std::marker::PhantomData;
 
@@ -169,6 +173,41 @@ impl DeleteThingShadow<'_> {
     pub const ACCEPTED: Outcome<Self> = info(MetricName::DeleteThingShadowAccepted);
     /// The delete was rejected: ERROR, no metric.
     pub const REJECTED: Outcome<Self> = Outcome::new(LogLevel::Error, None);
+}
+
+// Rules-engine entries count no metric here: AWS's rule metrics carry the `RuleName` and
+// `ActionType` dimensions, which the engine counts itself (`thingwatch-rules`).
+
+impl RuleMatch<'_> {
+    /// A message matched the rule: INFO.
+    pub const MATCHED: Outcome<Self> = Outcome::new(LogLevel::Info, None);
+}
+
+impl StartingRuleExecution<'_> {
+    /// An action is about to run: DEBUG.
+    pub const STARTING: Outcome<Self> = Outcome::new(LogLevel::Debug, None);
+}
+
+impl RuleExecution<'_> {
+    /// The action succeeded: INFO.
+    pub const SUCCESS: Outcome<Self> = Outcome::new(LogLevel::Info, None);
+    /// The action failed: ERROR.
+    pub const FAILURE: Outcome<Self> = Outcome::new(LogLevel::Error, None);
+}
+
+impl FunctionExecution<'_> {
+    /// An external SQL function was called (success or failure): DEBUG.
+    pub const CALLED: Outcome<Self> = Outcome::new(LogLevel::Debug, None);
+}
+
+impl RuleMessageThrottled<'_> {
+    /// The message was dropped for the rule: ERROR.
+    pub const THROTTLED: Outcome<Self> = Outcome::new(LogLevel::Error, None);
+}
+
+impl RuleNotFound<'_> {
+    /// The Basic Ingest rule does not exist: ERROR.
+    pub const NOT_FOUND: Outcome<Self> = Outcome::new(LogLevel::Error, None);
 }
 
 #[cfg(test)]

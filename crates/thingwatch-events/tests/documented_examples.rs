@@ -383,3 +383,139 @@ fn thing_group_targets_apply_to_connected_clients_when_membership_changes() {
     logger.set_group_membership(Arc::new(OneGroup));
     assert!(logger.enabled(&client, EventType::PublishIn, LogLevel::Debug));
 }
+
+/// The rules engine's six entries against the developer guide's examples (*Rules engine log
+/// entries*), each with the example's own trace id and timestamp. The FunctionExecution
+/// example has no `accountId`; ours keeps the common header's (documented in `rules.rs`).
+#[test]
+fn rules_engine_events_match_documented_examples() {
+    const PRINCIPAL: &str = "145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167";
+    const CLIENT: &str = "abf27092886e49a8a5c1922749736453";
+    let t = |s: &str| TraceId(u128::from_str_radix(&s.replace('-', ""), 16).unwrap());
+    let test_rule = RuleMessage {
+        client_id: CLIENT,
+        topic_name: "rules/test",
+        rule_name: "JSONLogsRule",
+        principal_id: PRINCIPAL,
+    };
+    let ingest = RuleMessage {
+        client_id: CLIENT,
+        topic_name: "$aws/rules/example_rule",
+        rule_name: "example_rule",
+        principal_id: PRINCIPAL,
+    };
+    let republish = [("RepublishTopic", "rules/republish")];
+    let model = [("ModelId", "predict-model")];
+    let throttled = throttled_details("example_rule");
+    let not_found = not_found_details("example_rule");
+    let trace_a = t("30aa7ccc-1d23-0b97-aa7b-76196d83537e");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            encode(
+                &RuleMatch { message: test_rule },
+                RuleMatch::MATCHED.level(),
+                trace_a,
+                ACCOUNT,
+                1_502_382_766_002,
+            ),
+            r#"{"timestamp":"2017-08-10 16:32:46.002","logLevel":"INFO","traceId":"30aa7ccc-1d23-0b97-aa7b-76196d83537e","accountId":"123456789012","status":"Success","eventType":"RuleMatch","clientId":"abf27092886e49a8a5c1922749736453","topicName":"rules/test","ruleName":"JSONLogsRule","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167"}"#,
+        ),
+        (
+            encode(
+                &StartingRuleExecution {
+                    message: test_rule,
+                    rule_action: "RepublishAction",
+                },
+                StartingRuleExecution::STARTING.level(),
+                trace_a,
+                ACCOUNT,
+                1_502_382_766_002,
+            ),
+            r#"{"timestamp":"2017-08-10 16:32:46.002","logLevel":"DEBUG","traceId":"30aa7ccc-1d23-0b97-aa7b-76196d83537e","accountId":"123456789012","status":"Success","eventType":"StartingRuleExecution","clientId":"abf27092886e49a8a5c1922749736453","topicName":"rules/test","ruleName":"JSONLogsRule","ruleAction":"RepublishAction","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167"}"#,
+        ),
+        (
+            encode(
+                &RuleExecution {
+                    message: test_rule,
+                    rule_action: "RepublishAction",
+                    resources: Resources(&republish),
+                    failure: None,
+                },
+                RuleExecution::SUCCESS.level(),
+                trace_a,
+                ACCOUNT,
+                1_502_382_766_070,
+            ),
+            r#"{"timestamp":"2017-08-10 16:32:46.070","logLevel":"INFO","traceId":"30aa7ccc-1d23-0b97-aa7b-76196d83537e","accountId":"123456789012","status":"Success","eventType":"RuleExecution","clientId":"abf27092886e49a8a5c1922749736453","topicName":"rules/test","ruleName":"JSONLogsRule","ruleAction":"RepublishAction","resources":{"RepublishTopic":"rules/republish"},"principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167"}"#,
+        ),
+        (
+            encode(
+                &FunctionExecution {
+                    message: RuleMessage {
+                        rule_name: "ruleTestPredict",
+                        ..test_rule
+                    },
+                    rule_action: "MachinelearningPredict",
+                    resources: Resources(&model),
+                    failure: None,
+                },
+                FunctionExecution::CALLED.level(),
+                t("180532b7-0cc7-057b-687a-5ca1824838f5"),
+                ACCOUNT,
+                1_499_970_831_903,
+            ),
+            r#"{"timestamp":"2017-07-13 18:33:51.903","logLevel":"DEBUG","traceId":"180532b7-0cc7-057b-687a-5ca1824838f5","accountId":"123456789012","status":"Success","eventType":"FunctionExecution","clientId":"N/A","topicName":"rules/test","ruleName":"ruleTestPredict","ruleAction":"MachinelearningPredict","resources":{"ModelId":"predict-model"},"principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167"}"#,
+        ),
+        (
+            encode(
+                &RuleMessageThrottled {
+                    message: ingest,
+                    details: &throttled,
+                },
+                RuleMessageThrottled::THROTTLED.level(),
+                trace_a,
+                ACCOUNT,
+                1_507_145_146_070,
+            ),
+            r#"{"timestamp":"2017-10-04 19:25:46.070","logLevel":"ERROR","traceId":"30aa7ccc-1d23-0b97-aa7b-76196d83537e","accountId":"123456789012","status":"Failure","eventType":"RuleMessageThrottled","clientId":"abf27092886e49a8a5c1922749736453","topicName":"$aws/rules/example_rule","ruleName":"example_rule","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","reason":"RuleExecutionThrottled","details":"Message for Rule example_rule throttled"}"#,
+        ),
+        (
+            encode(
+                &RuleNotFound {
+                    message: ingest,
+                    details: &not_found,
+                },
+                RuleNotFound::NOT_FOUND.level(),
+                trace_a,
+                ACCOUNT,
+                1_507_145_146_070,
+            ),
+            r#"{"timestamp":"2017-10-04 19:25:46.070","logLevel":"ERROR","traceId":"30aa7ccc-1d23-0b97-aa7b-76196d83537e","accountId":"123456789012","status":"Failure","eventType":"RuleNotFound","clientId":"abf27092886e49a8a5c1922749736453","topicName":"$aws/rules/example_rule","ruleName":"example_rule","principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","reason":"RuleNotFound","details":"Rule example_rule not found"}"#,
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+    // The Failure form of RuleExecution: ERROR, reason and details after principalId.
+    let failed = encode(
+        &RuleExecution {
+            message: test_rule,
+            rule_action: "HttpAction",
+            resources: Resources(&[("Url", "https://example.com/in")]),
+            failure: Some(Failure {
+                reason: "HttpCode_5XX",
+                details: "HTTP 503",
+            }),
+        },
+        RuleExecution::FAILURE.level(),
+        trace_a,
+        ACCOUNT,
+        1_502_382_766_070,
+    );
+    assert!(failed.contains(r#""logLevel":"ERROR""#), "{failed}");
+    assert!(failed.contains(r#""status":"Failure""#), "{failed}");
+    assert!(
+        failed.ends_with(r#""principalId":"145179c40e2219e18a909d896a5340b74cf97a39641beec2fc3eeafc5a932167","reason":"HttpCode_5XX","details":"HTTP 503"}"#),
+        "{failed}"
+    );
+}
