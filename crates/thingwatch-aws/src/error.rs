@@ -142,6 +142,11 @@ pub enum ErrorCode {
     /// `RegistrationCodeValidationException` (IoT, 400): the verification certificate does
     /// not prove the registration code.
     RegistrationCodeValidation,
+    /// `SqlParseException` (IoT, 400): a topic rule's SQL does not parse.
+    SqlParse,
+    /// `ConflictingResourceUpdateException` (IoT, 409): a concurrent change to the topic rule
+    /// or destination.
+    ConflictingResourceUpdate,
     // ---- IAM awsQuery codes (statuses from the iam-2010-05-08 model's `httpStatusCode`)
     /// `NoSuchEntity` (IAM, 404): the user, role, access key or policy does not exist.
     NoSuchEntity,
@@ -227,6 +232,8 @@ impl ErrorCode {
             Self::CertificateValidation => "CertificateValidationException",
             Self::CertificateConflict => "CertificateConflictException",
             Self::RegistrationCodeValidation => "RegistrationCodeValidationException",
+            Self::SqlParse => "SqlParseException",
+            Self::ConflictingResourceUpdate => "ConflictingResourceUpdateException",
             Self::NoSuchEntity => "NoSuchEntity",
             Self::EntityAlreadyExists => "EntityAlreadyExists",
             Self::MalformedPolicyDocument => "MalformedPolicyDocument",
@@ -391,7 +398,8 @@ impl ErrorCode {
                 | Self::VersionConflict
                 | Self::IotDeleteConflict
                 | Self::VersionsLimitExceeded
-                | Self::CertificateConflict => 409,
+                | Self::CertificateConflict
+                | Self::ConflictingResourceUpdate => 409,
                 Self::CertificateState => 406,
                 Self::LimitExceeded => 410,
                 Self::Throttling => 429,
