@@ -304,6 +304,88 @@ fn split_publish_props(props: &[Property]) -> (Option<u16>, Option<u32>, Vec<Pro
     (alias, expiry, rest)
 }
 
+/// The MQTT 5 PUBLISH properties a server component reads from a message or sets on one it
+/// publishes ([MQTT-3.3.2.3]): the rules engine's `get_mqtt_property()` and a republish
+/// action's `headers`. Topic alias, message expiry and subscription identifiers are not here
+/// (the broker handles them itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishProperties {
+    /// *Payload Format Indicator* ([MQTT-3.3.2.3.2]): `Some(true)` = UTF-8 data,
+    /// `Some(false)` = unspecified bytes.
+    pub payload_format_utf8: Option<bool>,
+    /// *Content Type* ([MQTT-3.3.2.3.9]).
+    pub content_type: Option<String>,
+    /// *Response Topic* ([MQTT-3.3.2.3.5]).
+    pub response_topic: Option<String>,
+    /// *Correlation Data* ([MQTT-3.3.2.3.6]), raw bytes.
+    pub correlation_data: Option<Vec<u8>>,
+    /// *User Property* pairs ([MQTT-3.3.2.3.7]), in order; a name may repeat.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl PublishProperties {
+    /// Reads the properties a PUBLISH carried.
+    pub fn from_props(props: &[Property]) -> PublishProperties {
+        let mut out = PublishProperties::default();
+        for p in props {
+            match p {
+                Property::PayloadFormatIndicator(v) => out.payload_format_utf8 = Some(v.val() == 1),
+                Property::ContentType(v) => out.content_type = Some(v.val().to_owned()),
+                Property::ResponseTopic(v) => out.response_topic = Some(v.val().to_owned()),
+                Property::CorrelationData(v) => out.correlation_data = Some(v.val().to_vec()),
+                Property::UserProperty(v) => out
+                    .user_properties
+                    .push((v.key().to_owned(), v.val().to_owned())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The wire properties; a value the codec refuses (a string above 65,535 bytes) is left
+    /// out.
+    pub fn to_props(&self) -> Vec<Property> {
+        use mqtt_protocol_core::mqtt::packet::{
+            ContentType, CorrelationData, PayloadFormat, PayloadFormatIndicator, ResponseTopic,
+            UserProperty,
+        };
+        let mut out = Vec::new();
+        if let Some(utf8) = self.payload_format_utf8 {
+            let f = if utf8 {
+                PayloadFormat::String
+            } else {
+                PayloadFormat::Binary
+            };
+            out.extend(
+                PayloadFormatIndicator::new(f)
+                    .ok()
+                    .map(Property::PayloadFormatIndicator),
+            );
+        }
+        if let Some(c) = &self.content_type {
+            out.extend(ContentType::new(c.as_str()).ok().map(Property::ContentType));
+        }
+        if let Some(t) = &self.response_topic {
+            out.extend(
+                ResponseTopic::new(t.as_str())
+                    .ok()
+                    .map(Property::ResponseTopic),
+            );
+        }
+        if let Some(d) = &self.correlation_data {
+            out.extend(CorrelationData::new(d).ok().map(Property::CorrelationData));
+        }
+        for (k, v) in &self.user_properties {
+            out.extend(
+                UserProperty::new(k.as_str(), v.as_str())
+                    .ok()
+                    .map(Property::UserProperty),
+            );
+        }
+        out
+    }
+}
+
 /// A v5 *Message Expiry Interval* property of `secs` seconds (for a delivery: the remaining
 /// interval, [MQTT-3.3.2-6]).
 pub fn message_expiry_property(secs: u32) -> Option<Property> {

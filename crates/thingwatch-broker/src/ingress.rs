@@ -12,7 +12,9 @@
 //! 3. **log** `Publish-In` (clients only; components log their own service events), counting
 //!    its metric in the same call ([`thingwatch_events::Outcome`]);
 //! 4. **retain**, then **route** to the matching sessions (deliveries then go through the one
-//!    delivery path: `Shared::enqueue` → the connection's `drain`);
+//!    delivery path: `Shared::enqueue` → the connection's `drain`) — except a Basic Ingest
+//!    message (`$aws/rules/<rule>/…`), which reaches no subscriber: it is addressed to one
+//!    rule (Developer Guide, *Reducing messaging costs with Basic Ingest*);
 //! 5. offer the message to every [message observer](MessageObserver) (the rules engine is
 //!    one): each has its own bounded, named queue with a [`WhenFull`] policy and counts what it
 //!    drops;
@@ -211,7 +213,8 @@ pub(crate) fn ingest(
         wire_v311_qos0: Default::default(),
     });
     let mut durable = Vec::new();
-    if msg.retain {
+    let basic_ingest = msg.topic.as_str().starts_with(topic::BASIC_INGEST_PREFIX);
+    if msg.retain && !basic_ingest {
         durable.push(shared.retain(&msg));
         if let Some(c) = origin.client() {
             shared.logger.metrics().incr(
@@ -226,7 +229,9 @@ pub(crate) fn ingest(
         Origin::Connection(c) => Some(c.client_id.as_str()),
         _ => None,
     };
-    durable.extend(shared.route(&msg, publisher).durable);
+    if !basic_ingest {
+        durable.extend(shared.route(&msg, publisher).durable);
+    }
     // Observers first: a reserved request's answers (published by its handler, possibly on
     // another thread at once) must never reach an observer before the request itself.
     offer_to_observers(shared, &origin, &msg);
@@ -314,6 +319,10 @@ pub struct ObservedMessage {
     message: Arc<Message>,
     /// Who sent it.
     pub sender: Sender,
+    /// The sending client's logging handle (`None` for a component): entries a consumer
+    /// writes about this message (the rules engine's) are filtered by the client's log
+    /// targets, as the client's own entries are.
+    pub client_log: Option<Arc<ClientLog>>,
     /// When the ingress accepted it, epoch milliseconds.
     pub timestamp_ms: i64,
 }
@@ -338,6 +347,10 @@ impl ObservedMessage {
     /// The `traceId` of the message's `Publish-In` and `Publish-Out` entries.
     pub fn trace_id(&self) -> TraceId {
         self.message.trace
+    }
+    /// Its MQTT 5 properties (empty for an MQTT 3.1.1 or HTTPS message).
+    pub fn properties(&self) -> crate::codec::PublishProperties {
+        crate::codec::PublishProperties::from_props(&self.message.props)
     }
 }
 
@@ -434,21 +447,23 @@ fn offer_to_observers(shared: &Shared, origin: &Origin<'_>, msg: &Arc<Message>) 
     if observers.is_empty() {
         return;
     }
-    let sender = match origin {
+    let (sender, client_log) = match origin {
         Origin::Connection(c) | Origin::Will(c) | Origin::Http(c) => {
             let id = &c.log.identity();
-            Sender::Client {
+            let sender = Sender::Client {
                 protocol: id.protocol,
                 client_id: c.client_id.clone(),
                 principal_id: Arc::from(c.principal.principal_id.as_str()),
                 source: SocketAddr::new(id.source_ip, id.source_port),
-            }
+            };
+            (sender, Some(c.log.clone()))
         }
-        Origin::Component(name) => Sender::Component(name),
+        Origin::Component(name) => (Sender::Component(name), None),
     };
     let observed = Arc::new(ObservedMessage {
         message: msg.clone(),
         sender,
+        client_log,
         timestamp_ms: thingwatch_events::now_ms(),
     });
     for o in observers.iter() {

@@ -36,6 +36,7 @@ pub use auth::{
     ANONYMOUS_PRINCIPAL, AuthError, Authorizer, ConnectRequest, LoopbackAnonymous, Principal,
     Transport,
 };
+pub use codec::PublishProperties;
 pub use config::BrokerConfig;
 pub use hook::{ReservedPublish, ReservedTopicHandler};
 pub use ingress::{
@@ -117,12 +118,28 @@ pub struct PublishRequest {
     /// MQTT 5 Message Expiry Interval, seconds (clamped to AWS's 1…604,800 s); `None` = the
     /// message never expires. (iot-data `Publish`: `messageExpiry`.)
     pub message_expiry: Option<u32>,
+    /// MQTT 5 properties forwarded to v5 subscribers (a rule's republish `headers`); empty
+    /// for none.
+    pub properties: codec::PublishProperties,
 }
 
 /// The MQTT broker. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
 pub struct Broker {
     shared: Arc<Shared>,
+}
+
+/// A handle to a [`Broker`] that does not keep it alive ([`Broker::downgrade`]): for a
+/// [`MessageObserver`] that publishes back (the rules engine's republish), which the broker
+/// itself owns — a strong handle there would be a cycle and the broker would never be freed.
+#[derive(Clone)]
+pub struct WeakBroker(std::sync::Weak<Shared>);
+
+impl WeakBroker {
+    /// The broker, if it still exists.
+    pub fn upgrade(&self) -> Option<Broker> {
+        self.0.upgrade().map(|shared| Broker { shared })
+    }
 }
 
 impl Broker {
@@ -333,6 +350,11 @@ impl Broker {
         ingress::ingest(&self.shared, origin, Self::inbound(req)).map(drop)
     }
 
+    /// A handle that does not keep the broker alive.
+    pub fn downgrade(&self) -> WeakBroker {
+        WeakBroker(Arc::downgrade(&self.shared))
+    }
+
     /// Registers a [`MessageObserver`]: from now on it sees every message the ingress accepts
     /// (MQTT over TCP, TLS, WebSocket, wills, HTTPS Publish, component messages, including
     /// `$aws/…` topics), on its own thread behind a bounded queue named `config.name`.
@@ -400,7 +422,7 @@ impl Broker {
             payload: codec::payload_from_vec(req.payload),
             qos: req.qos,
             retain: req.retain,
-            props: Vec::new(),
+            props: req.properties.to_props(),
             message_expiry: req.message_expiry,
             trace: req.trace_id,
         }

@@ -25,10 +25,14 @@ pub enum TopicError {
     BadShare,
 }
 
+/// The Basic Ingest prefix: a message on `$aws/rules/<rule>/…` goes to rule `<rule>` only,
+/// never to subscribers (Developer Guide, *Reducing messaging costs with Basic Ingest*).
+pub const BASIC_INGEST_PREFIX: &str = "$aws/rules/";
+
 /// The part of `topic` the length and level limits apply to: a Basic Ingest
 /// `$aws/rules/<rule>/` prefix is not counted.
 fn counted_part(topic: &str) -> &str {
-    if let Some(rest) = topic.strip_prefix("$aws/rules/")
+    if let Some(rest) = topic.strip_prefix(BASIC_INGEST_PREFIX)
         && let Some((_rule, tail)) = rest.split_once('/')
     {
         return tail;

@@ -301,6 +301,7 @@ impl Inner {
             retain,
             trace_id: TraceId::new(),
             message_expiry,
+            properties: Default::default(),
         };
         match self.broker.publish(origin, request).await {
             Ok(()) => {

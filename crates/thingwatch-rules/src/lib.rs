@@ -15,11 +15,13 @@
 #![warn(missing_docs)]
 
 pub mod destinations;
+pub mod engine;
 pub mod error;
 pub mod model;
 pub mod registry;
 
 pub use destinations::{ConfirmationMessage, Destination, DestinationStatus};
+pub use engine::{EngineHandle, RoleAuthority, RuleCounters, RulesEngine, ShadowReader, Targets};
 pub use error::RulesError;
 pub use model::{CompiledRule, RuleAction, RuleTable, TopicRule};
 pub use registry::{RuleFilter, Rules, RulesSettings};

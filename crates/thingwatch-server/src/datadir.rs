@@ -92,6 +92,11 @@ impl DataDir {
         self.root.join("metrics")
     }
 
+    /// `rules/`: topic rules and topic rule destinations (`rules.db`).
+    pub fn rules_dir(&self) -> PathBuf {
+        self.root.join("rules")
+    }
+
     /// `registry/`: things, thing groups and the logging configuration.
     pub fn registry_dir(&self) -> PathBuf {
         self.root.join("registry")

@@ -33,3 +33,9 @@ impl thingwatch_authz::IdentityPolicies for IamDecisions {
             .is_allowed()
     }
 }
+
+impl thingwatch_rules::RoleAuthority for IamDecisions {
+    fn role_allows(&self, role_arn: &str, action: &str, resource: &str) -> bool {
+        self.0.role_allows(role_arn, action, resource)
+    }
+}

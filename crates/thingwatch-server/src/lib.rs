@@ -16,6 +16,7 @@
 //! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
 //! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
 //! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
+//! | 8b | rules engine | `DATA_DIR/rules` (topic rules, destinations) + the engine on the broker's `rules` observer queue and its `rules-http` queue (after the listeners bind: destination confirmations name the HTTP address) |
 //! | 9 | SNS | `DATA_DIR/sns` (topics, subscriptions, the signing key) + the `sns-deliveries` queue; alarm actions publish to it (after the listeners bind: its URLs name the HTTP address) |
 //! | 9b | AWS APIs | iot, iot-data, logs, monitoring, sns, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
 //! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
@@ -66,6 +67,8 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
+    rules: thingwatch_rules::Rules,
+    rules_engine: thingwatch_rules::EngineHandle,
     metrics: thingwatch_metrics::MetricStore,
     publisher: thingwatch_metrics::Publisher,
     alarms: thingwatch_metrics::alarms::Alarms,
@@ -131,9 +134,10 @@ impl Server {
         // 4b. CloudWatch metrics, and the publication of the logger's AWS/IoT counters.
         let metrics = thingwatch_metrics::MetricStore::open(&data.metrics_dir())
             .with_context(|| format!("opening metrics in {}", data.metrics_dir().display()))?;
+        let rule_counters = Arc::new(thingwatch_rules::RuleCounters::default());
         let publisher = thingwatch_metrics::Publisher::start(
             metrics.clone(),
-            vec![Arc::new(logger.clone())],
+            vec![Arc::new(logger.clone()), rule_counters.clone()],
             config.metrics_interval,
         );
         let alarms = thingwatch_metrics::alarms::Alarms::open(
@@ -236,7 +240,7 @@ impl Server {
                     .sns_trusted_roots
                     .iter()
                     .cloned()
-                    .chain([server_ca])
+                    .chain([server_ca.clone()])
                     .collect(),
             },
         )
@@ -245,6 +249,54 @@ impl Server {
         })?;
         // Alarm actions publish to SNS topics.
         alarms.set_notifier(Arc::new(notify::SnsAlarmActions(sns.clone())));
+        // 8b. The rules engine: rules and destinations, and the engine observing every
+        // message the broker accepts. Outbound HTTP (http actions, destination
+        // confirmations) trusts the system roots, the SNS trusted roots and the server CA.
+        let outbound = thingwatch_sns::outbound_client(
+            thingwatch_rules::engine::HTTP_TIMEOUT,
+            &config
+                .sns_trusted_roots
+                .iter()
+                .cloned()
+                .chain([server_ca])
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| anyhow::anyhow!("building the outbound HTTP client: {e}"))?;
+        let runtime = tokio::runtime::Handle::current();
+        let rules = thingwatch_rules::Rules::open_with(
+            &data.rules_dir(),
+            thingwatch_aws::Scope::new(config.account_id.clone(), config.region.clone()),
+            thingwatch_rules::RulesSettings {
+                enable_base_url: format!("http://{http_addr}"),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("opening rules in {}: {e}", data.rules_dir().display()))?
+        .with_http(runtime.clone(), outbound.clone());
+        let (engine, rules_engine) = thingwatch_rules::RulesEngine::new(
+            rules.clone(),
+            broker.downgrade(),
+            logger.clone(),
+            thingwatch_rules::Targets {
+                logs: Some(store.clone()),
+                metrics: Some(metrics.clone()),
+                alarms: Some(alarms.clone()),
+                roles: Some(Arc::new(IamDecisions(iam.clone()))),
+                shadows: Some(Arc::new(ShadowDocuments(shadows.clone()))),
+                http: Some((runtime, outbound)),
+                http_queue_capacity: 0,
+            },
+            rule_counters,
+        );
+        broker
+            .add_observer(
+                thingwatch_broker::ObserverConfig {
+                    name: thingwatch_rules::engine::QUEUE_NAME,
+                    capacity: thingwatch_rules::engine::DEFAULT_QUEUE_CAPACITY,
+                    when_full: thingwatch_events::WhenFull::DropNewest,
+                },
+                engine,
+            )
+            .context("starting the rules engine's observer thread")?;
         // 9. The AWS APIs.
         let api_state = api_state(
             &config,
@@ -313,6 +365,8 @@ impl Server {
             certificates,
             broker,
             shadows,
+            rules,
+            rules_engine,
             metrics,
             publisher,
             alarms,
@@ -417,6 +471,16 @@ impl Server {
         &self.shadows
     }
 
+    /// Topic rules and topic rule destinations.
+    pub fn rules(&self) -> &thingwatch_rules::Rules {
+        &self.rules
+    }
+
+    /// The rules engine's counters (rule metrics, the `rules-http` queue).
+    pub fn rules_engine(&self) -> &thingwatch_rules::EngineHandle {
+        &self.rules_engine
+    }
+
     /// SNS (topics, subscriptions, [`thingwatch_sns::Sns::publish`] for alarm actions).
     pub fn sns(&self) -> &thingwatch_sns::Sns {
         &self.sns
@@ -463,6 +527,18 @@ impl Server {
             ));
         }
         out
+    }
+}
+
+/// `get_thing_shadow()` in rule SQL reads the Device Shadow service.
+struct ShadowDocuments(thingwatch_shadow::ShadowGateway);
+
+impl thingwatch_rules::ShadowReader for ShadowDocuments {
+    fn get_shadow(&self, thing: &str, shadow: Option<&str>) -> Result<Vec<u8>, String> {
+        self.0
+            .service()
+            .get(thing, shadow, None, thingwatch_events::now_ms())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -613,6 +613,7 @@ impl Inner {
                 retain: false,
                 trace_id: trace,
                 message_expiry: None,
+                properties: Default::default(),
             },
         );
         if let Err(e) = result {

@@ -129,7 +129,7 @@ pub(crate) async fn run(
     trusted_roots: Vec<CertificateDer<'static>>,
     counters: Arc<Counters>,
 ) {
-    let client = match client(&policy, &trusted_roots) {
+    let client = match outbound_client(policy.attempt_timeout, &trusted_roots) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("sns: building the delivery client: {e}");
@@ -146,11 +146,15 @@ pub(crate) async fn run(
     }
 }
 
-/// The delivery client: `attempt_timeout` per attempt, `https` over rustls (AWS-LC)
-/// trusting the system's roots and `trusted_roots`; no redirects followed (SNS does not
-/// follow them).
-fn client(
-    policy: &DeliveryPolicy,
+/// An HTTP client for the server's outbound requests (SNS deliveries, rule `http` actions
+/// and destination confirmations): `timeout` per request, `https` over rustls (AWS-LC)
+/// trusting the system's roots and `trusted_roots`; no redirects followed (neither SNS nor
+/// AWS IoT's HTTP action follows them).
+///
+/// # Errors
+/// A trusted root that is not a valid certificate, or a TLS setup failure.
+pub fn outbound_client(
+    timeout: std::time::Duration,
     trusted_roots: &[CertificateDer<'static>],
 ) -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
@@ -170,7 +174,7 @@ fn client(
     .with_root_certificates(roots)
     .with_no_client_auth();
     reqwest::Client::builder()
-        .timeout(policy.attempt_timeout)
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .use_preconfigured_tls(tls)
         .build()

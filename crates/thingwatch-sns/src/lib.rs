@@ -18,7 +18,7 @@ mod delivery;
 mod signer;
 mod store;
 
-pub use delivery::{DELIVERY_QUEUE_CAPACITY, DeliveryPolicy, DeliveryStats};
+pub use delivery::{DELIVERY_QUEUE_CAPACITY, DeliveryPolicy, DeliveryStats, outbound_client};
 pub use signer::{SIGNATURE_VERSION, SIGNING_CERT_FILE, canonical_string};
 
 use std::path::Path;
