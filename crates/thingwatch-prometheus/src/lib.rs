@@ -61,13 +61,21 @@ pub struct Sources {
     pub broker: Option<Broker>,
     /// The Device Shadow gateway: the `shadow-requests` queue. `None` leaves it out.
     pub shadows: Option<ShadowGateway>,
+    /// The rules engine: its rule metrics (`RuleName`/`ActionType` labels) and the
+    /// `rules-http` queue. `None` leaves them out.
+    pub rules: Option<thingwatch_rules::EngineHandle>,
 }
 
 /// The Prometheus family name of an `AWS/IoT` metric, without the `_total` suffix the
 /// encoder appends to counters: `aws_iot_` + the CloudWatch name in snake case, `.` → `_`
 /// (a run of capitals is one word: `ClientIDThrottle` → `client_id_throttle`).
 pub fn family_name(metric: MetricName) -> String {
-    let name = metric.as_str();
+    family_name_of(metric.as_str())
+}
+
+/// [`family_name`] of a metric named by its CloudWatch name (the rule metrics, counted
+/// outside the logger).
+fn family_name_of(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::from("aws_iot_");
     for (i, &c) in chars.iter().enumerate() {
@@ -165,10 +173,43 @@ pub fn register_aws_iot(registry: &mut Registry, metrics: &Metrics) {
     }
 }
 
+/// Registers the rules engine's metrics (`RulesExecuted`, `TopicMatch`, `Success`, …), one
+/// family per CloudWatch name, labelled `rule_name` and `action_type` as their dimensions.
+fn register_rules(registry: &mut Registry, rules: &thingwatch_rules::EngineHandle) {
+    let mut families: std::collections::BTreeMap<String, Family<Labels, Counter>> =
+        Default::default();
+    for (id, value) in thingwatch_metrics::CounterSource::counters(rules.counters().as_ref()) {
+        let mut labels = vec![("metric_name".to_owned(), id.name.clone())];
+        for (k, v) in &id.dimensions {
+            let key = if k == "RuleName" {
+                "rule_name"
+            } else {
+                "action_type"
+            };
+            labels.push((key.to_owned(), v.clone()));
+        }
+        families
+            .entry(id.name)
+            .or_default()
+            .get_or_create(&labels)
+            .inc_by(value);
+    }
+    for (name, family) in families {
+        registry.register(
+            family_name_of(&name),
+            format!("AWS/IoT rule metric {name} (CloudWatch name), count since the server started"),
+            family,
+        );
+    }
+}
+
 /// Renders one scrape of `sources`: the OpenMetrics text, ending with `# EOF`.
 pub fn render(sources: &Sources) -> String {
     let mut registry = Registry::default();
     register_aws_iot(&mut registry, sources.logger.metrics());
+    if let Some(rules) = &sources.rules {
+        register_rules(&mut registry, rules);
+    }
     queues::register(&mut registry, sources);
     process::register(&mut registry);
     let mut out = String::new();

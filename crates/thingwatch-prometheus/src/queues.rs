@@ -33,6 +33,13 @@ pub(crate) fn register(registry: &mut Registry, sources: &Sources) {
             .get_or_create(&queue(s.name))
             .inc_by(s.rejected_full);
     }
+    if let Some(rules) = &sources.rules {
+        let h = rules.http_queue();
+        let name = thingwatch_rules::engine::HTTP_QUEUE_NAME;
+        capacity.get_or_create(&queue(name)).set(size(h.capacity));
+        enqueued.get_or_create(&queue(name)).inc_by(h.queued);
+        dropped.get_or_create(&queue(name)).inc_by(h.dropped);
+    }
     if let Some(broker) = &sources.broker {
         for o in broker.observer_stats() {
             let name = format!("observer-{}", o.name);

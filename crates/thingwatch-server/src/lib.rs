@@ -311,6 +311,7 @@ impl Server {
             &metrics,
             &alarms,
             dashboards,
+            (&rules, &rules_engine),
         )
         .with_service(
             "sns",
@@ -584,6 +585,7 @@ fn api_state(
     metrics: &thingwatch_metrics::MetricStore,
     alarms: &thingwatch_metrics::alarms::Alarms,
     dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
+    (_rules, rules_engine): (&thingwatch_rules::Rules, &thingwatch_rules::EngineHandle),
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -633,6 +635,7 @@ fn api_state(
             logger: logger.clone(),
             broker: Some(broker.clone()),
             shadows: Some(shadows.clone()),
+            rules: Some(rules_engine.clone()),
         },
         if config.metrics_open {
             thingwatch_prometheus::Access::Open

@@ -19,9 +19,9 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/rules-role";
 
 async fn start() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(ServerConfig::loopback(dir.path()))
-        .await
-        .expect("server starts");
+    let mut config = ServerConfig::loopback(dir.path());
+    config.metrics_open = true;
+    let server = Server::start(config).await.expect("server starts");
     // The role the rules' actions assume: trusts AWS IoT, may publish, write logs and
     // metrics, set alarms — except on topics under `denied/`.
     server
@@ -249,6 +249,24 @@ async fn republish_with_where_and_substitution_logs_and_counts() {
         })
     };
     assert!(has("RulesExecuted", &[]), "{ids:?}");
+    // … and Prometheus shows them, with the rules-http queue.
+    let scrape = reqwest::get(format!("http://{}/metrics", server.http_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("aws_iot_success_total{")
+                && l.contains(r#"rule_name="hot_devices""#)
+                && l.contains(r#"action_type="Republish""#)
+                && l.ends_with(" 1")),
+        "{scrape}"
+    );
+    assert!(scrape.contains(r#"queue="rules-http""#), "{scrape}");
+    assert!(scrape.contains(r#"queue="observer-rules""#), "{scrape}");
     assert!(has("TopicMatch", &[("RuleName", "hot_devices")]), "{ids:?}");
     assert!(
         has(
@@ -580,5 +598,38 @@ async fn a_rule_republishing_to_its_own_topic_stops() {
     publish(&dev, &mut dev_el, "loop/next", br#"{"n": 2}"#).await;
     let (topic, _) = next_message(&mut sub_el).await;
     assert_eq!(topic, "loop/again");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_thing_shadow_reads_the_device_shadow() {
+    let (_dir, server) = start().await;
+    create_rule(
+        &server,
+        "with_shadow",
+        json!({
+            "sql": format!("SELECT get_thing_shadow('lamp', '{ROLE}').state.reported.on AS on, \
+                    clientid() AS who FROM 'ask/lamp'"),
+            "awsIotSqlVersion": "2016-03-23",
+            "actions": [republish("answer/lamp")]
+        }),
+    );
+    let (dev, mut dev_el) = connect(&server, "lamp").await;
+    subscribe(&dev, &mut dev_el, "$aws/things/lamp/shadow/update/accepted").await;
+    publish(
+        &dev,
+        &mut dev_el,
+        "$aws/things/lamp/shadow/update",
+        br#"{"state": {"reported": {"on": true}}}"#,
+    )
+    .await;
+    let (topic, _) = next_message(&mut dev_el).await;
+    assert_eq!(topic, "$aws/things/lamp/shadow/update/accepted");
+    subscribe(&dev, &mut dev_el, "answer/lamp").await;
+    publish(&dev, &mut dev_el, "ask/lamp", b"{}").await;
+    let (topic, payload) = next_message(&mut dev_el).await;
+    assert_eq!(topic, "answer/lamp");
+    let got: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(got, json!({"on": true, "who": "lamp"}));
     server.stop().await.unwrap();
 }
