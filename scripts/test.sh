@@ -27,3 +27,4 @@ bash scripts/identity.sh
 bash scripts/cloudwatch.sh
 bash scripts/sns.sh
 bash scripts/prometheus.sh
+bash scripts/rules.sh

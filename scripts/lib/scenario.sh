@@ -36,6 +36,13 @@ poll() {
   "$@"
 }
 
+# wait_suback FILE: waits up to 10 s for a `mosquitto_sub -d` in the background (its output
+# in FILE, line-buffered) to be subscribed.
+wait_suback() {
+  for _ in $(seq 1 100); do grep -q 'received SUBACK' "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "no SUBACK in $1:"; cat "$1"
+}
+
 # start_server NAME EXTRA_FLAGS... ; sets MQTT_PORT MQTTS_PORT HTTP_PORT EP DATA and points
 # the AWS CLI at the server's generated credentials and region.
 start_server() {
