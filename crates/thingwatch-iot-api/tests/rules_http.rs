@@ -395,6 +395,56 @@ async fn topic_rule_errors() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn http_actions_create_their_destination_and_nulls_are_omitted() {
+    let s = Server::start_rules().await;
+    s.ok(
+        "POST",
+        "/rules/to_http",
+        Some(json!({
+            "sql": "SELECT * FROM 'in/#'",
+            "description": null,
+            "actions": [{"http": {"url": "https://example.com/in", "confirmationUrl": null}}],
+            "errorAction": null
+        })),
+    )
+    .await;
+    let mut got = s.ok("GET", "/rules/to_http", None).await;
+    got["rule"]["createdAt"] = json!(0);
+    assert_eq!(
+        got["rule"],
+        json!({
+            "ruleName": "to_http",
+            "sql": "SELECT * FROM 'in/#'",
+            "createdAt": 0,
+            "actions": [{"http": {"url": "https://example.com/in"}}],
+            "ruleDisabled": false,
+            "awsIotSqlVersion": "2015-10-08"
+        })
+    );
+    let list = s.ok("GET", "/destinations", None).await;
+    let d = &list["destinationSummaries"];
+    assert_eq!(d.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(d[0]["status"], "IN_PROGRESS");
+    assert_eq!(
+        d[0]["httpUrlSummary"],
+        json!({"confirmationUrl": "https://example.com/in"})
+    );
+    s.err(
+        "POST",
+        "/rules/bad_http",
+        Some(json!({
+            "sql": "SELECT * FROM 'in/#'",
+            "actions": [{"http": {"url": "https://other.example/x", "confirmationUrl": "https://example.com/"}}]
+        })),
+        400,
+        "InvalidRequestException",
+        "The url https://other.example/x does not start with the confirmationUrl https://example.com/.",
+    )
+    .await;
+    s.stop().await;
+}
+
 /// The parser's message for `SELECT * FROM` (a FROM clause without its topic).
 const SQL_PARSE_MESSAGE: &str =
     "Expected a token of type STRING (a quoted topic filter) but got EOF at 1:14";
