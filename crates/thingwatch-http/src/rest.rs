@@ -49,17 +49,35 @@ fn decode(raw: &str, what: &str) -> Result<String, ApiError> {
 }
 
 /// Matches `template` against the raw path segments; `None` when the shape differs.
+///
+/// A last segment `{name+}` is a greedy label (Smithy `httpLabel` greedy, e.g. AWS IoT's
+/// `/destinations/{arn+}`): it takes one or more remaining segments, `/` kept, as
+/// botocore's serializer leaves `/` unencoded in greedy labels.
 fn match_template(
     template: &'static str,
     segments: &[&str],
 ) -> Result<Option<Vec<(&'static str, String)>>, ApiError> {
     let parts: Vec<&'static str> = template.trim_start_matches('/').split('/').collect();
-    if parts.len() != segments.len() {
+    let greedy = parts
+        .last()
+        .and_then(|p| p.strip_prefix('{'))
+        .and_then(|p| p.strip_suffix("+}"));
+    let fits = match greedy {
+        Some(_) => segments.len() >= parts.len(),
+        None => segments.len() == parts.len(),
+    };
+    if !fits {
         return Ok(None);
     }
     let mut labels = Vec::new();
-    for (part, seg) in parts.iter().zip(segments) {
-        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+    for (i, (part, seg)) in parts.iter().zip(segments).enumerate() {
+        if let (Some(name), true) = (greedy, i + 1 == parts.len()) {
+            let rest = segments[i..].join("/");
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            labels.push((name, decode(&rest, "request path")?));
+        } else if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             labels.push((name, decode(seg, "request path")?));
         } else if part != seg {
             return Ok(None);
@@ -198,6 +216,50 @@ mod tests {
         );
         let e = match_in(TABLE, &Method::GET, "/things/%FF").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum GreedyOp {
+        List,
+        Get,
+    }
+
+    const GREEDY: &[Route<GreedyOp>] = &[
+        route(Method::GET, "/destinations", GreedyOp::List),
+        route(Method::GET, "/destinations/{arn+}", GreedyOp::Get),
+    ];
+
+    #[test]
+    fn greedy_labels_take_the_rest_of_the_path() {
+        let (op, labels) = match_in(
+            GREEDY,
+            &Method::GET,
+            "/destinations/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Aruledestination/http/ab-1",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(op, GreedyOp::Get);
+        assert_eq!(
+            labels,
+            vec![(
+                "arn",
+                "arn:aws:iot:us-east-1:123456789012:ruledestination/http/ab-1".to_owned()
+            )]
+        );
+        let (op, labels) = match_in(GREEDY, &Method::GET, "/destinations/x")
+            .unwrap()
+            .unwrap();
+        assert_eq!(op, GreedyOp::Get);
+        assert_eq!(labels, vec![("arn", "x".to_owned())]);
+        let (op, _) = match_in(GREEDY, &Method::GET, "/destinations")
+            .unwrap()
+            .unwrap();
+        assert_eq!(op, GreedyOp::List);
+        assert!(
+            match_in(GREEDY, &Method::GET, "/destinations/")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! registry (things, thing groups, membership), IoT policies with versions and attachments,
 //! thing principals ([`policies`]), DescribeEndpoint, and — when configured with
 //! [`IotService::with_certificates`] — the certificate operations over
-//! `thingwatch_certs::CertificateRegistry` ([`certificates`]).
+//! `thingwatch_certs::CertificateRegistry` ([`certificates`]), and — when configured with
+//! [`IotService::with_rules`] — the rules engine's control plane (topic rules and topic rule
+//! destinations over `thingwatch_rules::Rules`, [`rules`]), with the unsigned `enableUrl`
+//! route of destination confirmations ([`confirm_routes`]).
 //!
 //! Routing is a small table ([`route::ROUTES`]: method + path template with percent-decoded
 //! labels); each operation is one `op_*` function that reads its labels, query and JSON body,
@@ -24,6 +27,7 @@ pub mod certificates;
 mod logging;
 pub mod policies;
 pub mod route;
+pub mod rules;
 mod things;
 pub mod validate;
 
@@ -34,8 +38,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thingwatch_certs::CertificateRegistry;
 use thingwatch_registry::{Registry, RegistryError};
+use thingwatch_rules::Rules;
 
 pub use route::{Operation, ROUTES};
+pub use rules::confirm_routes;
 use thingwatch_http::error::{ApiError, ErrorCode, Protocol, json_success};
 use thingwatch_http::server::{AwsRequest, HandlerFuture, RequestContext, ServiceHandler};
 
@@ -106,11 +112,16 @@ struct Inner {
     /// Checks that the caller may pass a logging role to AWS IoT (`iam:PassRole`, trust in
     /// `iot.amazonaws.com`); `None` checks only the ARN's shape.
     roles: Option<Arc<dyn RoleChecker>>,
+    /// The topic rules and destinations the rule operations use; `None` answers them with
+    /// `UnknownOperationException`.
+    rules: Option<Rules>,
 }
 
 /// The IAM check SetV2LoggingOptions / SetLoggingOptions make on `roleArn` (AWS IoT guide,
 /// *Configure AWS IoT logging*: the role must trust `iot.amazonaws.com` and the caller needs
-/// `iam:PassRole` for it).
+/// `iam:PassRole` for it), also made by CreateTopicRule / ReplaceTopicRule on every distinct
+/// `roleArn` of the rule's actions and error action (guide, *Granting an AWS IoT rule the
+/// access it requires*: the caller passes each action's role to AWS IoT).
 pub trait RoleChecker: Send + Sync + 'static {
     /// `Ok` when `caller_arn` may pass `role_arn` to AWS IoT; else the error to answer
     /// (`AccessDeniedException` when the caller lacks `iam:PassRole`,
@@ -129,6 +140,7 @@ impl IotService {
                 logging_writes: tokio::sync::Mutex::new(()),
                 certificates: None,
                 roles: None,
+                rules: None,
             }),
         }
     }
@@ -146,6 +158,7 @@ impl IotService {
                 logging_writes: tokio::sync::Mutex::new(()),
                 certificates: Some(certificates),
                 roles: self.inner.roles.clone(),
+                rules: self.inner.rules.clone(),
             }),
         }
     }
@@ -161,8 +174,33 @@ impl IotService {
                 logging_writes: tokio::sync::Mutex::new(()),
                 certificates: self.inner.certificates.clone(),
                 roles: Some(roles),
+                rules: self.inner.rules.clone(),
             }),
         }
+    }
+
+    /// The same service with the topic rule and topic rule destination operations
+    /// (CreateTopicRule … ConfirmTopicRuleDestination, see [`rules`]) served by `rules`.
+    /// Without it they answer `UnknownOperationException`. Call it before the service is
+    /// shared. Mount [`confirm_routes`] as well so the `enableUrl` of confirmation messages
+    /// works unsigned.
+    #[must_use]
+    pub fn with_rules(self, rules: Rules) -> IotService {
+        IotService {
+            inner: Arc::new(Inner {
+                registry: self.inner.registry.clone(),
+                settings: self.inner.settings.clone(),
+                logging_writes: tokio::sync::Mutex::new(()),
+                certificates: self.inner.certificates.clone(),
+                roles: self.inner.roles.clone(),
+                rules: Some(rules),
+            }),
+        }
+    }
+
+    /// The topic rules, when configured.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.inner.rules.as_ref()
     }
 
     /// Runs the [`RoleChecker`], if configured.
@@ -314,6 +352,31 @@ impl IotService {
             O::DeleteCACertificate => reply(&rid, self.op_delete_ca_certificate(&input)).await,
             O::GetRegistrationCode => reply(&rid, self.op_get_registration_code()).await,
             O::GetEffectivePolicies => reply(&rid, self.op_get_effective_policies(&input)).await,
+            O::CreateTopicRule => reply(&rid, self.op_create_topic_rule(&input)).await,
+            O::GetTopicRule => reply(&rid, self.op_get_topic_rule(&input)).await,
+            O::ListTopicRules => reply(&rid, self.op_list_topic_rules(&input)).await,
+            O::ReplaceTopicRule => reply(&rid, self.op_replace_topic_rule(&input)).await,
+            O::DeleteTopicRule => reply(&rid, self.op_delete_topic_rule(&input)).await,
+            O::EnableTopicRule => reply(&rid, self.op_set_topic_rule_disabled(&input, false)).await,
+            O::DisableTopicRule => reply(&rid, self.op_set_topic_rule_disabled(&input, true)).await,
+            O::CreateTopicRuleDestination => {
+                reply(&rid, self.op_create_topic_rule_destination(&input)).await
+            }
+            O::GetTopicRuleDestination => {
+                reply(&rid, self.op_get_topic_rule_destination(&input)).await
+            }
+            O::ListTopicRuleDestinations => {
+                reply(&rid, self.op_list_topic_rule_destinations(&input)).await
+            }
+            O::UpdateTopicRuleDestination => {
+                reply(&rid, self.op_update_topic_rule_destination(&input)).await
+            }
+            O::DeleteTopicRuleDestination => {
+                reply(&rid, self.op_delete_topic_rule_destination(&input)).await
+            }
+            O::ConfirmTopicRuleDestination => {
+                reply(&rid, self.op_confirm_topic_rule_destination(&input)).await
+            }
         }
     }
 

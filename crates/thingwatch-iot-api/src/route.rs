@@ -5,7 +5,8 @@
 //! Routes are the `http` traits of the botocore `iot-2015-05-28` model (aws-wire.md
 //! Appendix A; UpdateThing / UpdateThingGroup from the AWS IoT API Reference: `PATCH
 //! /things/{thingName}`, `PATCH /thing-groups/{thingGroupName}`). A literal segment wins over
-//! a label (`PUT /thing-groups/addThingToThingGroup`).
+//! a label (`PUT /thing-groups/addThingToThingGroup`). The topic rule destination routes
+//! end in greedy labels (`/destinations/{arn+}`), which take the rest of the path.
 
 use http::Method;
 
@@ -129,6 +130,32 @@ pub enum Operation {
     GetRegistrationCode,
     /// `POST /effective-policies`
     GetEffectivePolicies,
+    /// `POST /rules/{ruleName}`
+    CreateTopicRule,
+    /// `GET /rules/{ruleName}`
+    GetTopicRule,
+    /// `GET /rules`
+    ListTopicRules,
+    /// `PATCH /rules/{ruleName}`
+    ReplaceTopicRule,
+    /// `DELETE /rules/{ruleName}`
+    DeleteTopicRule,
+    /// `POST /rules/{ruleName}/enable`
+    EnableTopicRule,
+    /// `POST /rules/{ruleName}/disable`
+    DisableTopicRule,
+    /// `POST /destinations`
+    CreateTopicRuleDestination,
+    /// `GET /destinations/{arn+}` (greedy label: the ARN's `/` stay unencoded)
+    GetTopicRuleDestination,
+    /// `GET /destinations`
+    ListTopicRuleDestinations,
+    /// `PATCH /destinations`
+    UpdateTopicRuleDestination,
+    /// `DELETE /destinations/{arn+}`
+    DeleteTopicRuleDestination,
+    /// `GET /confirmdestination/{confirmationToken+}`
+    ConfirmTopicRuleDestination,
 }
 
 /// The route table (model `http.method` + `http.requestUri`, query part omitted).
@@ -378,6 +405,63 @@ pub const ROUTES: &[Route<Operation>] = &[
         "/effective-policies",
         Operation::GetEffectivePolicies,
     ),
+    route(
+        Method::POST,
+        "/rules/{ruleName}",
+        Operation::CreateTopicRule,
+    ),
+    route(Method::GET, "/rules/{ruleName}", Operation::GetTopicRule),
+    route(Method::GET, "/rules", Operation::ListTopicRules),
+    route(
+        Method::PATCH,
+        "/rules/{ruleName}",
+        Operation::ReplaceTopicRule,
+    ),
+    route(
+        Method::DELETE,
+        "/rules/{ruleName}",
+        Operation::DeleteTopicRule,
+    ),
+    route(
+        Method::POST,
+        "/rules/{ruleName}/enable",
+        Operation::EnableTopicRule,
+    ),
+    route(
+        Method::POST,
+        "/rules/{ruleName}/disable",
+        Operation::DisableTopicRule,
+    ),
+    route(
+        Method::POST,
+        "/destinations",
+        Operation::CreateTopicRuleDestination,
+    ),
+    route(
+        Method::GET,
+        "/destinations/{arn+}",
+        Operation::GetTopicRuleDestination,
+    ),
+    route(
+        Method::GET,
+        "/destinations",
+        Operation::ListTopicRuleDestinations,
+    ),
+    route(
+        Method::PATCH,
+        "/destinations",
+        Operation::UpdateTopicRuleDestination,
+    ),
+    route(
+        Method::DELETE,
+        "/destinations/{arn+}",
+        Operation::DeleteTopicRuleDestination,
+    ),
+    route(
+        Method::GET,
+        "/confirmdestination/{confirmationToken+}",
+        Operation::ConfirmTopicRuleDestination,
+    ),
 ];
 
 /// A matched route: the operation and its decoded path labels.
@@ -519,6 +603,40 @@ mod tests {
                 Operation::RegisterCertificateWithoutCA,
                 &[],
             ),
+            (
+                Method::POST,
+                "/rules/my_rule/disable",
+                Operation::DisableTopicRule,
+                &[("ruleName", "my_rule")],
+            ),
+            (Method::GET, "/rules", Operation::ListTopicRules, &[]),
+            (
+                Method::PATCH,
+                "/rules/r1",
+                Operation::ReplaceTopicRule,
+                &[("ruleName", "r1")],
+            ),
+            (
+                Method::DELETE,
+                "/destinations/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Aruledestination/http/u-1",
+                Operation::DeleteTopicRuleDestination,
+                &[(
+                    "arn",
+                    "arn:aws:iot:us-east-1:123456789012:ruledestination/http/u-1",
+                )],
+            ),
+            (
+                Method::PATCH,
+                "/destinations",
+                Operation::UpdateTopicRuleDestination,
+                &[],
+            ),
+            (
+                Method::GET,
+                "/confirmdestination/abc123",
+                Operation::ConfirmTopicRuleDestination,
+                &[("confirmationToken", "abc123")],
+            ),
         ];
         for (method, path, op, labels) in table {
             let m = match_route(method, path).unwrap();
@@ -567,6 +685,19 @@ mod tests {
             Operation::DeleteCACertificate,
             Operation::GetRegistrationCode,
             Operation::GetEffectivePolicies,
+            Operation::CreateTopicRule,
+            Operation::GetTopicRule,
+            Operation::ListTopicRules,
+            Operation::ReplaceTopicRule,
+            Operation::DeleteTopicRule,
+            Operation::EnableTopicRule,
+            Operation::DisableTopicRule,
+            Operation::CreateTopicRuleDestination,
+            Operation::GetTopicRuleDestination,
+            Operation::ListTopicRuleDestinations,
+            Operation::UpdateTopicRuleDestination,
+            Operation::DeleteTopicRuleDestination,
+            Operation::ConfirmTopicRuleDestination,
         ] {
             let routes: Vec<_> = ROUTES.iter().filter(|r| r.operation == op).collect();
             assert_eq!(routes.len(), 1, "{op:?}");

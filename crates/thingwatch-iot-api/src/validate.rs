@@ -33,6 +33,12 @@ pub const MAX_CERTIFICATE_PEM_LEN: usize = 65_536;
 pub const MAX_CSR_LEN: usize = 4096;
 /// `Marker` maximum length (model: max=1024).
 pub const MAX_MARKER_LEN: usize = 1024;
+/// `RuleName` length (model: min=1, max=128).
+pub const MAX_RULE_NAME_LEN: usize = thingwatch_rules::model::MAX_RULE_NAME_LEN;
+/// `ConfirmationToken` length (model: min=1, max=2048).
+pub const MAX_CONFIRMATION_TOKEN_LEN: usize = 2048;
+/// `Url` (a destination's `confirmationUrl`) maximum length (model: max=2000).
+pub const MAX_URL_LEN: usize = thingwatch_rules::destinations::MAX_URL_LEN;
 
 /// A model string pattern with a matcher equivalent to its regular expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +59,8 @@ pub enum Pattern {
     PolicyVersionId,
     /// `Marker`: `[A-Za-z0-9+/]+={0,2}`.
     Marker,
+    /// `RuleName`: `^[a-zA-Z0-9_]+$`.
+    RuleName,
 }
 
 /// AWS IoT raises `InvalidRequestException` and reports only the length violation of a
@@ -71,6 +79,7 @@ impl ModelPattern for Pattern {
             Self::PolicyName => r"[\w+=,.@-]+",
             Self::PolicyVersionId => "[0-9]+",
             Self::Marker => "[A-Za-z0-9+/]+={0,2}",
+            Self::RuleName => "^[a-zA-Z0-9_]+$",
         }
     }
 
@@ -95,6 +104,7 @@ impl ModelPattern for Pattern {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "+/".contains(c))
             }
+            Self::RuleName => !s.is_empty() && all("_"),
         }
     }
 }
@@ -159,6 +169,9 @@ mod tests {
             (Pattern::Marker, "cG9saWNpZXMKYQ==", true),
             (Pattern::Marker, "a===", false),
             (Pattern::Marker, "a_b", false),
+            (Pattern::RuleName, "my_rule_1", true),
+            (Pattern::RuleName, "my-rule", false),
+            (Pattern::RuleName, "", false),
         ];
         for (p, s, want) in table {
             assert_eq!(p.matches(s), *want, "{p:?} {s:?}");

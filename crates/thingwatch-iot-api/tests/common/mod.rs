@@ -1,6 +1,7 @@
 //! Harness shared by the HTTP tests: the real API server (`serve`, with graceful shutdown) on
 //! 127.0.0.1:0 ([`Api`]), optionally serving `IotService` over a real registry (SQLite in a
-//! temp dir) wired to a real logger, and maybe a real certificate registry ([`IotServer`]).
+//! temp dir) wired to a real logger, and maybe a real certificate registry and real topic
+//! rules (`thingwatch_rules::Rules`, SQLite in the same temp dir) ([`IotServer`]).
 //! Requests are signed by the AWS SDK for Rust's SigV4 signer (`aws-sigv4`, an independent
 //! implementation) through `thingwatch-test-support`'s [`AwsClient`] and sent with reqwest.
 
@@ -12,10 +13,11 @@ use serde_json::Value;
 use thingwatch_certs::{CertificateAuthority, CertificateRegistry};
 use thingwatch_events::{Logger, LoggerSettings, LoggingConfig, MemorySink, PipelineConfig};
 use thingwatch_http::{ApiState, StaticCredentials, serve};
-use thingwatch_iot_api::{Endpoints, IotService, IotSettings};
+use thingwatch_iot_api::{Endpoints, IotService, IotSettings, RoleChecker};
 use thingwatch_logs_api::LogsService;
 use thingwatch_logstore::{LogStore, StoreOptions};
 use thingwatch_registry::{Registry, RegistrySettings};
+use thingwatch_rules::{Rules, RulesSettings};
 use thingwatch_test_support::aws::Request;
 use thingwatch_test_support::server::ApiServer;
 use thingwatch_test_support::{ACCOUNT, REGION, ROOT_AKID, ROOT_SECRET, temp_dir};
@@ -42,6 +44,15 @@ pub struct IotOptions {
     /// Whether the certificate operations are configured (a certificate registry with a CA
     /// generated in the data directory).
     pub certificates: bool,
+    /// Whether the topic rule operations are configured, with these settings (rules in
+    /// `rules/` of the data directory).
+    pub rules: Option<RulesSettings>,
+    /// Whether the rules POST destination confirmations (`Rules::with_http`).
+    pub rules_http: bool,
+    /// Whether the unsigned `enableUrl` route (`confirm_routes`) is mounted.
+    pub confirm_route: bool,
+    /// The `iam:PassRole` check, if any.
+    pub role_checker: Option<Arc<dyn RoleChecker>>,
 }
 
 impl Default for IotOptions {
@@ -51,6 +62,10 @@ impl Default for IotOptions {
             initial: LoggingConfig::default(),
             endpoints: Endpoints::data_only("127.0.0.1:1883"),
             certificates: false,
+            rules: None,
+            rules_http: false,
+            confirm_route: false,
+            role_checker: None,
         }
     }
 }
@@ -60,6 +75,8 @@ pub struct IotServer {
     pub api: Api,
     pub logger: Logger,
     pub registry: Registry,
+    /// The topic rules, when configured.
+    pub rules: Option<Rules>,
 }
 
 /// A rest-json answer whose body is JSON.
@@ -110,11 +127,28 @@ impl IotServer {
                     .unwrap();
             iot = iot.with_certificates(certs);
         }
-        let state = root_state(store).with_service("iot", Arc::new(iot));
+        if let Some(checker) = opts.role_checker {
+            iot = iot.with_role_checker(checker);
+        }
+        let mut rules = None;
+        if let Some(settings) = opts.rules {
+            let scope = thingwatch_aws::Scope::new(ACCOUNT, REGION);
+            let mut r = Rules::open_with(&dir.path().join("rules"), scope, settings).unwrap();
+            if opts.rules_http {
+                r = r.with_http(tokio::runtime::Handle::current(), reqwest::Client::new());
+            }
+            iot = iot.with_rules(r.clone());
+            rules = Some(r);
+        }
+        let mut state = root_state(store).with_service("iot", Arc::new(iot));
+        if let (true, Some(r)) = (opts.confirm_route, &rules) {
+            state = state.with_routes(thingwatch_iot_api::confirm_routes(r.clone()));
+        }
         IotServer {
             api: Api::start(dir, move |l, s| serve(l, state, s)).await,
             logger,
             registry,
+            rules,
         }
     }
 
