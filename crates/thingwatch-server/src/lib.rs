@@ -585,7 +585,7 @@ fn api_state(
     metrics: &thingwatch_metrics::MetricStore,
     alarms: &thingwatch_metrics::alarms::Alarms,
     dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
-    (_rules, rules_engine): (&thingwatch_rules::Rules, &thingwatch_rules::EngineHandle),
+    (rules, rules_engine): (&thingwatch_rules::Rules, &thingwatch_rules::EngineHandle),
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -603,7 +603,8 @@ fn api_state(
         },
     )
     .with_certificates(certificates.clone())
-    .with_role_checker(Arc::new(IamDecisions(iam.clone())));
+    .with_role_checker(Arc::new(IamDecisions(iam.clone())))
+    .with_rules(rules.clone());
     let iotdata = thingwatch_iotdata_api::IotDataService::new(
         shadows.clone(),
         broker.clone(),
@@ -630,6 +631,8 @@ fn api_state(
         Arc::new(thingwatch_iam_api::StsService::new(iam.clone())),
     )
     .with_routes(thingwatch_iotdata_api::mqtt_ws::routes(broker.clone()))
+    // A destination's `enableUrl` (GET, unsigned: the token is the credential, as on AWS).
+    .with_routes(thingwatch_iot_api::confirm_routes(rules.clone()))
     .with_routes(thingwatch_prometheus::routes(
         thingwatch_prometheus::Sources {
             logger: logger.clone(),
