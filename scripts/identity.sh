@@ -107,6 +107,11 @@ dump_events() {
   done
   return 0
 }
+# wait_suback FILE: waits up to 10 s for a `mosquitto_sub -d` in the background to be subscribed.
+wait_suback() {
+  for _ in $(seq 1 100); do grep -q 'received SUBACK' "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "no SUBACK in $1:"; cat "$1"
+}
 der_sha256() { openssl x509 -in "$1" -outform der | sha256sum | cut -c1-64; }
 jget() { python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
