@@ -4,7 +4,7 @@
 # binary: the topic rule control plane and its errors, a rule that republishes hot readings
 # and counts them as a custom metric, its log entries in AWSIotLogsV2 and its AWS/IoT
 # metrics, an HTTP action behind a confirmed topic rule destination, an alarm action, and an
-# error action. Fails (non-zero) on any mismatch.
+# error action (a failing cloudwatchLogs action and a failing http action). Fails (non-zero) on any mismatch.
 #
 # Usage: bash scripts/rules.sh   (THINGWATCH_BIN overrides target/release/thingwatch)
 set -euo pipefail
@@ -155,6 +155,28 @@ check "AWS/IoT Failure{RuleName=machine_down,ActionType=CloudwatchLogs} Sum = 1"
   Name=RuleName,Value=machine_down Name=ActionType,Value=CloudwatchLogs
 check "AWS/IoT ErrorActionSuccess{RuleName=machine_down,ActionType=Republish} Sum = 1" poll 50 0.2 expect_sum 1 AWS/IoT ErrorActionSuccess \
   Name=RuleName,Value=machine_down Name=ActionType,Value=Republish
+
+# A failing http action: the endpoint is confirmed, then goes away.
+HOOK2_PORT=$(free_port)
+python3 scripts/lib/webhook.py "$HOOK2_PORT" "$WORK/hook2.jsonl" &
+HOOK2_PID=$!
+PIDS+=($HOOK2_PID)
+poll 50 0.1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HOOK2_PORT"
+check "create-topic-rule dead_http" iot create-topic-rule --rule-name dead_http --topic-rule-payload \
+  "{\"sql\": \"SELECT * FROM 'dead/+'\", \"actions\": [{\"http\": {\"url\": \"http://127.0.0.1:$HOOK2_PORT/in\"}}], \"errorAction\": {\"republish\": {\"topic\": \"errors/dead\", \"roleArn\": \"$ROLE\"}}}"
+confirmation2() { grep -q DestinationConfirmation "$WORK/hook2.jsonl"; }
+check "its destination received the confirmation" poll 50 0.2 confirmation2
+TOKEN2=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][0]["confirmationToken"])' "$WORK/hook2.jsonl")
+check "confirm-topic-rule-destination" iot confirm-topic-rule-destination --confirmation-token "$TOKEN2"
+kill "$HOOK2_PID"; wait "$HOOK2_PID" 2>/dev/null || true
+pub -i dead-1 -t dead/1 -m '{"n": 1}'
+dead_error() { grep -q '^PAYLOAD errors/dead ' "$WORK/errors.out"; }
+check "the failing http action (connection refused, retried) ran the error action" poll 100 0.2 dead_error
+grep '^PAYLOAD errors/dead ' "$WORK/errors.out" | head -1 | cut -d' ' -f3- >"$WORK/dead.json"
+check "  ... with failedAction HttpAction after 2 retries" json_true "$WORK/dead.json" \
+  "d['failures'][0]['failedAction'] == 'HttpAction' and d['failures'][0]['errorMessage'].endswith('after 2 retries')"
+check "AWS/IoT Failure{RuleName=dead_http,ActionType=Http} Sum = 1" poll 50 0.2 expect_sum 1 AWS/IoT Failure \
+  Name=RuleName,Value=dead_http Name=ActionType,Value=Http
 
 echo "== 7. Basic Ingest and RuleNotFound"
 check "create-topic-rule ingest_only" iot create-topic-rule --rule-name ingest_only --topic-rule-payload \

@@ -72,8 +72,11 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 pub const DEFAULT_HTTP_QUEUE_CAPACITY: usize = 1_000;
 /// At most this many `http` requests are in flight at once.
 pub const MAX_HTTP_IN_FLIGHT: usize = 64;
-/// How long an `http` action waits for the endpoint's answer (our choice; AWS documents none).
+/// How long one attempt of an `http` action waits for the endpoint's answer (our choice; AWS
+/// documents no number).
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+/// Attempts of an `http` request that fails in a retryable way (AWS IoT: "after 2 retries").
+pub const HTTP_ATTEMPTS: u32 = 3;
 /// At most this many messages published by rules are evaluated per chain (one trace id):
 /// the loop guard of the module docs.
 pub const MAX_CHAIN_MESSAGES: u32 = 32;
@@ -185,8 +188,10 @@ pub struct HttpQueueStats {
 }
 
 /// The rules engine. Register it with `broker.add_observer(ObserverConfig { name:
-/// QUEUE_NAME, capacity, when_full: WhenFull::DropNewest }, engine)`; keep
-/// [`RulesEngine::handle`] to read its counters.
+/// QUEUE_NAME, capacity, when_full: WhenFull::DropNewest }, engine)`; keep the
+/// [`EngineHandle`] [`RulesEngine::new`] returns to read its counters. Never with
+/// `WhenFull::Block`: a republish action publishes from the engine's own thread into the
+/// queue that thread drains, and would wait forever once it is full.
 pub struct RulesEngine {
     exec: Arc<Executor>,
     component_logs: Vec<(&'static str, Arc<ClientLog>)>,
@@ -1120,7 +1125,37 @@ async fn http_worker(
     }
 }
 
+/// POSTs an http action's request: up to [`HTTP_ATTEMPTS`] attempts (each within
+/// [`HTTP_TIMEOUT`], 100 ms then 200 ms apart) while the failure is one AWS retries —
+/// a connection error, a timeout, `429` or a `5xx` — as AWS IoT does ("… after 2 retries" in
+/// its error messages). `Content-Type` is `application/json` for a JSON payload and
+/// `application/octet-stream` otherwise, unless a header sets it (guide, *HTTP* action).
 async fn post(client: &reqwest::Client, job: &HttpJob) -> Result<(), ActionError> {
+    let mut last = None;
+    for attempt in 0..HTTP_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 << (attempt - 1))).await;
+        }
+        match post_once(client, job).await {
+            Ok(()) => return Ok(()),
+            Err((e, retryable)) => {
+                last = Some(e);
+                if !retryable {
+                    break;
+                }
+            }
+        }
+        if attempt + 1 == HTTP_ATTEMPTS
+            && let Some(e) = last.as_mut()
+        {
+            e.message.push_str(&format!(" after {attempt} retries"));
+        }
+    }
+    Err(last.unwrap_or_else(|| ActionError::new("HttpConnectionError", &job.url, "not sent")))
+}
+
+/// One attempt; the error says whether AWS would retry it.
+async fn post_once(client: &reqwest::Client, job: &HttpJob) -> Result<(), (ActionError, bool)> {
     let mut req = client
         .post(&job.url)
         .timeout(HTTP_TIMEOUT)
@@ -1130,7 +1165,15 @@ async fn post(client: &reqwest::Client, job: &HttpJob) -> Result<(), ActionError
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
     if !has_content_type {
-        req = req.header("content-type", "application/json");
+        let json = serde_json::from_slice::<serde::de::IgnoredAny>(&job.body).is_ok();
+        req = req.header(
+            "content-type",
+            if json {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            },
+        );
     }
     for (k, v) in &job.headers {
         req = req.header(k.as_str(), v.as_str());
@@ -1144,24 +1187,31 @@ async fn post(client: &reqwest::Client, job: &HttpJob) -> Result<(), ActionError
             } else {
                 "HttpCode_4XX"
             };
-            Err(ActionError::new(
+            let error = ActionError::new(
                 reason,
                 &job.url,
                 format!("The HTTP endpoint answered {code}"),
-            ))
+            );
+            Err((error, code >= 500 || code == 429))
         }
-        Err(e) if e.is_timeout() => Err(ActionError::new(
-            "HttpRequestTimeout",
-            &job.url,
-            format!(
-                "The HTTP endpoint did not answer within {} ms",
-                HTTP_TIMEOUT.as_millis()
+        Err(e) if e.is_timeout() => Err((
+            ActionError::new(
+                "HttpRequestTimeout",
+                &job.url,
+                format!(
+                    "The HTTP endpoint did not answer within {} ms",
+                    HTTP_TIMEOUT.as_millis()
+                ),
             ),
+            true,
         )),
-        Err(e) => Err(ActionError::new(
-            "HttpConnectionError",
-            &job.url,
-            format!("Failed to send the HTTP request: {e}"),
+        Err(e) => Err((
+            ActionError::new(
+                "HttpConnectionError",
+                &job.url,
+                format!("Failed to send the HTTP request: {e}"),
+            ),
+            true,
         )),
     }
 }

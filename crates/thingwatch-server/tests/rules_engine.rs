@@ -550,13 +550,16 @@ async fn http_action_needs_a_confirmed_destination() {
         )
         .unwrap();
     publish(&dev, &mut dev_el, "bad/1", b"{}").await;
-    let _ = recv(&mut bad_rx).await;
+    // A 503 is retried twice, as AWS retries 5xx.
+    for _ in 0..thingwatch_rules::engine::HTTP_ATTEMPTS {
+        let _ = recv(&mut bad_rx).await;
+    }
     let (topic, payload) = next_message(&mut sub_el).await;
     assert_eq!(topic, "errors/bad");
     let err: Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(
         err["failures"][0]["errorMessage"],
-        "The HTTP endpoint answered 503"
+        "The HTTP endpoint answered 503 after 2 retries"
     );
     let failure = eventually("the RuleExecution Failure entry", || {
         entries(&server).into_iter().find(|e| {
