@@ -496,10 +496,11 @@ impl MessageObserver for RulesEngine {
             }
             return;
         }
-        let probe = Message::new(topic, Vec::new());
         let mut meta = None;
         for rule in table.iter() {
-            if rule.rule.disabled() || !rule.statement.matches_topic(&probe) {
+            // Not a Basic Ingest topic (handled above): the FROM filter decides.
+            let from = rule.statement.topic_filter();
+            if rule.rule.disabled() || !from.is_none_or(|f| f.matches(topic)) {
                 continue;
             }
             let meta = meta.get_or_insert_with(|| self.meta(m));
