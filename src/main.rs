@@ -2,6 +2,7 @@
 //! settings to `thingwatch-server`, which assembles the components. Behaviour lives in the
 //! crates.
 
+mod audit;
 mod serve;
 mod settings;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the server: MQTT broker, AWS APIs on one HTTP port, embedded log store.
     Serve(settings::ServeArgs),
+    /// The audit trail: verify its integrity offline, export its digest public key.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +37,11 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => {
             settings::resolve(&args, |k| std::env::var(k).ok()).and_then(serve::run)
         }
+        Command::Audit(args) => match audit::run(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return std::process::ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -257,6 +257,10 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         // SNS https endpoints are verified against the system's roots and DATA_DIR/ca.pem.
         sns_delivery: thingwatch_server::DeliveryPolicy::default(),
         sns_trusted_roots: Vec::new(),
+        audit: true,
+        audit_digest_interval: std::time::Duration::from_millis(
+            thingwatch_audit::DIGEST_INTERVAL_MS as u64,
+        ),
     })
 }
 

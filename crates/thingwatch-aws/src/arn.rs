@@ -294,6 +294,11 @@ impl Arn {
         Arn::global(account_id, "cloudwatch", format!("dashboard/{name}"))
     }
 
+    /// A CloudTrail trail: `arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    pub fn cloudtrail_trail(scope: &Scope, name: &str) -> Arn {
+        Arn::regional(scope, "cloudtrail", format!("trail/{name}"))
+    }
+
     /// An SNS topic: `arn:aws:sns:REGION:ACCOUNT:NAME`.
     pub fn sns_topic(scope: &Scope, name: &str) -> Arn {
         Arn::regional(scope, "sns", name.to_owned())

@@ -184,6 +184,39 @@ pub enum ErrorCode {
     DashboardInvalidInput,
     /// `DashboardNotFoundError` (query `ResourceNotFound`, 404).
     DashboardNotFound,
+    // ---- CloudTrail JSON 1.1 codes (cloudtrail-2013-11-01 model, botocore 1.43.11)
+    /// `InvalidLookupAttributesException` (CloudTrail, 400): the LookupEvents attribute is not valid (unknown key, more than one, bad value).
+    InvalidLookupAttributes,
+    /// `InvalidTimeRangeException` (CloudTrail, 400): the start time is after the end time.
+    InvalidTimeRange,
+    /// `InvalidMaxResultsException` (CloudTrail, 400): `MaxResults` is outside 1..=50.
+    InvalidMaxResults,
+    /// `InvalidNextTokenException` (CloudTrail, 400): the `NextToken` was not issued for this query.
+    InvalidNextTokenException,
+    /// `InvalidEventCategoryException` (CloudTrail, 400): `EventCategory` is not `insight`.
+    InvalidEventCategory,
+    /// `TrailNotFoundException` (CloudTrail, 400): the trail does not exist.
+    TrailNotFound,
+    /// `TrailAlreadyExistsException` (CloudTrail, 400): a trail of that name exists.
+    TrailAlreadyExists,
+    /// `InvalidTrailNameException` (CloudTrail, 400): the trail name breaks CloudTrail's naming rules.
+    InvalidTrailName,
+    /// `MaximumNumberOfTrailsExceededException` (CloudTrail, 400): five trails exist in the region.
+    MaximumNumberOfTrailsExceeded,
+    /// `InvalidCloudWatchLogsLogGroupArnException` (CloudTrail, 400): the log group ARN is malformed or names no log group.
+    InvalidCloudWatchLogsLogGroupArn,
+    /// `InvalidCloudWatchLogsRoleArnException` (CloudTrail, 400): the role is missing or may not deliver to the log group.
+    InvalidCloudWatchLogsRoleArn,
+    /// `InvalidEventSelectorsException` (CloudTrail, 400): the event selectors are not valid.
+    InvalidEventSelectors,
+    /// `InvalidS3BucketNameException` (CloudTrail, 400): the S3 bucket name is not valid.
+    InvalidS3BucketName,
+    /// `InvalidParameterException` (CloudTrail, 400): (CloudTrail) a parameter is not valid.
+    CloudTrailInvalidParameter,
+    /// `InvalidParameterCombinationException` (CloudTrail, 400): (CloudTrail) parameters that may not be combined.
+    CloudTrailInvalidParameterCombination,
+    /// `CloudTrailARNInvalidException` (CloudTrail, 400): a trail ARN that is not valid.
+    CloudTrailArnInvalid,
     // ---- SNS awsQuery codes (statuses from the sns-2010-03-31 model's `httpStatusCode`, botocore 1.43.11)
     /// `NotFound` (SNS, 404): the topic or subscription does not exist.
     SnsNotFound,
@@ -251,6 +284,22 @@ impl ErrorCode {
             Self::InvalidFormatFault => "InvalidFormatFault",
             Self::DashboardInvalidInput => "DashboardInvalidInputError",
             Self::DashboardNotFound => "DashboardNotFoundError",
+            Self::InvalidLookupAttributes => "InvalidLookupAttributesException",
+            Self::InvalidTimeRange => "InvalidTimeRangeException",
+            Self::InvalidMaxResults => "InvalidMaxResultsException",
+            Self::InvalidNextTokenException => "InvalidNextTokenException",
+            Self::InvalidEventCategory => "InvalidEventCategoryException",
+            Self::TrailNotFound => "TrailNotFoundException",
+            Self::TrailAlreadyExists => "TrailAlreadyExistsException",
+            Self::InvalidTrailName => "InvalidTrailNameException",
+            Self::MaximumNumberOfTrailsExceeded => "MaximumNumberOfTrailsExceededException",
+            Self::InvalidCloudWatchLogsLogGroupArn => "InvalidCloudWatchLogsLogGroupArnException",
+            Self::InvalidCloudWatchLogsRoleArn => "InvalidCloudWatchLogsRoleArnException",
+            Self::InvalidEventSelectors => "InvalidEventSelectorsException",
+            Self::InvalidS3BucketName => "InvalidS3BucketNameException",
+            Self::CloudTrailInvalidParameter => "InvalidParameterException",
+            Self::CloudTrailInvalidParameterCombination => "InvalidParameterCombinationException",
+            Self::CloudTrailArnInvalid => "CloudTrailARNInvalidException",
             Self::SnsNotFound => "NotFound",
             Self::SnsInvalidParameter => "InvalidParameter",
             Self::SnsAuthorizationError => "AuthorizationError",

@@ -58,6 +58,11 @@ pub struct ApiCall {
     /// The operation (`CreateThing`, `FilterLogEvents`); `None` when it could not be told
     /// (no scope, unknown route).
     pub operation: Option<String>,
+    /// The decoded path labels of a rest-json request (`thingName` → `t1`), from the
+    /// service's route table; empty for other protocols.
+    pub path_labels: Vec<(String, String)>,
+    /// The protocol the request was served in (`None` when no service handled it).
+    pub protocol: Option<crate::error::Protocol>,
     /// The access key id in the credential scope, also when the signature did not verify
     /// (CloudTrail records refused calls that carry a valid key id).
     pub access_key_id: Option<String>,

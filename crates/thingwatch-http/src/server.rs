@@ -119,6 +119,13 @@ pub trait ServiceHandler: Send + Sync + 'static {
         let _ = req;
         None
     }
+
+    /// The decoded path labels of a rest-json request (`[("thingName", "t1")]`), for the
+    /// API-call observers (CloudTrail's `requestParameters` name them). Default: none.
+    fn path_labels(&self, req: &AwsRequest) -> Vec<(String, String)> {
+        let _ = req;
+        Vec::new()
+    }
 }
 
 /// IAM for the API: decides whether an authenticated caller may perform an action. The
@@ -360,6 +367,8 @@ struct CallFacts {
     service: Option<String>,
     region: Option<String>,
     operation: Option<String>,
+    path_labels: Vec<(String, String)>,
+    protocol: Option<Protocol>,
     access_key_id: Option<String>,
     caller: Option<Caller>,
     error: Option<(&'static str, String)>,
@@ -393,6 +402,8 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         service: None,
         region: None,
         operation: None,
+        path_labels: Vec::new(),
+        protocol: None,
         access_key_id: None,
         caller: None,
         error: None,
@@ -426,6 +437,8 @@ async fn dispatch(State(state): State<ApiState>, req: Request) -> Response {
         service: facts.service,
         region: facts.region,
         operation: facts.operation,
+        path_labels: facts.path_labels,
+        protocol: facts.protocol,
         access_key_id: facts.access_key_id,
         caller: facts.caller,
         method: facts.method,
@@ -508,6 +521,8 @@ async fn serve_call(state: &ApiState, req: Request, facts: &mut CallFacts) -> Re
             body: body.clone(),
         };
         facts.operation = operation_of(h.as_ref(), &probe);
+        facts.path_labels = h.path_labels(&probe);
+        facts.protocol = Some(h.protocol_for(&probe.headers));
     }
     let verifier = Verifier::new(state.credentials.clone(), state.clock.clone());
     let auth = match verifier.verify_parsed(&signed, &parsed) {

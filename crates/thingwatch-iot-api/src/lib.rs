@@ -246,6 +246,17 @@ impl ServiceHandler for IotService {
             .ok()
             .map(|m| format!("{:?}", m.operation))
     }
+
+    fn path_labels(&self, req: &AwsRequest) -> Vec<(String, String)> {
+        route::match_route(&req.method, req.uri.path())
+            .map(|m| {
+                m.labels
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Everything an operation reads from the request.

@@ -64,6 +64,8 @@ pub struct Sources {
     /// The rules engine: its rule metrics (`RuleName`/`ActionType` labels) and the
     /// `rules-http` queue. `None` leaves them out.
     pub rules: Option<thingwatch_rules::EngineHandle>,
+    /// The audit trail: the `audit` queue. `None` leaves it out.
+    pub audit: Option<thingwatch_audit::Audit>,
 }
 
 /// The Prometheus family name of an `AWS/IoT` metric, without the `_total` suffix the

@@ -40,6 +40,17 @@ pub(crate) fn register(registry: &mut Registry, sources: &Sources) {
         enqueued.get_or_create(&queue(name)).inc_by(h.queued);
         dropped.get_or_create(&queue(name)).inc_by(h.dropped);
     }
+    if let Some(audit) = &sources.audit {
+        let a = audit.stats();
+        let name = thingwatch_audit::QUEUE_NAME;
+        capacity
+            .get_or_create(&queue(name))
+            .set(size(a.queue_capacity));
+        enqueued
+            .get_or_create(&queue(name))
+            .inc_by(a.recorded + a.dropped);
+        dropped.get_or_create(&queue(name)).inc_by(a.dropped);
+    }
     if let Some(broker) = &sources.broker {
         for o in broker.observer_stats() {
             let name = format!("observer-{}", o.name);

@@ -72,6 +72,13 @@ pub struct ServerConfig {
     /// Certificate authorities (DER) SNS trusts for `https` endpoints besides the system's
     /// roots and the server's own CA (`DATA_DIR/ca.pem`).
     pub sns_trusted_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// Record every management call in the audit trail (`DATA_DIR/audit`, CloudTrail
+    /// LookupEvents). `false` serves CloudTrail's API without recording (benchmarks of the
+    /// trail's cost).
+    pub audit: bool,
+    /// How often the audit trail seals its hash chain with a signed digest (CloudTrail:
+    /// hourly; shorter in tests).
+    pub audit_digest_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -94,6 +101,10 @@ impl ServerConfig {
             metrics_interval: thingwatch_metrics::DEFAULT_INTERVAL,
             sns_delivery: thingwatch_sns::DeliveryPolicy::default(),
             sns_trusted_roots: Vec::new(),
+            audit: true,
+            audit_digest_interval: std::time::Duration::from_millis(
+                thingwatch_audit::DIGEST_INTERVAL_MS as u64,
+            ),
         }
     }
 }

@@ -39,3 +39,35 @@ impl thingwatch_rules::RoleAuthority for IamDecisions {
         self.0.role_allows(role_arn, action, resource)
     }
 }
+
+impl thingwatch_audit::DeliveryRoles for IamDecisions {
+    fn role_allows(&self, role_arn: &str, action: &str, resource: &str) -> bool {
+        self.0.role_allows(role_arn, action, resource)
+    }
+}
+
+/// Names the caller of an API call for the audit trail: the owner of its access key id (the
+/// root user or an IAM user with an active key), also when the signature did not verify.
+pub struct AuditIdentities(pub thingwatch_iam::Iam);
+
+impl thingwatch_audit::Identities for AuditIdentities {
+    fn identify(&self, access_key_id: &str) -> Option<thingwatch_audit::Identity> {
+        use thingwatch_aws::CredentialProvider as _;
+        let p = self.0.lookup(access_key_id)?;
+        let (kind, principal_id) = if p.arn == self.0.root_arn() {
+            (thingwatch_audit::IdentityType::Root, p.account_id.clone())
+        } else {
+            let user = self.0.user_by_arn(&p.arn)?;
+            (thingwatch_audit::IdentityType::IamUser, user.user_id)
+        };
+        Some(thingwatch_audit::Identity {
+            kind,
+            principal_id,
+            arn: p.arn,
+            account_id: p.account_id,
+            access_key_id: p.access_key_id,
+            user_name: p.user_name,
+            session_issuer: None,
+        })
+    }
+}

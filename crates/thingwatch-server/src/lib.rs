@@ -18,11 +18,13 @@
 //! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
 //! | 8b | rules engine | `DATA_DIR/rules` (topic rules, destinations) + the engine on the broker's `rules` observer queue and its `rules-http` queue (after the listeners bind: destination confirmations name the HTTP address) |
 //! | 9 | SNS | `DATA_DIR/sns` (topics, subscriptions, the signing key) + the `sns-deliveries` queue; alarm actions publish to it (after the listeners bind: its URLs name the HTTP address) |
-//! | 9b | AWS APIs | iot, iot-data, logs, monitoring, sns, iam, sts on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
+//! | 9a | audit trail | `DATA_DIR/audit` (records, digests, trails, the digest key) + the `audit` queue and its `audit-writer` thread; the API-call observer that feeds it |
+//! | 9b | AWS APIs | iot, iot-data, logs, monitoring, sns, iam, sts, cloudtrail on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
 //! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
 //!
 //! **Stop order** ([`Server::stop`]): listeners stop accepting and every connection ends
-//! (MQTT `Disconnect` entries are written), the certificate watcher ends, the shadow worker
+//! (MQTT `Disconnect` entries are written), the audit trail writes what is queued and a final
+//! digest, the certificate watcher ends, the shadow worker
 //! finishes its queue, the logger flushes its pipeline into the store, the metrics publisher
 //! publishes the last counts, the store syncs.
 
@@ -74,6 +76,7 @@ pub struct Server {
     alarms: thingwatch_metrics::alarms::Alarms,
     evaluator: thingwatch_metrics::alarms::Evaluator,
     sns: thingwatch_sns::Sns,
+    audit: thingwatch_audit::Audit,
     api: thingwatch_http::ApiState,
     stop_tx: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -297,6 +300,26 @@ impl Server {
                 engine,
             )
             .context("starting the rules engine's observer thread")?;
+        // 9a. The audit trail: every management call on the HTTP port, recorded.
+        let audit = thingwatch_audit::Audit::open(
+            &thingwatch_audit::audit_dir(data.root()),
+            thingwatch_audit::AuditSettings {
+                digest_interval_ms: i64::try_from(config.audit_digest_interval.as_millis())
+                    .unwrap_or(thingwatch_audit::DIGEST_INTERVAL_MS),
+                ..thingwatch_audit::AuditSettings::new(thingwatch_aws::Scope::new(
+                    config.account_id.clone(),
+                    config.region.clone(),
+                ))
+            },
+            Some(store.clone()),
+            Some(Arc::new(IamDecisions(iam.clone()))),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "opening the audit trail in {}: {e}",
+                thingwatch_audit::audit_dir(data.root()).display()
+            )
+        })?;
         // 9. The AWS APIs.
         let api_state = api_state(
             &config,
@@ -312,12 +335,19 @@ impl Server {
             &alarms,
             dashboards,
             (&rules, &rules_engine),
+            &audit,
         )
         .with_service(
             "sns",
             Arc::new(thingwatch_sns_api::SnsService::new(sns.clone())),
         )
         .with_routes(thingwatch_sns_api::routes(sns.clone()));
+        if config.audit {
+            api_state.add_call_observer(Arc::new(thingwatch_cloudtrail_api::AuditObserver::new(
+                audit.clone(),
+                Arc::new(decisions::AuditIdentities(iam.clone())),
+            )));
+        }
         // 10. Serve.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -373,6 +403,7 @@ impl Server {
             alarms,
             evaluator,
             sns,
+            audit,
             api: api_state,
             stop_tx,
             tasks,
@@ -398,6 +429,12 @@ impl Server {
             }
         }
         self.watcher.abort();
+        {
+            let audit = self.audit.clone();
+            tokio::task::spawn_blocking(move || audit.stop())
+                .await
+                .context("stopping the audit trail")?;
+        }
         self.sns.stop();
         self.shadows.stop();
         self.evaluator.stop();
@@ -480,6 +517,11 @@ impl Server {
     /// The rules engine's counters (rule metrics, the `rules-http` queue).
     pub fn rules_engine(&self) -> &thingwatch_rules::EngineHandle {
         &self.rules_engine
+    }
+
+    /// The audit trail (CloudTrail records, trails, digests).
+    pub fn audit(&self) -> &thingwatch_audit::Audit {
+        &self.audit
     }
 
     /// SNS (topics, subscriptions, [`thingwatch_sns::Sns::publish`] for alarm actions).
@@ -586,6 +628,7 @@ fn api_state(
     alarms: &thingwatch_metrics::alarms::Alarms,
     dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
     (rules, rules_engine): (&thingwatch_rules::Rules, &thingwatch_rules::EngineHandle),
+    audit: &thingwatch_audit::Audit,
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -639,6 +682,7 @@ fn api_state(
             broker: Some(broker.clone()),
             shadows: Some(shadows.clone()),
             rules: Some(rules_engine.clone()),
+            audit: Some(audit.clone()),
         },
         if config.metrics_open {
             thingwatch_prometheus::Access::Open
@@ -648,6 +692,12 @@ fn api_state(
             }
         },
     ))
+    .with_service(
+        "cloudtrail",
+        Arc::new(thingwatch_cloudtrail_api::CloudTrailService::new(
+            audit.clone(),
+        )),
+    )
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata))
     .with_service(
