@@ -7,11 +7,11 @@
 #   4. the logging-configuration scenario (AWS IoT API + levels) the same way,
 #   5. the Device Shadow scenario (AWS CLI iot-data, mosquitto, an awsiotsdk device) the same way,
 #   6. the identities scenario (certificates, IoT policies, mutual TLS, logging role) the same way.
-#   8. the audit-trail scenario (CloudTrail lookup-events, a trail to CloudWatch Logs,
-#      `thingwatch audit verify` before and after tampering) comes last.
 #   7. the CloudWatch scenario (AWS/IoT metrics from mosquitto clients, custom metrics,
 #      statistics, metric math, alarms notifying an SNS webhook, dashboards, errors), the SNS
 #      scenario and the Prometheus scenario (promtool, a real Prometheus scraping /metrics).
+#   8. the rules-engine scenario, then the audit-trail scenario (CloudTrail lookup-events, a
+#      trail to CloudWatch Logs, `thingwatch audit verify` before and after tampering).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -97,8 +97,8 @@ pub struct AuditStats {
 
 enum Msg {
     Call(Box<ManagementCall>),
-    Flush(std::sync::mpsc::Sender<()>),
-    Seal(std::sync::mpsc::Sender<Result<store::DigestRow, String>>),
+    Flush(SyncSender<()>),
+    Seal(SyncSender<Result<store::DigestRow, String>>),
     Stop,
 }
 
@@ -247,7 +247,7 @@ impl Audit {
     /// Waits (at most [`FLUSH_TIMEOUT`]) until every call queued before it is written and
     /// delivered. LookupEvents calls it so a caller sees its own earlier calls.
     pub fn flush(&self) {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         if self.inner.tx.send(Msg::Flush(tx)).is_ok() {
             let _ = rx.recv_timeout(FLUSH_TIMEOUT);
         }
@@ -258,7 +258,7 @@ impl Audit {
     /// # Errors
     /// Storage failures; the writer has stopped.
     pub fn seal_now(&self) -> Result<store::DigestRow, String> {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.inner
             .tx
             .send(Msg::Seal(tx))
@@ -273,6 +273,13 @@ impl Audit {
         if let Some(h) = self.inner.worker.lock().take() {
             let _ = h.join();
         }
+    }
+
+    /// Holds the store's lock until the guard drops, so the writer stalls at its next
+    /// batch: how tests fill the queue to see drops recorded as a gap.
+    #[doc(hidden)]
+    pub fn stall_writer(&self) -> impl Drop + '_ {
+        self.inner.store.lock()
     }
 
     /// The counters.
@@ -416,10 +423,7 @@ impl Audit {
         let scope = &self.inner.scope;
         let group = trails::log_group_of_arn(group_arn)
             .filter(|_| {
-                group_arn.starts_with(&format!(
-                    "arn:aws:logs:{}:{}:log-group:",
-                    scope.region, scope.account_id
-                ))
+                group_arn.starts_with(&thingwatch_aws::Arn::log_group_bare(scope, "").to_string())
             })
             .ok_or_else(|| {
                 ApiError::new(

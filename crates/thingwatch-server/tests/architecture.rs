@@ -86,6 +86,7 @@ const DOMAIN_CRATES: &[&str] = &[
     "thingwatch-policy",
     "thingwatch-authz",
     "thingwatch-iam",
+    "thingwatch-audit",
 ];
 
 /// The HTTP stack, the crate that carries the AWS HTTP layer and the services' API crates.
@@ -102,6 +103,7 @@ const HTTP_CRATES: &[&str] = &[
     "thingwatch-iot-api",
     "thingwatch-iotdata-api",
     "thingwatch-iam-api",
+    "thingwatch-cloudtrail-api",
     "thingwatch-prometheus",
 ];
 
