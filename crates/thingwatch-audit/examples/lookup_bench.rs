@@ -98,7 +98,7 @@ fn main() {
             .collect();
         store.append(&batch).unwrap();
         i += 500;
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             integrity::seal(&store, &key, t0 + i as i64 * 5).unwrap();
         }
     }

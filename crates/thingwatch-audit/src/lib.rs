@@ -21,7 +21,7 @@ pub mod trails;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -40,6 +40,9 @@ pub const QUEUE_NAME: &str = "audit";
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 /// The most records appended in one transaction.
 pub const BATCH: usize = 500;
+/// How often the writer takes what is queued (a record is visible to LookupEvents at most
+/// this late, unless [`Audit::flush`] wakes it; each tick's calls go in one transaction).
+pub const WRITER_TICK: Duration = Duration::from_millis(100);
 /// The digest period: one hour (CloudTrail delivers digest files hourly).
 pub const DIGEST_INTERVAL_MS: i64 = 3_600_000;
 /// How long [`Audit::flush`] waits for the writer.
@@ -249,6 +252,7 @@ impl Audit {
     pub fn flush(&self) {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         if self.inner.tx.send(Msg::Flush(tx)).is_ok() {
+            self.wake();
             let _ = rx.recv_timeout(FLUSH_TIMEOUT);
         }
     }
@@ -263,13 +267,21 @@ impl Audit {
             .tx
             .send(Msg::Seal(tx))
             .map_err(|_| "the audit writer has stopped".to_owned())?;
+        self.wake();
         rx.recv_timeout(FLUSH_TIMEOUT)
             .map_err(|_| "the audit writer did not answer".to_owned())?
+    }
+
+    fn wake(&self) {
+        if let Some(h) = self.inner.worker.lock().as_ref() {
+            h.thread().unpark();
+        }
     }
 
     /// Stops the writer after it has written everything queued and a final digest.
     pub fn stop(&self) {
         let _ = self.inner.tx.send(Msg::Stop);
+        self.wake();
         if let Some(h) = self.inner.worker.lock().take() {
             let _ = h.join();
         }
@@ -320,7 +332,7 @@ impl Audit {
 
     // ---- trails
 
-    fn resolve<'a>(&self, trails: &'a [TrailState], name: &str) -> Result<usize, ApiError> {
+    fn resolve(&self, trails: &[TrailState], name: &str) -> Result<usize, ApiError> {
         let scope = &self.inner.scope;
         let wanted = match name.strip_prefix("arn:") {
             Some(_) => {
@@ -600,21 +612,35 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
     let mut next_digest = next_boundary(now_ms(), interval);
     let mut batch: Vec<ManagementCall> = Vec::with_capacity(BATCH);
     loop {
-        let wait = u64::try_from((next_digest - now_ms()).max(0)).unwrap_or(0);
-        let first = rx.recv_timeout(Duration::from_millis(wait));
+        // The writer polls on a tick instead of blocking on the queue: a blocked receiver
+        // makes every `try_send` wake it (a futex call and a context switch per API call).
+        // Flush, seal and stop unpark it at once.
+        let until_digest = u64::try_from((next_digest - now_ms()).max(0)).unwrap_or(0);
+        std::thread::park_timeout(WRITER_TICK.min(Duration::from_millis(until_digest)));
         let mut control = Vec::new();
-        match first {
-            Ok(Msg::Call(c)) => batch.push(*c),
-            Ok(other) => control.push(other),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-        while batch.len() < BATCH && control.is_empty() {
+        let mut disconnected = false;
+        loop {
             match rx.try_recv() {
-                Ok(Msg::Call(c)) => batch.push(*c),
-                Ok(other) => control.push(other),
-                Err(_) => break,
+                Ok(Msg::Call(c)) => {
+                    batch.push(*c);
+                    if batch.len() >= BATCH {
+                        inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
+                        write_batch(inner, &mut batch);
+                    }
+                }
+                Ok(other) => {
+                    control.push(other);
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    disconnected = true;
+                    break;
+                }
             }
+        }
+        if disconnected && batch.is_empty() && control.is_empty() {
+            return;
         }
         inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
         write_batch(inner, &mut batch);

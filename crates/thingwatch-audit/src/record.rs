@@ -132,11 +132,7 @@ pub struct ManagementCall {
 /// The `eventSource` of a signing name: `iot.amazonaws.com`, `logs.amazonaws.com`,
 /// `monitoring.amazonaws.com`, ….
 pub fn event_source(service: &str) -> String {
-    let host = match service {
-        "iotdata" => "iotdata",
-        other => other,
-    };
-    format!("{host}.amazonaws.com")
+    format!("{service}.amazonaws.com")
 }
 
 /// Whether a call is a **management event** CloudTrail records in its event history.

@@ -225,8 +225,9 @@ pub fn xml_to_json(body: &[u8]) -> Option<Value> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(body);
     reader.config_mut().trim_text(true);
-    // A stack of (name, children, text).
-    let mut stack: Vec<(String, Vec<(String, Value)>, String)> = Vec::new();
+    // The open elements: (name, children, text).
+    type Open = (String, Vec<(String, Value)>, String);
+    let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<(String, Value)> = None;
     loop {
         match reader.read_event().ok()? {
