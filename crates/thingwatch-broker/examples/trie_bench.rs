@@ -77,18 +77,6 @@ fn topic(kind: Kind, depth: usize, r: u32) -> String {
     l.join("/")
 }
 
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 fn main() {
     let budget = Duration::from_millis(
         std::env::args()
@@ -111,9 +99,12 @@ fn main() {
                     }
                 }
                 let insert_rate = f64::from(subs) / t0.elapsed().as_secs_f64();
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(subs) ^ depth as u64);
+                // Seeded (fastrand's wyrand), so runs are comparable.
+                let mut rng = fastrand::Rng::with_seed(
+                    0x9E37_79B9_7F4A_7C15 ^ u64::from(subs) ^ depth as u64,
+                );
                 let topics: Vec<String> = (0..4096)
-                    .map(|_| topic(kind, depth, (rng.next() % u64::from(subs)) as u32))
+                    .map(|_| topic(kind, depth, (rng.u64(..) % u64::from(subs)) as u32))
                     .collect();
                 let mut n: u64 = 0;
                 let mut hits: u64 = 0;

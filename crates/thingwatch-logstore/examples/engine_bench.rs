@@ -36,16 +36,8 @@ const STREAMS: usize = 16;
 const CLIENTS: u64 = 500;
 const BASE_MS: i64 = 1_795_255_200_000; // 2026-11-21 10:00:00 UTC
 
-/// Small deterministic PRNG (xorshift64*), so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+/// A seeded PRNG (fastrand's wyrand), so runs are comparable.
+type Rng = fastrand::Rng;
 
 struct Ev {
     stream: usize,
@@ -87,7 +79,7 @@ struct EventGen {
 impl EventGen {
     fn new() -> Self {
         EventGen {
-            rng: Rng(0x9E37_79B9_7F4A_7C15),
+            rng: fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15),
             i: 0,
         }
     }
@@ -101,18 +93,18 @@ impl Iterator for EventGen {
         let i = self.i;
         self.i += 1;
         let ts = BASE_MS + (i as i64) * 3;
-        let client = rng.next() % CLIENTS;
-        let r = rng.next();
+        let client = rng.u64(..) % CLIENTS;
+        let r = rng.u64(..);
         let trace = format!(
             "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
             r as u32,
             (r >> 32) as u16,
             (r >> 48) & 0xfff,
-            rng.next() & 0xfff,
-            rng.next() & 0xffff_ffff_ffff
+            rng.u64(..) & 0xfff,
+            rng.u64(..) & 0xffff_ffff_ffff
         );
-        let port = 30_000 + rng.next() % 35_000;
-        let kind = rng.next() % 100;
+        let port = 30_000 + rng.u64(..) % 35_000;
+        let kind = rng.u64(..) % 100;
         let json = match kind {
             0..=44 => format!(
                 r#"{{"timestamp":"{}","logLevel":"INFO","traceId":"{trace}","accountId":"123456789012","status":"Success","eventType":"Publish-In","protocol":"MQTT","topicName":"dt/sensor-{client}/temp","clientId":"sensor-{client}","principalId":"anonymous","sourceIp":"10.0.{}.{}","sourcePort":{port}}}"#,

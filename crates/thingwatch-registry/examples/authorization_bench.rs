@@ -4,7 +4,7 @@
 //! `effective_policies` (direct + inherited), `principal_things`, `thing_attributes`, and the
 //! write latency of AttachPolicy / AttachThingPrincipal while building the fixture.
 //!
-//! Run: `cargo run --release -p thingwatch-registry --example policy_bench`
+//! Run: `cargo run --release -p thingwatch-registry --example authorization_bench`
 
 use std::time::{Duration, Instant};
 use thingwatch_events::{Logger, LoggerSettings, LoggingConfig, MemorySink, PipelineConfig};

@@ -9,7 +9,7 @@
 //! second from the first publish to the last rule execution, and the process's CPU time
 //! (user + system, all threads, `/proc/self/stat`) per message.
 //!
-//! `cargo run --release -p thingwatch-rules --example engine_bench [-- MESSAGES]`
+//! `cargo run --release -p thingwatch-rules --example rules_bench [-- MESSAGES]`
 //! (default 200,000; best of 3 rounds per row).
 
 use serde_json::json;
