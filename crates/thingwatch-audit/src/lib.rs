@@ -307,27 +307,12 @@ impl Audit {
         }
     }
 
-    /// The digest key's public key as PEM.
-    pub fn public_key_pem(&self) -> String {
-        self.inner.key.public_key_pem()
-    }
-
     /// LookupEvents over the event history.
     ///
     /// # Errors
     /// Storage failures (`InternalFailure`).
     pub fn lookup(&self, q: &Lookup) -> Result<Vec<StoredRecord>, ApiError> {
         self.inner.store.lock().lookup(q).map_err(internal)
-    }
-
-    /// Verifies the store with the data directory's own key (see [`verify_dir`]).
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub fn verify(&self) -> Result<VerifyReport, String> {
-        let store = self.inner.store.lock();
-        integrity::verify(&store, self.inner.key.public_key(), None, None)
-            .map_err(|e| e.to_string())
     }
 
     // ---- trails
@@ -606,7 +591,7 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
             .as_ref()
             .is_some_and(|d| now_ms() - d.end_ms >= interval);
         if unsealed || stale {
-            seal(inner, &store, now_ms());
+            let _ = seal(inner, &store, now_ms());
         }
     }
     let mut next_digest = next_boundary(now_ms(), interval);
@@ -624,7 +609,6 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
                 Ok(Msg::Call(c)) => {
                     batch.push(*c);
                     if batch.len() >= BATCH {
-                        inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
                         write_batch(inner, &mut batch);
                     }
                 }
@@ -642,11 +626,10 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
         if disconnected && batch.is_empty() && control.is_empty() {
             return;
         }
-        inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
         write_batch(inner, &mut batch);
         if now_ms() >= next_digest {
             let store = inner.store.lock();
-            seal(inner, &store, next_digest);
+            let _ = seal(inner, &store, next_digest);
             let cutoff = now_ms() - store::RETENTION_MS;
             drop(store);
             if let Err(e) = inner.store.lock().prune(cutoff) {
@@ -661,13 +644,7 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
                 }
                 Msg::Seal(ack) => {
                     let store = inner.store.lock();
-                    let r =
-                        integrity::seal(&store, &inner.key, now_ms()).map_err(|e| e.to_string());
-                    if let Ok(d) = &r {
-                        inner.digests.fetch_add(1, Ordering::Relaxed);
-                        inner.latest_digest_ms.store(d.end_ms, Ordering::Relaxed);
-                    }
-                    let _ = ack.send(r);
+                    let _ = ack.send(seal(inner, &store, now_ms()));
                 }
                 Msg::Stop => {
                     // Everything still queued, then the final digest.
@@ -675,15 +652,13 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
                         if let Msg::Call(c) = m {
                             batch.push(*c);
                             if batch.len() >= BATCH {
-                                inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
                                 write_batch(inner, &mut batch);
                             }
                         }
                     }
-                    inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
                     write_batch(inner, &mut batch);
                     let store = inner.store.lock();
-                    seal(inner, &store, now_ms());
+                    let _ = seal(inner, &store, now_ms());
                     return;
                 }
                 Msg::Call(_) => unreachable!("calls are batched"),
@@ -692,18 +667,26 @@ fn writer(inner: &Inner, rx: &Receiver<Msg>, interval: i64) {
     }
 }
 
-fn seal(inner: &Inner, store: &store::Store, end_ms: i64) {
+/// Writes a digest ending at `end_ms` and counts it; a failure is logged (and returned, for
+/// [`Audit::seal_now`]).
+fn seal(inner: &Inner, store: &store::Store, end_ms: i64) -> Result<store::DigestRow, String> {
     match integrity::seal(store, &inner.key, end_ms) {
         Ok(d) => {
             inner.digests.fetch_add(1, Ordering::Relaxed);
             inner.latest_digest_ms.store(d.end_ms, Ordering::Relaxed);
+            Ok(d)
         }
-        Err(e) => tracing::warn!(error = %e, "writing the audit digest failed"),
+        Err(e) => {
+            tracing::warn!(error = %e, "writing the audit digest failed");
+            Err(e.to_string())
+        }
     }
 }
 
-/// Builds, appends and delivers a batch (and the gap record of any drops before it).
+/// Builds, appends and delivers a batch (and the gap record of any drops before it); the
+/// batch's calls leave the queue's depth.
 fn write_batch(inner: &Inner, batch: &mut Vec<ManagementCall>) {
+    inner.depth.fetch_sub(batch.len(), Ordering::Relaxed);
     let drops = inner.pending_drops.swap(0, Ordering::AcqRel);
     if batch.is_empty() && drops == 0 {
         return;

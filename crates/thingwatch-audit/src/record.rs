@@ -196,9 +196,6 @@ pub fn redact(value: &mut Value) {
 /// A resource a call names (`resources[]` in the record; `Resources` in LookupEvents).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Resource {
-    /// `AWS::IoT::Thing`, `AWS::Logs::LogGroup`, ….
-    #[serde(skip)]
-    pub kind: &'static str,
     /// The resource's name (the parameter's value).
     #[serde(skip)]
     pub name: String,
@@ -208,9 +205,9 @@ pub struct Resource {
     /// Its account.
     #[serde(rename = "accountId")]
     pub account_id: String,
-    /// The type again, as the record spells it (`type`).
+    /// `AWS::IoT::Thing`, `AWS::Logs::LogGroup`, … (the record's `type`).
     #[serde(rename = "type")]
-    pub type_name: &'static str,
+    pub kind: &'static str,
 }
 
 /// Which request or response member names which resource type, per service.
@@ -257,7 +254,6 @@ pub fn resources(call: &ManagementCall, scope: &Scope) -> Vec<Resource> {
                 name: name.to_owned(),
                 arn: resource_arn(kind, name, scope),
                 account_id: scope.account_id.clone(),
-                type_name: kind,
             });
         }
     }
