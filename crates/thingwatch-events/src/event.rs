@@ -52,11 +52,21 @@ pub enum EventType {
     RuleMessageThrottled,
     /// `FunctionExecution` (rules engine, external SQL functions)
     FunctionExecution,
+    /// `GetPendingJobExecution` (Jobs device API)
+    GetPendingJobExecution,
+    /// `DescribeJobExecution` (Jobs device API)
+    DescribeJobExecution,
+    /// `StartNextPendingJobExecution` (Jobs device API)
+    StartNextPendingJobExecution,
+    /// `UpdateJobExecution` (Jobs device API)
+    UpdateJobExecution,
+    /// `ReportFinalJobExecutionCount` (a job completed)
+    ReportFinalJobExecutionCount,
 }
 
 impl EventType {
     /// Number of event types (size of per-type tables).
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 21;
 
     /// Every event type, in discriminant order.
     pub const ALL: [EventType; EventType::COUNT] = [
@@ -76,6 +86,11 @@ impl EventType {
         EventType::RuleNotFound,
         EventType::RuleMessageThrottled,
         EventType::FunctionExecution,
+        EventType::GetPendingJobExecution,
+        EventType::DescribeJobExecution,
+        EventType::StartNextPendingJobExecution,
+        EventType::UpdateJobExecution,
+        EventType::ReportFinalJobExecutionCount,
     ];
 
     /// The exact AWS `eventType` string.
@@ -97,6 +112,11 @@ impl EventType {
             EventType::RuleNotFound => "RuleNotFound",
             EventType::RuleMessageThrottled => "RuleMessageThrottled",
             EventType::FunctionExecution => "FunctionExecution",
+            EventType::GetPendingJobExecution => "GetPendingJobExecution",
+            EventType::DescribeJobExecution => "DescribeJobExecution",
+            EventType::StartNextPendingJobExecution => "StartNextPendingJobExecution",
+            EventType::UpdateJobExecution => "UpdateJobExecution",
+            EventType::ReportFinalJobExecutionCount => "ReportFinalJobExecutionCount",
         }
     }
 
@@ -163,6 +183,9 @@ pub trait IotLogEvent: Serialize {
     const EVENT_TYPE: EventType;
     /// `Success` or `Failure`.
     fn status(&self) -> Status;
+    /// Whether the entry carries the header's `traceId`. AWS's Jobs entries have none (the
+    /// developer guide's Jobs examples, `../shared/reference/aws-iot-logging.md` §3.6).
+    const TRACE_ID: bool = true;
 
     /// Writes the event's own attributes, in documented order, after the header that
     /// [`encode_into`] wrote. The output must equal the members of the event's `Serialize`
@@ -230,7 +253,9 @@ impl<E: IotLogEvent> Serialize for Entry<'_, E> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("timestamp", &TimestampText(self.epoch_ms))?;
         map.serialize_entry("logLevel", &self.level)?;
-        map.serialize_entry("traceId", &self.trace_id)?;
+        if E::TRACE_ID {
+            map.serialize_entry("traceId", &self.trace_id)?;
+        }
         map.serialize_entry("accountId", self.account_id)?;
         map.serialize_entry("status", &self.event.status())?;
         map.serialize_entry("eventType", &E::EVENT_TYPE)?;
@@ -256,8 +281,10 @@ pub fn encode_into<E: IotLogEvent>(
     crate::json::write_timestamp(out, epoch_ms);
     out.extend_from_slice(b"\",\"logLevel\":\"");
     out.extend_from_slice(level.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"traceId\":\"");
-    out.extend_from_slice(&trace_id.render());
+    if E::TRACE_ID {
+        out.extend_from_slice(b"\",\"traceId\":\"");
+        out.extend_from_slice(&trace_id.render());
+    }
     out.extend_from_slice(b"\",\"accountId\":");
     crate::json::write_str(out, account_id);
     out.extend_from_slice(b",\"status\":\"");

@@ -15,6 +15,7 @@
 pub mod broker;
 pub mod config;
 pub mod event;
+pub mod jobs;
 mod json;
 pub mod level;
 pub mod logger;
@@ -36,6 +37,11 @@ pub use config::{
 };
 pub use event::{
     EventType, Failure, IotLogEvent, Status, encode, encode_plain_text, format_timestamp,
+};
+pub use jobs::{
+    DescribeJobExecution, FinalExecutionCounts, GetPendingJobExecution, JobRequest,
+    REQUEST_SUCCEEDED, ReportFinalJobExecutionCount, StartNextPendingJobExecution,
+    UpdateJobExecution, request_failed_details, update_succeeded_details,
 };
 pub use json::JsonFields;
 pub use level::{LevelSetting, LogLevel, ParseLevelError};

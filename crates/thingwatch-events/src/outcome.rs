@@ -13,6 +13,10 @@
 //! no metric for (`Disconnect`, `Queued` successes, shadow rejections) declare `None`.
 
 use crate::broker::{Connect, Disconnect, PublishIn, PublishOut, Queued, Subscribe, Unsubscribe};
+use crate::jobs::{
+    DescribeJobExecution, GetPendingJobExecution, ReportFinalJobExecutionCount,
+    StartNextPendingJobExecution, UpdateJobExecution,
+};
 use crate::level::LogLevel;
 use crate::metrics::MetricName;
 use crate::rules::{
@@ -208,6 +212,32 @@ impl RuleMessageThrottled<'_> {
 impl RuleNotFound<'_> {
     /// The Basic Ingest rule does not exist: ERROR.
     pub const NOT_FOUND: Outcome<Self> = Outcome::new(LogLevel::Error, None);
+}
+
+// Jobs entries count no metric here either: AWS's Jobs metrics carry the `JobId` dimension
+// and are counted by the Jobs service (`thingwatch-jobs`).
+
+macro_rules! job_request_outcomes {
+    ($($name:ident),*) => {$(
+        impl $name<'_> {
+            /// The request was answered on `…/accepted` (or HTTP 200): DEBUG.
+            pub const SUCCESS: Outcome<Self> = Outcome::new(LogLevel::Debug, None);
+            /// The request was rejected (`…/rejected`, an HTTP error): ERROR.
+            pub const FAILURE: Outcome<Self> = Outcome::new(LogLevel::Error, None);
+        }
+    )*};
+}
+
+job_request_outcomes!(
+    GetPendingJobExecution,
+    DescribeJobExecution,
+    StartNextPendingJobExecution,
+    UpdateJobExecution
+);
+
+impl ReportFinalJobExecutionCount<'_> {
+    /// A job completed: INFO.
+    pub const COMPLETED: Outcome<Self> = Outcome::new(LogLevel::Info, None);
 }
 
 #[cfg(test)]

@@ -519,3 +519,153 @@ fn rules_engine_events_match_documented_examples() {
         "{failed}"
     );
 }
+
+/// The developer guide's *Job logs* examples (no `traceId`, `versionNumber` a string),
+/// restated with each example's own timestamp.
+#[test]
+fn job_events_match_documented_examples() {
+    /// 2018-06-13 17:45:17.197 UTC (the GetPendingJobExecution example).
+    const T_GET_PENDING: i64 = 1_528_911_917_197;
+    /// 2017-08-10 19:13:22.841 UTC (the DescribeJobExecution example).
+    const T_DESCRIBE: i64 = 1_502_392_402_841;
+    /// 2017-08-10 19:25:14.758 UTC (the UpdateJobExecution example).
+    const T_UPDATE: i64 = 1_502_393_114_758;
+    /// 2017-08-10 19:44:16.776 UTC (the ReportFinalJobExecutionCount example).
+    const T_FINAL: i64 = 1_502_394_256_776;
+    /// 2018-06-13 17:49:51.036 UTC (the StartNextPendingJobExecution example).
+    const T_START_NEXT: i64 = 1_528_912_191_036;
+    assert_eq!(format_timestamp(T_GET_PENDING), "2018-06-13 17:45:17.197");
+    assert_eq!(format_timestamp(T_DESCRIBE), "2017-08-10 19:13:22.841");
+    assert_eq!(format_timestamp(T_UPDATE), "2017-08-10 19:25:14.758");
+    assert_eq!(format_timestamp(T_FINAL), "2017-08-10 19:44:16.776");
+    assert_eq!(format_timestamp(T_START_NEXT), "2018-06-13 17:49:51.036");
+
+    let mqtt = |client_id, topic_name, client_token| JobRequest {
+        protocol: Protocol::Mqtt,
+        client_id,
+        topic_name,
+        client_token: Some(client_token),
+    };
+    let update_details = update_succeeded_details("IN_PROGRESS");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            encode(
+                &GetPendingJobExecution::success(
+                    mqtt(
+                        "299966ad-54de-40b4-99d3-4fc8b52ec39f",
+                        "$aws/things/thingOne/jobs/get",
+                        "24b9a741-15a9-44fc-bd3c-1ff2e4e46b0b",
+                    ),
+                    None,
+                ),
+                LogLevel::Debug,
+                trace(),
+                ACCOUNT,
+                T_GET_PENDING,
+            ),
+            r#"{"timestamp":"2018-06-13 17:45:17.197","logLevel":"DEBUG","accountId":"123456789012","status":"Success","eventType":"GetPendingJobExecution","protocol":"MQTT","clientId":"299966ad-54de-40b4-99d3-4fc8b52ec39f","topicName":"$aws/things/thingOne/jobs/get","clientToken":"24b9a741-15a9-44fc-bd3c-1ff2e4e46b0b","details":"The request status is SUCCESS."}"#,
+        ),
+        (
+            encode(
+                &DescribeJobExecution::success(
+                    mqtt(
+                        "thingOne",
+                        "$aws/things/thingOne/jobs/002/get",
+                        "thingOne-1",
+                    ),
+                    Some("002"),
+                ),
+                LogLevel::Debug,
+                trace(),
+                ACCOUNT,
+                T_DESCRIBE,
+            ),
+            r#"{"timestamp":"2017-08-10 19:13:22.841","logLevel":"DEBUG","accountId":"123456789012","status":"Success","eventType":"DescribeJobExecution","protocol":"MQTT","clientId":"thingOne","jobId":"002","topicName":"$aws/things/thingOne/jobs/002/get","clientToken":"thingOne-1","details":"The request status is SUCCESS."}"#,
+        ),
+        (
+            encode(
+                &StartNextPendingJobExecution::success(
+                    mqtt(
+                        "299966ad-54de-40b4-99d3-4fc8b52ec39f",
+                        "$aws/things/thingOne/jobs/start-next",
+                        "95c47808-b50c-4b6d-9cf8-a1bb1f3c69b4",
+                    ),
+                    None,
+                ),
+                LogLevel::Debug,
+                trace(),
+                ACCOUNT,
+                T_START_NEXT,
+            ),
+            r#"{"timestamp":"2018-06-13 17:49:51.036","logLevel":"DEBUG","accountId":"123456789012","status":"Success","eventType":"StartNextPendingJobExecution","protocol":"MQTT","clientId":"299966ad-54de-40b4-99d3-4fc8b52ec39f","topicName":"$aws/things/thingOne/jobs/start-next","clientToken":"95c47808-b50c-4b6d-9cf8-a1bb1f3c69b4","details":"The request status is SUCCESS."}"#,
+        ),
+        (
+            encode(
+                &UpdateJobExecution {
+                    request: mqtt(
+                        "thingOne",
+                        "$aws/things/thingOne/jobs/002/update",
+                        "thingOne-0",
+                    ),
+                    job_id: "002",
+                    version_number: Some(1),
+                    outcome: Ok(&update_details),
+                },
+                LogLevel::Debug,
+                trace(),
+                ACCOUNT,
+                T_UPDATE,
+            ),
+            r#"{"timestamp":"2017-08-10 19:25:14.758","logLevel":"DEBUG","accountId":"123456789012","status":"Success","eventType":"UpdateJobExecution","protocol":"MQTT","clientId":"thingOne","jobId":"002","topicName":"$aws/things/thingOne/jobs/002/update","clientToken":"thingOne-0","versionNumber":"1","details":"The destination status is IN_PROGRESS. The request status is SUCCESS."}"#,
+        ),
+        (
+            encode(
+                &ReportFinalJobExecutionCount {
+                    job_id: "002",
+                    counts: FinalExecutionCounts {
+                        succeeded: 1,
+                        ..Default::default()
+                    },
+                },
+                LogLevel::Info,
+                trace(),
+                ACCOUNT,
+                T_FINAL,
+            ),
+            r#"{"timestamp":"2017-08-10 19:44:16.776","logLevel":"INFO","accountId":"123456789012","status":"Success","eventType":"ReportFinalJobExecutionCount","jobId":"002","details":"Job 002 completed. QUEUED job execution count: 0 IN_PROGRESS job execution count: 0 FAILED job execution count: 0 SUCCEEDED job execution count: 1 CANCELED job execution count: 0 REJECTED job execution count: 0 REMOVED job execution count: 0"}"#,
+        ),
+    ];
+    for (ours, documented) in cases {
+        assert_eq!(ours, documented);
+    }
+}
+
+/// A rejected device request is the Failure form: ERROR-level `reason` + `details`.
+#[test]
+fn job_failures_carry_reason_and_details() {
+    let details = request_failed_details("Job execution is in a terminal state.");
+    let entry = encode(
+        &UpdateJobExecution {
+            request: JobRequest {
+                protocol: Protocol::Http,
+                client_id: "N/A",
+                topic_name: "$aws/things/t1/jobs/j1/update",
+                client_token: None,
+            },
+            job_id: "j1",
+            version_number: Some(3),
+            outcome: Err(Failure {
+                reason: "InvalidStateTransition",
+                details: &details,
+            }),
+        },
+        LogLevel::Error,
+        trace(),
+        ACCOUNT,
+        T0,
+    );
+    assert_eq!(
+        entry,
+        r#"{"timestamp":"2017-08-10 15:37:23.476","logLevel":"ERROR","accountId":"123456789012","status":"Failure","eventType":"UpdateJobExecution","protocol":"HTTP","clientId":"N/A","jobId":"j1","topicName":"$aws/things/t1/jobs/j1/update","versionNumber":"3","reason":"InvalidStateTransition","details":"The request status is FAILURE. Job execution is in a terminal state."}"#
+    );
+}
