@@ -31,6 +31,12 @@ const PRUNE_EVERY_MS: i64 = 3_600_000;
 pub trait CounterSource: Send + Sync {
     /// Every counter with its metric identity and cumulative value.
     fn counters(&self) -> Vec<(MetricId, u64)>;
+
+    /// Values published as they are at every interval, not as increases: running totals such
+    /// as the Jobs `…TotalCount` metrics. Default: none.
+    fn gauges(&self) -> Vec<(MetricId, f64)> {
+        Vec::new()
+    }
 }
 
 /// The logger's `AWS/IoT` counters (broker, Device Shadow, log pipeline), with their
@@ -80,6 +86,15 @@ impl Core {
                     });
                 }
                 last.0.insert(metric, value);
+            }
+            for (metric, value) in source.gauges() {
+                data.push(Datum {
+                    metric,
+                    timestamp_ms: now,
+                    values: Values::Single(value),
+                    unit: "Count".to_owned(),
+                    storage_resolution: 60,
+                });
             }
         }
         if !data.is_empty()

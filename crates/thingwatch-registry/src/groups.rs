@@ -301,6 +301,9 @@ impl Registry {
         self.inner.security.detach_target(&arn);
         self.inner.security.bump();
         self.inner.logger.invalidate();
+        drop(conn);
+        let things: Vec<&str> = members.iter().map(String::as_str).collect();
+        self.membership_changed(&things);
         Ok(())
     }
 
@@ -407,6 +410,8 @@ impl Registry {
         self.inner.index.add_member(thing, group);
         self.inner.logger.invalidate();
         self.inner.security.bump();
+        drop(conn);
+        self.membership_changed(&[thing]);
         Ok(())
     }
 
@@ -436,6 +441,8 @@ impl Registry {
             self.inner.index.remove_member(thing, group);
             self.inner.logger.invalidate();
             self.inner.security.bump();
+            drop(conn);
+            self.membership_changed(&[thing]);
         }
         Ok(())
     }

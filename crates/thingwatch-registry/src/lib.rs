@@ -37,7 +37,7 @@ mod types;
 
 pub use error::RegistryError;
 pub use membership::MembershipIndex;
-pub use registry::{Registry, check_logging_role};
+pub use registry::{MembershipListener, Registry, check_logging_role};
 pub use store::DB_FILE;
 pub use types::{
     DEFAULT_MAX_LOG_TARGETS, DEFAULT_POLICY_PAGE_SIZE, GroupNameAndArn, ListThingsQuery,

@@ -33,7 +33,13 @@ pub(crate) struct Inner {
     pub(crate) logging: RwLock<LoggingConfig>,
     /// Policies, attachments and thing principals in memory, and the security epoch.
     pub(crate) security: SecurityIndex,
+    /// Called after each committed change of a thing's group memberships
+    /// ([`Registry::on_membership_change`]).
+    pub(crate) membership_listeners: RwLock<Vec<MembershipListener>>,
 }
+
+/// A callback told the name of a thing whose group memberships changed.
+pub type MembershipListener = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The system clock in epoch milliseconds (for changes whose operation takes no `now_ms`).
 pub(crate) fn now_ms() -> i64 {
@@ -92,8 +98,26 @@ impl Registry {
                 index,
                 logging: RwLock::new(logging),
                 security,
+                membership_listeners: RwLock::new(Vec::new()),
             }),
         })
+    }
+
+    /// Registers `listener`, called (after the commit, outside the registry's lock) with the
+    /// name of every thing whose direct group memberships changed: AddThingToThingGroup,
+    /// RemoveThingFromThingGroup, DeleteThingGroup. Continuous jobs follow their target
+    /// groups this way.
+    pub fn on_membership_change(&self, listener: MembershipListener) {
+        self.inner.membership_listeners.write().push(listener);
+    }
+
+    pub(crate) fn membership_changed(&self, things: &[&str]) {
+        let listeners = self.inner.membership_listeners.read().clone();
+        for thing in things {
+            for l in &listeners {
+                l(thing);
+            }
+        }
     }
 
     /// The settings the registry was opened with.
