@@ -228,6 +228,13 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         },
         None => file.metrics_open.unwrap_or(false),
     };
+    let jobs_minute_ms = match env("THINGWATCH_JOBS_MINUTE_MS").filter(|s| !s.is_empty()) {
+        Some(v) => match v.parse::<i64>() {
+            Ok(ms) if (10..=60_000).contains(&ms) => ms,
+            _ => bail!("THINGWATCH_JOBS_MINUTE_MS must be between 10 and 60000 (ms), got {v:?}"),
+        },
+        None => 60_000,
+    };
     Ok(ServeSettings {
         data_dir: args
             .data_dir
@@ -261,6 +268,7 @@ pub fn resolve(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result
         audit_digest_interval: std::time::Duration::from_millis(
             thingwatch_audit::DIGEST_INTERVAL_MS as u64,
         ),
+        jobs_minute_ms,
     })
 }
 

@@ -122,6 +122,12 @@ pub enum ErrorCode {
     NotConfigured,
     /// `VersionConflictException` (IoT, 409).
     VersionConflict,
+    /// `InvalidStateTransitionException` (IoT Jobs, 409): the job or execution's status
+    /// does not allow the change.
+    InvalidStateTransition,
+    /// `TerminalStateException` (iot-jobs-data, 410): the job execution is in a terminal
+    /// state.
+    TerminalState,
     /// `MethodNotAllowedException` (iot-data, 405).
     MethodNotAllowed,
     /// `UnsupportedDocumentEncodingException` (iot-data, 415).
@@ -256,6 +262,8 @@ impl ErrorCode {
             Self::Conflict => "ConflictException",
             Self::NotConfigured => "NotConfiguredException",
             Self::VersionConflict => "VersionConflictException",
+            Self::InvalidStateTransition => "InvalidStateTransitionException",
+            Self::TerminalState => "TerminalStateException",
             Self::MethodNotAllowed => "MethodNotAllowedException",
             Self::UnsupportedDocumentEncoding => "UnsupportedDocumentEncodingException",
             Self::MalformedPolicy => "MalformedPolicyException",
@@ -445,12 +453,13 @@ impl ErrorCode {
                 Self::ResourceAlreadyExists
                 | Self::Conflict
                 | Self::VersionConflict
+                | Self::InvalidStateTransition
                 | Self::IotDeleteConflict
                 | Self::VersionsLimitExceeded
                 | Self::CertificateConflict
                 | Self::ConflictingResourceUpdate => 409,
                 Self::CertificateState => 406,
-                Self::LimitExceeded => 410,
+                Self::LimitExceeded | Self::TerminalState => 410,
                 Self::Throttling => 429,
                 Self::MethodNotAllowed => 405,
                 Self::UnsupportedDocumentEncoding => 415,

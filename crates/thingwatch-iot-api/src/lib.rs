@@ -24,6 +24,7 @@
 //! `resourceArn`. A request that matches no route is `UnknownOperationException` (404).
 
 pub mod certificates;
+pub mod jobs;
 mod logging;
 pub mod policies;
 pub mod route;
@@ -115,6 +116,9 @@ struct Inner {
     /// The topic rules and destinations the rule operations use; `None` answers them with
     /// `UnknownOperationException`.
     rules: Option<Rules>,
+    /// The Jobs service the job and job template operations use; `None` answers them with
+    /// `UnknownOperationException`.
+    jobs: Option<thingwatch_jobs::Jobs>,
 }
 
 /// The IAM check SetV2LoggingOptions / SetLoggingOptions make on `roleArn` (AWS IoT guide,
@@ -141,6 +145,7 @@ impl IotService {
                 certificates: None,
                 roles: None,
                 rules: None,
+                jobs: None,
             }),
         }
     }
@@ -159,6 +164,7 @@ impl IotService {
                 certificates: Some(certificates),
                 roles: self.inner.roles.clone(),
                 rules: self.inner.rules.clone(),
+                jobs: self.inner.jobs.clone(),
             }),
         }
     }
@@ -175,6 +181,7 @@ impl IotService {
                 certificates: self.inner.certificates.clone(),
                 roles: Some(roles),
                 rules: self.inner.rules.clone(),
+                jobs: self.inner.jobs.clone(),
             }),
         }
     }
@@ -194,6 +201,25 @@ impl IotService {
                 certificates: self.inner.certificates.clone(),
                 roles: self.inner.roles.clone(),
                 rules: Some(rules),
+                jobs: self.inner.jobs.clone(),
+            }),
+        }
+    }
+
+    /// The same service with the Jobs control plane (CreateJob … DeleteJobTemplate, see
+    /// [`jobs`]) served by `jobs`. Without it they answer `UnknownOperationException`. Call
+    /// it before the service is shared.
+    #[must_use]
+    pub fn with_jobs(self, jobs: thingwatch_jobs::Jobs) -> IotService {
+        IotService {
+            inner: Arc::new(Inner {
+                registry: self.inner.registry.clone(),
+                settings: self.inner.settings.clone(),
+                logging_writes: tokio::sync::Mutex::new(()),
+                certificates: self.inner.certificates.clone(),
+                roles: self.inner.roles.clone(),
+                rules: self.inner.rules.clone(),
+                jobs: Some(jobs),
             }),
         }
     }
@@ -388,6 +414,26 @@ impl IotService {
             O::ConfirmTopicRuleDestination => {
                 reply(&rid, self.op_confirm_topic_rule_destination(&input)).await
             }
+            O::CreateJob => reply(&rid, self.op_create_job(&input)).await,
+            O::DescribeJob => reply(&rid, self.op_describe_job(&input)).await,
+            O::ListJobs => reply(&rid, self.op_list_jobs(&input)).await,
+            O::UpdateJob => reply(&rid, self.op_update_job(&input)).await,
+            O::CancelJob => reply(&rid, self.op_cancel_job(&input)).await,
+            O::DeleteJob => reply(&rid, self.op_delete_job(&input)).await,
+            O::GetJobDocument => reply(&rid, self.op_get_job_document(&input)).await,
+            O::DescribeJobExecution => reply(&rid, self.op_describe_job_execution(&input)).await,
+            O::ListJobExecutionsForJob => {
+                reply(&rid, self.op_list_job_executions_for_job(&input)).await
+            }
+            O::ListJobExecutionsForThing => {
+                reply(&rid, self.op_list_job_executions_for_thing(&input)).await
+            }
+            O::CancelJobExecution => reply(&rid, self.op_cancel_job_execution(&input)).await,
+            O::DeleteJobExecution => reply(&rid, self.op_delete_job_execution(&input)).await,
+            O::CreateJobTemplate => reply(&rid, self.op_create_job_template(&input)).await,
+            O::DescribeJobTemplate => reply(&rid, self.op_describe_job_template(&input)).await,
+            O::ListJobTemplates => reply(&rid, self.op_list_job_templates(&input)).await,
+            O::DeleteJobTemplate => reply(&rid, self.op_delete_job_template(&input)).await,
         }
     }
 

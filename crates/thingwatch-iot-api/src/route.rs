@@ -156,6 +156,38 @@ pub enum Operation {
     DeleteTopicRuleDestination,
     /// `GET /confirmdestination/{confirmationToken+}`
     ConfirmTopicRuleDestination,
+    /// `PUT /jobs/{jobId}`
+    CreateJob,
+    /// `GET /jobs/{jobId}`
+    DescribeJob,
+    /// `GET /jobs`
+    ListJobs,
+    /// `PATCH /jobs/{jobId}`
+    UpdateJob,
+    /// `PUT /jobs/{jobId}/cancel`
+    CancelJob,
+    /// `DELETE /jobs/{jobId}`
+    DeleteJob,
+    /// `GET /jobs/{jobId}/job-document`
+    GetJobDocument,
+    /// `GET /things/{thingName}/jobs/{jobId}`
+    DescribeJobExecution,
+    /// `GET /jobs/{jobId}/things`
+    ListJobExecutionsForJob,
+    /// `GET /things/{thingName}/jobs`
+    ListJobExecutionsForThing,
+    /// `PUT /things/{thingName}/jobs/{jobId}/cancel`
+    CancelJobExecution,
+    /// `DELETE /things/{thingName}/jobs/{jobId}/executionNumber/{executionNumber}`
+    DeleteJobExecution,
+    /// `PUT /job-templates/{jobTemplateId}`
+    CreateJobTemplate,
+    /// `GET /job-templates/{jobTemplateId}`
+    DescribeJobTemplate,
+    /// `GET /job-templates`
+    ListJobTemplates,
+    /// `DELETE /job-templates/{jobTemplateId}`
+    DeleteJobTemplate,
 }
 
 /// The route table (model `http.method` + `http.requestUri`, query part omitted).
@@ -462,6 +494,58 @@ pub const ROUTES: &[Route<Operation>] = &[
         "/confirmdestination/{confirmationToken+}",
         Operation::ConfirmTopicRuleDestination,
     ),
+    route(Method::PUT, "/jobs/{jobId}", Operation::CreateJob),
+    route(Method::GET, "/jobs/{jobId}", Operation::DescribeJob),
+    route(Method::GET, "/jobs", Operation::ListJobs),
+    route(Method::PATCH, "/jobs/{jobId}", Operation::UpdateJob),
+    route(Method::PUT, "/jobs/{jobId}/cancel", Operation::CancelJob),
+    route(Method::DELETE, "/jobs/{jobId}", Operation::DeleteJob),
+    route(
+        Method::GET,
+        "/jobs/{jobId}/job-document",
+        Operation::GetJobDocument,
+    ),
+    route(
+        Method::GET,
+        "/things/{thingName}/jobs/{jobId}",
+        Operation::DescribeJobExecution,
+    ),
+    route(
+        Method::GET,
+        "/jobs/{jobId}/things",
+        Operation::ListJobExecutionsForJob,
+    ),
+    route(
+        Method::GET,
+        "/things/{thingName}/jobs",
+        Operation::ListJobExecutionsForThing,
+    ),
+    route(
+        Method::PUT,
+        "/things/{thingName}/jobs/{jobId}/cancel",
+        Operation::CancelJobExecution,
+    ),
+    route(
+        Method::DELETE,
+        "/things/{thingName}/jobs/{jobId}/executionNumber/{executionNumber}",
+        Operation::DeleteJobExecution,
+    ),
+    route(
+        Method::PUT,
+        "/job-templates/{jobTemplateId}",
+        Operation::CreateJobTemplate,
+    ),
+    route(
+        Method::GET,
+        "/job-templates/{jobTemplateId}",
+        Operation::DescribeJobTemplate,
+    ),
+    route(Method::GET, "/job-templates", Operation::ListJobTemplates),
+    route(
+        Method::DELETE,
+        "/job-templates/{jobTemplateId}",
+        Operation::DeleteJobTemplate,
+    ),
 ];
 
 /// A matched route: the operation and its decoded path labels.
@@ -698,6 +782,22 @@ mod tests {
             Operation::UpdateTopicRuleDestination,
             Operation::DeleteTopicRuleDestination,
             Operation::ConfirmTopicRuleDestination,
+            Operation::CreateJob,
+            Operation::DescribeJob,
+            Operation::ListJobs,
+            Operation::UpdateJob,
+            Operation::CancelJob,
+            Operation::DeleteJob,
+            Operation::GetJobDocument,
+            Operation::DescribeJobExecution,
+            Operation::ListJobExecutionsForJob,
+            Operation::ListJobExecutionsForThing,
+            Operation::CancelJobExecution,
+            Operation::DeleteJobExecution,
+            Operation::CreateJobTemplate,
+            Operation::DescribeJobTemplate,
+            Operation::ListJobTemplates,
+            Operation::DeleteJobTemplate,
         ] {
             let routes: Vec<_> = ROUTES.iter().filter(|r| r.operation == op).collect();
             assert_eq!(routes.len(), 1, "{op:?}");

@@ -61,6 +61,12 @@ pub enum Pattern {
     Marker,
     /// `RuleName`: `^[a-zA-Z0-9_]+$`.
     RuleName,
+    /// `JobId`, `JobTemplateId`, `NamespaceId`: `[a-zA-Z0-9_-]+`.
+    JobId,
+    /// `ReasonCode`: `[\p{Upper}\p{Digit}_]+`.
+    ReasonCode,
+    /// `JobDescription`, `Comment`: `[^\p{C}]+` (no control or other "C" characters).
+    NoControl,
 }
 
 /// AWS IoT raises `InvalidRequestException` and reports only the length violation of a
@@ -80,6 +86,9 @@ impl ModelPattern for Pattern {
             Self::PolicyVersionId => "[0-9]+",
             Self::Marker => "[A-Za-z0-9+/]+={0,2}",
             Self::RuleName => "^[a-zA-Z0-9_]+$",
+            Self::JobId => "[a-zA-Z0-9_-]+",
+            Self::ReasonCode => r"[\p{Upper}\p{Digit}_]+",
+            Self::NoControl => r"[^\p{C}]+",
         }
     }
 
@@ -105,6 +114,13 @@ impl ModelPattern for Pattern {
                         .all(|c| c.is_ascii_alphanumeric() || "+/".contains(c))
             }
             Self::RuleName => !s.is_empty() && all("_"),
+            Self::JobId => !s.is_empty() && all("_-"),
+            Self::ReasonCode => {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            }
+            Self::NoControl => !s.is_empty() && !s.chars().any(char::is_control),
         }
     }
 }

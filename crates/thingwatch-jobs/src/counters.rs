@@ -45,11 +45,17 @@ pub fn total_metric(status: ExecutionStatus) -> Option<&'static str> {
     })
 }
 
-/// The Jobs counters (cumulative since start) and the source of the totals.
+/// Reads the totals of the jobs in progress and of the given (changed) jobs.
+type TotalsFn = Box<dyn Fn(&HashSet<String>) -> Vec<(String, ProcessCounts)> + Send + Sync>;
+
+/// The Jobs counters (cumulative since start) and the source of the totals. Made before the
+/// Jobs service (the metrics publisher starts first) and handed to [`crate::Jobs::open`],
+/// which connects the totals.
+#[derive(Default)]
 pub struct JobCounters {
     counts: Mutex<HashMap<(String, &'static str), u64>>,
     touched: Mutex<HashSet<String>>,
-    totals: Box<dyn Fn(&HashSet<String>) -> Vec<(String, ProcessCounts)> + Send + Sync>,
+    totals: std::sync::OnceLock<TotalsFn>,
 }
 
 impl std::fmt::Debug for JobCounters {
@@ -59,16 +65,9 @@ impl std::fmt::Debug for JobCounters {
 }
 
 impl JobCounters {
-    /// Counters whose totals are read with `totals` (given the jobs changed since the last
-    /// read; it adds the jobs in progress).
-    pub(crate) fn new(
-        totals: Box<dyn Fn(&HashSet<String>) -> Vec<(String, ProcessCounts)> + Send + Sync>,
-    ) -> JobCounters {
-        JobCounters {
-            counts: Mutex::new(HashMap::new()),
-            touched: Mutex::new(HashSet::new()),
-            totals,
-        }
+    /// Reads the totals with `totals` from now on (the first call wins).
+    pub(crate) fn set_totals(&self, totals: TotalsFn) {
+        let _ = self.totals.set(totals);
     }
 
     fn incr(&self, job_id: &str, metric: &'static str) {
@@ -130,7 +129,10 @@ impl CounterSource for JobCounters {
     fn gauges(&self) -> Vec<(MetricId, f64)> {
         let touched = std::mem::take(&mut *self.touched.lock());
         let mut out = Vec::new();
-        for (job, counts) in (self.totals)(&touched) {
+        let Some(totals) = self.totals.get() else {
+            return out;
+        };
+        for (job, counts) in totals(&touched) {
             for status in ExecutionStatus::ALL {
                 let Some(metric) = total_metric(status) else {
                     continue;

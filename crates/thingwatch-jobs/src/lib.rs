@@ -39,7 +39,7 @@ pub use device::{
     DeviceCaller, JobExecutionView, PendingJobs, StartNextRequest, UpdateRequest, UpdateResult,
 };
 pub use error::{ExecutionState, JobsError, JobsErrorKind};
-pub use gateway::{COMPONENT, JobsGateway, REQUEST_QUEUE_CAPACITY};
+pub use gateway::{COMPONENT, JobsGateway, JobsQueueStats, REQUEST_QUEUE_CAPACITY};
 pub use store::DB_FILE;
 
 use model::{Execution, ExecutionStatus, Job, JobStatus};
@@ -182,7 +182,9 @@ pub(crate) fn secs(ms: i64) -> i64 {
 }
 
 impl Jobs {
-    /// Opens `dir/jobs.db` (creating it) and starts the `jobs-scheduler` thread.
+    /// Opens `dir/jobs.db` (creating it) and starts the `jobs-scheduler` thread, with its
+    /// own [`JobCounters`] ([`Jobs::open_with_counters`] to share them with a metrics
+    /// publisher started earlier).
     ///
     /// # Errors
     /// The database cannot be opened or migrated.
@@ -193,6 +195,21 @@ impl Jobs {
         logger: Logger,
         settings: JobsSettings,
     ) -> Result<Jobs, thingwatch_sqlite::OpenError> {
+        Jobs::open_with_counters(dir, scope, directory, logger, settings, Arc::default())
+    }
+
+    /// [`Jobs::open`] counting into `counters`.
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated.
+    pub fn open_with_counters(
+        dir: &Path,
+        scope: Scope,
+        directory: Arc<dyn Directory>,
+        logger: Logger,
+        settings: JobsSettings,
+        counters: Arc<JobCounters>,
+    ) -> Result<Jobs, thingwatch_sqlite::OpenError> {
         let conn = thingwatch_sqlite::open(&dir.join(DB_FILE), &store::SCHEMA)?;
         let service_log = logger.client(ClientIdentity {
             client_id: "N/A".to_owned(),
@@ -202,26 +219,25 @@ impl Jobs {
             protocol: Protocol::Http,
             thing_name: None,
         });
-        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
-            let weak = weak.clone();
-            Inner {
-                conn: Mutex::new(conn),
-                scope,
-                settings,
-                directory,
-                notifier: OnceLock::new(),
-                logger,
-                service_log,
-                counters: Arc::new(JobCounters::new(Box::new(move |touched| {
-                    weak.upgrade()
-                        .map(|inner| inner.totals(touched))
-                        .unwrap_or_default()
-                }))),
-                scheduler: Mutex::new(None),
-                stopping: AtomicBool::new(false),
-                membership: Mutex::new((HashSet::new(), false)),
-            }
+        let inner = Arc::new(Inner {
+            conn: Mutex::new(conn),
+            scope,
+            settings,
+            directory,
+            notifier: OnceLock::new(),
+            logger,
+            service_log,
+            counters,
+            scheduler: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+            membership: Mutex::new((HashSet::new(), false)),
         });
+        let weak: Weak<Inner> = Arc::downgrade(&inner);
+        inner.counters.set_totals(Box::new(move |touched| {
+            weak.upgrade()
+                .map(|inner| inner.totals(touched))
+                .unwrap_or_default()
+        }));
         let jobs = Jobs { inner };
         let handle = scheduler::spawn(Arc::downgrade(&jobs.inner));
         *jobs.inner.scheduler.lock() = handle;

@@ -66,6 +66,8 @@ pub struct Sources {
     pub rules: Option<thingwatch_rules::EngineHandle>,
     /// The audit trail: the `audit` queue. `None` leaves it out.
     pub audit: Option<thingwatch_audit::Audit>,
+    /// AWS IoT Jobs' MQTT gateway: the `jobs-requests` queue. `None` leaves it out.
+    pub jobs: Option<thingwatch_jobs::JobsGateway>,
 }
 
 /// The Prometheus family name of an `AWS/IoT` metric, without the `_total` suffix the

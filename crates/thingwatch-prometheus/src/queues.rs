@@ -33,6 +33,14 @@ pub(crate) fn register(registry: &mut Registry, sources: &Sources) {
             .get_or_create(&queue(s.name))
             .inc_by(s.rejected_full);
     }
+    if let Some(jobs) = &sources.jobs {
+        let j = jobs.queue_stats();
+        capacity.get_or_create(&queue(j.name)).set(size(j.capacity));
+        enqueued.get_or_create(&queue(j.name)).inc_by(j.queued);
+        dropped
+            .get_or_create(&queue(j.name))
+            .inc_by(j.rejected_full);
+    }
     if let Some(rules) = &sources.rules {
         let h = rules.http_queue();
         let name = thingwatch_rules::engine::HTTP_QUEUE_NAME;

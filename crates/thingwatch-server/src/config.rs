@@ -79,6 +79,10 @@ pub struct ServerConfig {
     /// How often the audit trail seals its hash chain with a signed digest (CloudTrail:
     /// hourly; shorter in tests).
     pub audit_digest_interval: std::time::Duration,
+    /// The length of one "minute" of AWS IoT Jobs — in-progress and step timeouts
+    /// (`…InMinutes`) and rollout rates (things per minute) — in ms (AWS: 60,000; shorter in
+    /// tests and demonstrations, `THINGWATCH_JOBS_MINUTE_MS`).
+    pub jobs_minute_ms: i64,
 }
 
 impl ServerConfig {
@@ -105,6 +109,7 @@ impl ServerConfig {
             audit_digest_interval: std::time::Duration::from_millis(
                 thingwatch_audit::DIGEST_INTERVAL_MS as u64,
             ),
+            jobs_minute_ms: 60_000,
         }
     }
 }

@@ -97,6 +97,11 @@ impl DataDir {
         self.root.join("rules")
     }
 
+    /// `DATA_DIR/jobs`: AWS IoT Jobs — jobs, executions, templates (`jobs.db`).
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
     /// `registry/`: things, thing groups and the logging configuration.
     pub fn registry_dir(&self) -> PathBuf {
         self.root.join("registry")

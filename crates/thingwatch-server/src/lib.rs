@@ -16,16 +16,17 @@
 //! | 6 | certificates | `DATA_DIR/ca.pem` server CA, `DATA_DIR/certificates` |
 //! | 7 | broker | `DATA_DIR/broker` (retained messages, sessions) behind the IoT authorizer |
 //! | 8 | Device Shadow | `DATA_DIR/shadows` + its gateway, registered as the broker's reserved-topic handler |
+//! | 8a | Jobs | `DATA_DIR/jobs` (jobs, executions, templates) + the `jobs-scheduler` thread; its gateway (queue `jobs-requests`, `jobs-worker`) registered as the broker's reserved-topic handler for `$aws/things/…/jobs/…`; continuous jobs follow the registry's membership changes |
 //! | 8b | rules engine | `DATA_DIR/rules` (topic rules, destinations) + the engine on the broker's `rules` observer queue and its `rules-http` queue (after the listeners bind: destination confirmations name the HTTP address) |
 //! | 9 | SNS | `DATA_DIR/sns` (topics, subscriptions, the signing key) + the `sns-deliveries` queue; alarm actions publish to it (after the listeners bind: its URLs name the HTTP address) |
 //! | 9a | audit trail | `DATA_DIR/audit` (records, digests, trails, the digest key) + the `audit` queue and its `audit-writer` thread; the API-call observer that feeds it |
-//! | 9b | AWS APIs | iot, iot-data, logs, monitoring, sns, iam, sts, cloudtrail on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
+//! | 9b | AWS APIs | iot, iot-data, iot-jobs-data, logs, monitoring, sns, iam, sts, cloudtrail on one HTTP dispatcher; MQTT over WebSocket at `/mqtt`; `/metrics`; the unsigned SNS URLs under `/sns/` |
 //! | 10 | listeners | MQTT, MQTT over TLS, HTTP bound; serving tasks started |
 //!
 //! **Stop order** ([`Server::stop`]): listeners stop accepting and every connection ends
 //! (MQTT `Disconnect` entries are written), the audit trail writes what is queued and a final
 //! digest, the certificate watcher ends, the shadow worker
-//! finishes its queue, the logger flushes its pipeline into the store, the metrics publisher
+//! finishes its queue, the jobs worker and scheduler stop, the logger flushes its pipeline into the store, the metrics publisher
 //! publishes the last counts, the store syncs.
 
 pub mod config;
@@ -69,6 +70,8 @@ pub struct Server {
     certificates: thingwatch_certs::CertificateRegistry,
     broker: Broker,
     shadows: thingwatch_shadow::ShadowGateway,
+    jobs: thingwatch_jobs::Jobs,
+    jobs_gateway: thingwatch_jobs::JobsGateway,
     rules: thingwatch_rules::Rules,
     rules_engine: thingwatch_rules::EngineHandle,
     metrics: thingwatch_metrics::MetricStore,
@@ -138,9 +141,14 @@ impl Server {
         let metrics = thingwatch_metrics::MetricStore::open(&data.metrics_dir())
             .with_context(|| format!("opening metrics in {}", data.metrics_dir().display()))?;
         let rule_counters = Arc::new(thingwatch_rules::RuleCounters::default());
+        let job_counters = Arc::new(thingwatch_jobs::JobCounters::default());
         let publisher = thingwatch_metrics::Publisher::start(
             metrics.clone(),
-            vec![Arc::new(logger.clone()), rule_counters.clone()],
+            vec![
+                Arc::new(logger.clone()),
+                rule_counters.clone(),
+                job_counters.clone(),
+            ],
             config.metrics_interval,
         );
         let alarms = thingwatch_metrics::alarms::Alarms::open(
@@ -225,6 +233,26 @@ impl Server {
             thingwatch_shadow::GatewayLimits::default(),
         );
         broker.add_reserved_handler(Arc::new(shadows.clone()));
+        // 8a. AWS IoT Jobs: the control plane's store and scheduler, the device topics.
+        let jobs = thingwatch_jobs::Jobs::open_with_counters(
+            &data.jobs_dir(),
+            thingwatch_aws::Scope::new(config.account_id.clone(), config.region.clone()),
+            Arc::new(registry.clone()),
+            logger.clone(),
+            thingwatch_jobs::JobsSettings {
+                minute_ms: config.jobs_minute_ms,
+                ..Default::default()
+            },
+            job_counters,
+        )
+        .map_err(|e| anyhow::anyhow!("opening jobs in {}: {e}", data.jobs_dir().display()))?;
+        let jobs_gateway = thingwatch_jobs::JobsGateway::start(jobs.clone(), broker.clone());
+        broker.add_reserved_handler(Arc::new(jobs_gateway.clone()));
+        {
+            let jobs = jobs.clone();
+            registry
+                .on_membership_change(Arc::new(move |thing: &str| jobs.membership_changed(thing)));
+        }
         // 10 (bind first: DescribeEndpoint answers the bound MQTT address).
         let mqtt = bind(config.mqtt_listen, "MQTT listener").await?;
         let mqtts = bind(config.mqtts_listen, "MQTT over TLS listener").await?;
@@ -336,6 +364,7 @@ impl Server {
             dashboards,
             (&rules, &rules_engine),
             &audit,
+            (&jobs, &jobs_gateway),
         )
         .with_service(
             "sns",
@@ -396,6 +425,8 @@ impl Server {
             certificates,
             broker,
             shadows,
+            jobs,
+            jobs_gateway,
             rules,
             rules_engine,
             metrics,
@@ -437,6 +468,13 @@ impl Server {
         }
         self.sns.stop();
         self.shadows.stop();
+        self.jobs_gateway.stop();
+        {
+            let jobs = self.jobs.clone();
+            tokio::task::spawn_blocking(move || jobs.stop())
+                .await
+                .context("stopping the jobs scheduler")?;
+        }
         self.evaluator.stop();
         let (logger, store, publisher) = (self.logger, self.store, self.publisher);
         // Flushing the pipeline and syncing the store block: off the async workers.
@@ -517,6 +555,16 @@ impl Server {
     /// The rules engine's counters (rule metrics, the `rules-http` queue).
     pub fn rules_engine(&self) -> &thingwatch_rules::EngineHandle {
         &self.rules_engine
+    }
+
+    /// AWS IoT Jobs (jobs, executions, templates, the device API).
+    pub fn jobs(&self) -> &thingwatch_jobs::Jobs {
+        &self.jobs
+    }
+
+    /// The Jobs MQTT gateway (the `jobs-requests` queue).
+    pub fn jobs_gateway(&self) -> &thingwatch_jobs::JobsGateway {
+        &self.jobs_gateway
     }
 
     /// The audit trail (CloudTrail records, trails, digests).
@@ -629,6 +677,7 @@ fn api_state(
     dashboards: Arc<thingwatch_metrics::dashboards::Dashboards>,
     (rules, rules_engine): (&thingwatch_rules::Rules, &thingwatch_rules::EngineHandle),
     audit: &thingwatch_audit::Audit,
+    (jobs, jobs_gateway): (&thingwatch_jobs::Jobs, &thingwatch_jobs::JobsGateway),
 ) -> thingwatch_http::ApiState {
     // DescribeEndpoint answers the MQTT endpoint: the host alone on the standard port (as
     // AWS answers), `host:port` otherwise.
@@ -647,7 +696,8 @@ fn api_state(
     )
     .with_certificates(certificates.clone())
     .with_role_checker(Arc::new(IamDecisions(iam.clone())))
-    .with_rules(rules.clone());
+    .with_rules(rules.clone())
+    .with_jobs(jobs.clone());
     let iotdata = thingwatch_iotdata_api::IotDataService::new(
         shadows.clone(),
         broker.clone(),
@@ -683,6 +733,7 @@ fn api_state(
             shadows: Some(shadows.clone()),
             rules: Some(rules_engine.clone()),
             audit: Some(audit.clone()),
+            jobs: Some(jobs_gateway.clone()),
         },
         if config.metrics_open {
             thingwatch_prometheus::Access::Open
@@ -700,6 +751,13 @@ fn api_state(
     )
     .with_service("iot", Arc::new(iot))
     .with_service("iotdata", Arc::new(iotdata))
+    .with_service(
+        thingwatch_jobs_data_api::SERVICE,
+        Arc::new(thingwatch_jobs_data_api::JobsDataService::new(
+            jobs.clone(),
+            logger.clone(),
+        )),
+    )
     .with_service(
         thingwatch_monitoring_api::SERVICE,
         Arc::new(thingwatch_monitoring_api::MonitoringService::new(

@@ -87,6 +87,7 @@ const DOMAIN_CRATES: &[&str] = &[
     "thingwatch-authz",
     "thingwatch-iam",
     "thingwatch-audit",
+    "thingwatch-jobs",
 ];
 
 /// The HTTP stack, the crate that carries the AWS HTTP layer and the services' API crates.
@@ -104,6 +105,7 @@ const HTTP_CRATES: &[&str] = &[
     "thingwatch-iotdata-api",
     "thingwatch-iam-api",
     "thingwatch-cloudtrail-api",
+    "thingwatch-jobs-data-api",
     "thingwatch-prometheus",
 ];
 

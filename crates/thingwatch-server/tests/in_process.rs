@@ -7,10 +7,7 @@
 //! - an HTTPS `Publish` to a shadow request topic and an MQTT PUBLISH to it produce the same
 //!   log entries and the same answers on MQTT (only the requester's identity differs).
 
-use rumqttc::{
-    AsyncClient, ConnectReturnCode, Event, EventLoop, Incoming, MqttOptions, QoS, TlsConfiguration,
-    Transport,
-};
+use rumqttc::{Event, EventLoop, Incoming, MqttOptions, QoS, TlsConfiguration, Transport};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
@@ -20,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use thingwatch_broker::{MessageObserver, ObservedMessage, ObserverConfig, Sender};
 use thingwatch_events::{DEFAULT_LOG_GROUP, Protocol, WhenFull};
 use thingwatch_server::{Server, ServerConfig};
+use thingwatch_test_support::rumqtt::{connect_with, publish};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -63,38 +61,6 @@ fn observed(rx: &mpsc::Receiver<ObservedMessage>, topic: &str) -> ObservedMessag
             Ok(m) if m.topic() == topic => return m,
             Ok(_) => {}
             Err(e) => panic!("no message on {topic} observed: {e}"),
-        }
-    }
-}
-
-/// Connects and waits for a successful CONNACK.
-async fn connect(opts: MqttOptions) -> (AsyncClient, EventLoop) {
-    let (client, mut el) = AsyncClient::new(opts, 50);
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => {
-                assert_eq!(ack.code, ConnectReturnCode::Success);
-                return (client, el);
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("connect failed: {e}"),
-            Err(_) => panic!("no CONNACK"),
-        }
-    }
-}
-
-/// Publishes at QoS 1 and waits for the PUBACK.
-async fn publish(client: &AsyncClient, el: &mut EventLoop, topic: &str, payload: &[u8]) {
-    client
-        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
-        .await
-        .unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::PubAck(_)))) => return,
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("publish failed: {e}"),
-            Err(_) => panic!("no PUBACK for {topic}"),
         }
     }
 }
@@ -302,7 +268,7 @@ async fn an_observer_sees_mqtt_tls_websocket_and_https_messages() {
     let (_dir, server, rx) = start().await;
 
     // MQTT over TCP (loopback, anonymous).
-    let (tcp, mut tcp_el) = connect(tcp_options(&server, "obs-tcp")).await;
+    let (tcp, mut tcp_el) = connect_with(tcp_options(&server, "obs-tcp")).await;
     publish(&tcp, &mut tcp_el, "obs/tcp", b"over tcp").await;
 
     // MQTT over mutual TLS with a registered certificate and an IoT policy.
@@ -320,7 +286,7 @@ async fn an_observer_sees_mqtt_tls_websocket_and_https_messages() {
     registry
         .attach_policy("obs-tls", &cert.certificate_arn)
         .unwrap();
-    let (tls, mut tls_el) = connect(tls_options(
+    let (tls, mut tls_el) = connect_with(tls_options(
         &server,
         "obs-tls",
         &cert.certificate_pem,
@@ -330,7 +296,7 @@ async fn an_observer_sees_mqtt_tls_websocket_and_https_messages() {
     publish(&tls, &mut tls_el, "obs/tls", b"over tls").await;
 
     // MQTT over SigV4 WebSocket, as the root IAM identity.
-    let (ws, mut ws_el) = connect(websocket_options(&server, "obs-ws")).await;
+    let (ws, mut ws_el) = connect_with(websocket_options(&server, "obs-ws")).await;
     publish(&ws, &mut ws_el, "obs/ws", b"over websocket").await;
 
     // HTTPS iot-data Publish.
@@ -454,7 +420,7 @@ fn trace_of(entries: &[Value], topic: &str, thing: &str) -> (String, Vec<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_and_mqtt_shadow_publishes_are_one_path() {
     let (_dir, server, rx) = start().await;
-    let (watcher, mut watcher_el) = connect(tcp_options(&server, "watcher")).await;
+    let (watcher, mut watcher_el) = connect_with(tcp_options(&server, "watcher")).await;
     watcher
         .subscribe("$aws/things/+/shadow/update/+", QoS::AtLeastOnce)
         .await
@@ -466,7 +432,7 @@ async fn https_and_mqtt_shadow_publishes_are_one_path() {
             break;
         }
     }
-    let (device, mut device_el) = connect(tcp_options(&server, "device")).await;
+    let (device, mut device_el) = connect_with(tcp_options(&server, "device")).await;
     let update = br#"{"state":{"reported":{"temp":21}},"clientToken":"c-1"}"#;
     let malformed = br#"{"state":"#;
 
@@ -750,7 +716,7 @@ async fn cloudwatch(server: &Server, op: &str, body: &Value) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_iot_counters_become_cloudwatch_metrics_per_protocol() {
     let (_dir, server, _rx) = start().await;
-    let (client, mut el) = connect(tcp_options(&server, "metrics-device")).await;
+    let (client, mut el) = connect_with(tcp_options(&server, "metrics-device")).await;
     for i in 0..4 {
         publish(&client, &mut el, "telemetry/m", format!("{i}").as_bytes()).await;
     }

@@ -4,13 +4,14 @@
 //! caller allowed `cloudwatch:GetMetricData` may read it unless the server runs with
 //! `metrics_open`.
 
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, Incoming, MqttOptions, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, QoS};
 use std::collections::HashSet;
 use std::time::Duration;
 use thingwatch_events::MetricName;
 use thingwatch_server::{Server, ServerConfig};
 use thingwatch_test_support::aws::{AwsClient, Credentials, Request, Response};
 use thingwatch_test_support::eventually;
+use thingwatch_test_support::rumqtt::connect;
 
 const WAIT: Duration = Duration::from_secs(10);
 const N: u64 = 25;
@@ -42,23 +43,6 @@ async fn scrape(client: &AwsClient, request: Request) -> Response {
 
 fn signed() -> Request {
     Request::new("monitoring", "GET", "/metrics")
-}
-
-/// Connects and waits for a successful CONNACK.
-async fn connect(server: &Server, id: &str) -> (AsyncClient, EventLoop) {
-    let opts = MqttOptions::new(id, "127.0.0.1", server.mqtt_addr.port());
-    let (client, mut el) = AsyncClient::new(opts, 50);
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => {
-                assert_eq!(ack.code, ConnectReturnCode::Success);
-                return (client, el);
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("connect failed: {e}"),
-            Err(_) => panic!("no CONNACK"),
-        }
-    }
 }
 
 /// Publishes `n` messages at QoS 1, each acknowledged before the next.
@@ -183,7 +167,7 @@ async fn mqtt_publishes_are_counted_and_the_text_is_openmetrics() {
         first.text()
     );
 
-    let (mqtt, mut el) = connect(&server, "prom-device").await;
+    let (mqtt, mut el) = connect(server.mqtt_addr, "prom-device").await;
     publish_n(&mqtt, &mut el, N).await;
     let last = eventually(
         WAIT,

@@ -6,11 +6,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, Incoming, MqttOptions, QoS};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use thingwatch_events::DEFAULT_LOG_GROUP;
 use thingwatch_server::{Server, ServerConfig};
+use thingwatch_test_support::rumqtt::{connect, next_message, publish, subscribe};
 use tokio::sync::mpsc;
 
 const ACCOUNT: &str = "123456789012";
@@ -78,64 +78,6 @@ fn republish(topic: &str) -> Value {
     json!({"republish": {"topic": topic, "roleArn": ROLE, "qos": 1}})
 }
 
-async fn connect(server: &Server, client_id: &str) -> (AsyncClient, EventLoop) {
-    let mut opts = MqttOptions::new(client_id, "127.0.0.1", server.mqtt_addr.port());
-    opts.set_keep_alive(Duration::from_secs(30));
-    let (client, mut el) = AsyncClient::new(opts, 50);
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => {
-                assert_eq!(ack.code, ConnectReturnCode::Success);
-                return (client, el);
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("connect failed: {e}"),
-            Err(_) => panic!("no CONNACK"),
-        }
-    }
-}
-
-async fn subscribe(client: &AsyncClient, el: &mut EventLoop, filter: &str) {
-    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::SubAck(_)))) => return,
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("subscribe failed: {e}"),
-            Err(_) => panic!("no SUBACK"),
-        }
-    }
-}
-
-async fn publish(client: &AsyncClient, el: &mut EventLoop, topic: &str, payload: &[u8]) {
-    client
-        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
-        .await
-        .unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::PubAck(_)))) => return,
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("publish failed: {e}"),
-            Err(_) => panic!("no PUBACK for {topic}"),
-        }
-    }
-}
-
-/// The next PUBLISH this client receives: `(topic, payload)`.
-async fn next_message(el: &mut EventLoop) -> (String, Vec<u8>) {
-    loop {
-        match tokio::time::timeout(WAIT, el.poll()).await {
-            Ok(Ok(Event::Incoming(Incoming::Publish(p)))) => {
-                return (p.topic.clone(), p.payload.to_vec());
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("connection failed: {e}"),
-            Err(_) => panic!("nothing received"),
-        }
-    }
-}
-
 /// Every entry of the default log group, parsed (after flushing the pipeline).
 fn entries(server: &Server) -> Vec<Value> {
     server.logger().flush();
@@ -183,9 +125,9 @@ async fn republish_with_where_and_substitution_logs_and_counts() {
             "actions": [republish("alerts/${topic(2)}")]
         }),
     );
-    let (sub, mut sub_el) = connect(&server, "watcher").await;
+    let (sub, mut sub_el) = connect(server.mqtt_addr, "watcher").await;
     subscribe(&sub, &mut sub_el, "alerts/#").await;
-    let (dev, mut dev_el) = connect(&server, "sensor-1").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "sensor-1").await;
     publish(&dev, &mut dev_el, "dt/d1/temp", br#"{"temp": 20}"#).await;
     publish(&dev, &mut dev_el, "dt/d2/temp", br#"{"temp": 35}"#).await;
     // Only the hot reading is republished, to its device's topic, with the SELECT's shape.
@@ -289,10 +231,10 @@ async fn basic_ingest_reaches_only_its_rule() {
             "actions": [republish("ingested/out")]
         }),
     );
-    let (sub, mut sub_el) = connect(&server, "watcher").await;
+    let (sub, mut sub_el) = connect(server.mqtt_addr, "watcher").await;
     subscribe(&sub, &mut sub_el, "$aws/rules/ingest_rule/#").await;
     subscribe(&sub, &mut sub_el, "ingested/out").await;
-    let (dev, mut dev_el) = connect(&server, "sensor-2").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "sensor-2").await;
     publish(
         &dev,
         &mut dev_el,
@@ -352,9 +294,9 @@ async fn cloudwatch_actions_and_error_action() {
             "errorAction": republish("errors/${topic(2)}")
         }),
     );
-    let (sub, mut sub_el) = connect(&server, "watcher").await;
+    let (sub, mut sub_el) = connect(server.mqtt_addr, "watcher").await;
     subscribe(&sub, &mut sub_el, "errors/#").await;
-    let (dev, mut dev_el) = connect(&server, "press-7").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "press-7").await;
     let reading = br#"{"temp": 71.5}"#;
     publish(&dev, &mut dev_el, "factory/press7/reading", reading).await;
 
@@ -498,9 +440,9 @@ async fn http_action_needs_a_confirmed_destination() {
         .unwrap()
         .to_owned();
 
-    let (sub, mut sub_el) = connect(&server, "watcher").await;
+    let (sub, mut sub_el) = connect(server.mqtt_addr, "watcher").await;
     subscribe(&sub, &mut sub_el, "errors/#").await;
-    let (dev, mut dev_el) = connect(&server, "hooked").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "hooked").await;
     // Not confirmed yet: the action fails into the error action.
     publish(&dev, &mut dev_el, "hook/a", br#"{"temp": 1}"#).await;
     let (_, payload) = next_message(&mut sub_el).await;
@@ -582,7 +524,7 @@ async fn a_rule_republishing_to_its_own_topic_stops() {
         "looping",
         json!({"sql": "SELECT * FROM 'loop/#'", "actions": [republish("loop/again")]}),
     );
-    let (dev, mut dev_el) = connect(&server, "looper").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "looper").await;
     publish(&dev, &mut dev_el, "loop/start", b"{}").await;
     let limit = u64::from(thingwatch_rules::engine::MAX_CHAIN_MESSAGES);
     // The first message, plus MAX_CHAIN_MESSAGES republished ones that ran the rule again.
@@ -596,7 +538,7 @@ async fn a_rule_republishing_to_its_own_topic_stops() {
         limit + 1
     );
     // The engine still runs other messages.
-    let (sub, mut sub_el) = connect(&server, "watcher").await;
+    let (sub, mut sub_el) = connect(server.mqtt_addr, "watcher").await;
     subscribe(&sub, &mut sub_el, "loop/again").await;
     publish(&dev, &mut dev_el, "loop/next", br#"{"n": 2}"#).await;
     let (topic, _) = next_message(&mut sub_el).await;
@@ -617,7 +559,7 @@ async fn get_thing_shadow_reads_the_device_shadow() {
             "actions": [republish("answer/lamp")]
         }),
     );
-    let (dev, mut dev_el) = connect(&server, "lamp").await;
+    let (dev, mut dev_el) = connect(server.mqtt_addr, "lamp").await;
     subscribe(&dev, &mut dev_el, "$aws/things/lamp/shadow/update/accepted").await;
     publish(
         &dev,

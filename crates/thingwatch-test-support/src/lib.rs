@@ -18,6 +18,7 @@ pub mod aws;
 pub mod ca;
 pub mod captures;
 pub mod mqtt;
+pub mod rumqtt;
 pub mod server;
 
 use std::future::Future;
