@@ -169,7 +169,7 @@ async fn v2_logging_options_validation() {
         ),
         (
             json!({"eventConfigurations": [{"eventType": "Teleport"}]}),
-            "Unsupported eventType 'Teleport'. Supported event types: Connect, Disconnect, Subscribe, Unsubscribe, Publish-In, Publish-Out, Queued, GetThingShadow, UpdateThingShadow, DeleteThingShadow, RuleMatch, StartingRuleExecution, RuleExecution, RuleNotFound, RuleMessageThrottled, FunctionExecution.",
+            "Unsupported eventType 'Teleport'. Supported event types: Connect, Disconnect, Subscribe, Unsubscribe, Publish-In, Publish-Out, Queued, GetThingShadow, UpdateThingShadow, DeleteThingShadow, RuleMatch, StartingRuleExecution, RuleExecution, RuleNotFound, RuleMessageThrottled, FunctionExecution, GetPendingJobExecution, DescribeJobExecution, StartNextPendingJobExecution, UpdateJobExecution, ReportFinalJobExecutionCount.",
         ),
         (
             json!({"eventConfigurations": [{"eventType": "Connect", "logDestination": "bad group"}]}),

@@ -211,6 +211,8 @@ impl Jobs {
         counters: Arc<JobCounters>,
     ) -> Result<Jobs, thingwatch_sqlite::OpenError> {
         let conn = thingwatch_sqlite::open(&dir.join(DB_FILE), &store::SCHEMA)?;
+        // Every statement of store.rs stays parsed (there are about 40).
+        conn.set_prepared_statement_cache_capacity(store::STATEMENT_CACHE);
         let service_log = logger.client(ClientIdentity {
             client_id: "N/A".to_owned(),
             principal_id: "N/A".to_owned(),
@@ -518,14 +520,12 @@ impl Inner {
     ) -> rusqlite::Result<()> {
         if job.status != JobStatus::InProgress
             || job.config.target_selection != model::TargetSelection::Snapshot
+            || store::has_pending(conn, &job.job_id)?
             || store::rollout_len(conn, &job.job_id)? > 0
         {
             return Ok(());
         }
         let counts = store::counts(conn, &job.job_id)?;
-        if counts.pending() > 0 {
-            return Ok(());
-        }
         job.status = JobStatus::Completed;
         job.completed_at_ms = Some(now);
         job.last_updated_at_ms = now;
@@ -596,6 +596,8 @@ impl Inner {
         };
         let now = now_ms();
         let mut messages = Vec::new();
+        // One job's document serves every thing it notifies.
+        let mut documents: HashMap<String, Option<String>> = HashMap::new();
         {
             let conn = self.conn.lock();
             for (thing, before) in &outbox.before {
@@ -619,10 +621,15 @@ impl Inner {
                 if before.first() != after.first() {
                     let next = pending.first();
                     let document = next.and_then(|e| {
-                        store::job(&conn, &e.job_id)
-                            .ok()
-                            .flatten()
-                            .map(|j| j.config.document)
+                        documents
+                            .entry(e.job_id.clone())
+                            .or_insert_with(|| {
+                                store::job(&conn, &e.job_id)
+                                    .ok()
+                                    .flatten()
+                                    .map(|j| j.config.document)
+                            })
+                            .clone()
                     });
                     messages.push((
                         format!("$aws/things/{thing}/jobs/notify-next"),

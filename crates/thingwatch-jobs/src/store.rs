@@ -17,6 +17,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::BTreeMap;
 use thingwatch_sqlite::{Migration, Schema};
 
+/// Prepared statements kept per connection (more than this module has).
+pub(crate) const STATEMENT_CACHE: usize = 64;
+
 /// The database file in the jobs directory.
 pub const DB_FILE: &str = "jobs.db";
 
@@ -54,6 +57,7 @@ pub(crate) const SCHEMA: Schema = Schema::new(
         CREATE INDEX IF NOT EXISTS executions_deadline ON executions(deadline)
             WHERE deadline IS NOT NULL;
         CREATE INDEX IF NOT EXISTS executions_thing ON executions(thing, job_id);
+        CREATE INDEX IF NOT EXISTS executions_job_pending ON executions(job_id, pending);
         CREATE TABLE IF NOT EXISTS rollout (
             job_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -92,17 +96,34 @@ fn execution_of(row: &Row<'_>) -> rusqlite::Result<Execution> {
     })
 }
 
+/// Runs one statement through the connection's statement cache (parsed once).
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Reads one row through the connection's statement cache.
+fn row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn details_json(details: &BTreeMap<String, String>) -> String {
     serde_json::to_string(details).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Inserts a new execution as the thing's latest of the job (older ones stop being latest).
 pub(crate) fn insert_execution(conn: &Connection, e: &Execution) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE executions SET latest = 0 WHERE job_id = ?1 AND thing = ?2 AND latest = 1",
         params![e.job_id, e.thing_name],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO executions (job_id, thing, execution_number, status, latest, pending, \
          force_canceled, status_details, queued_at, started_at, last_updated_at, version, \
          retry_attempt, in_progress_deadline, step_deadline, deadline) \
@@ -135,7 +156,8 @@ pub(crate) fn update_execution(conn: &Connection, e: &Execution) -> rusqlite::Re
     } else {
         None
     };
-    conn.execute(
+    exec(
+        conn,
         "UPDATE executions SET status = ?4, pending = ?5, force_canceled = ?6, \
          status_details = ?7, started_at = ?8, last_updated_at = ?9, version = ?10, \
          in_progress_deadline = ?11, step_deadline = ?12, deadline = ?13 \
@@ -265,7 +287,8 @@ pub(crate) fn expired(
 
 /// The earliest pending timer, epoch ms.
 pub(crate) fn next_deadline(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    row(
+        conn,
         "SELECT MIN(deadline) FROM executions WHERE deadline IS NOT NULL",
         [],
         |r| r.get(0),
@@ -289,13 +312,25 @@ pub(crate) fn counts(conn: &Connection, job_id: &str) -> rusqlite::Result<Proces
     Ok(counts)
 }
 
+/// Does the job have a `QUEUED` or `IN_PROGRESS` execution? (Index `executions_job_pending`:
+/// no scan of the job's executions.)
+pub(crate) fn has_pending(conn: &Connection, job_id: &str) -> rusqlite::Result<bool> {
+    row(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM executions WHERE job_id = ?1 AND pending = 1)",
+        params![job_id],
+        |r| r.get(0),
+    )
+}
+
 /// Things of the job with an execution (any number).
 pub(crate) fn has_execution(
     conn: &Connection,
     job_id: &str,
     thing: &str,
 ) -> rusqlite::Result<bool> {
-    conn.query_row(
+    row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM executions WHERE job_id = ?1 AND thing = ?2) \
          OR EXISTS (SELECT 1 FROM rollout WHERE job_id = ?1 AND thing = ?2)",
         params![job_id, thing],
@@ -312,7 +347,8 @@ fn job_of(row: &Row<'_>) -> rusqlite::Result<Job> {
 
 /// One job.
 pub(crate) fn job(conn: &Connection, job_id: &str) -> rusqlite::Result<Option<Job>> {
-    conn.query_row(
+    row(
+        conn,
         "SELECT body FROM jobs WHERE job_id = ?1",
         params![job_id],
         job_of,
@@ -322,10 +358,14 @@ pub(crate) fn job(conn: &Connection, job_id: &str) -> rusqlite::Result<Option<Jo
 
 /// Inserts a job (the caller checked it does not exist).
 pub(crate) fn insert_job(conn: &Connection, job: &Job) -> rusqlite::Result<()> {
-    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs", [], |r| {
-        r.get(0)
-    })?;
-    conn.execute(
+    let seq: i64 = row(
+        conn,
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs",
+        [],
+        |r| r.get(0),
+    )?;
+    exec(
+        conn,
         "INSERT INTO jobs (job_id, seq, status, target_selection, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             job.job_id,
@@ -344,7 +384,8 @@ fn body<T: serde::Serialize>(value: &T) -> String {
 
 /// Writes a job's changed state back.
 pub(crate) fn update_job(conn: &Connection, job: &Job) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE jobs SET status = ?2, body = ?3 WHERE job_id = ?1",
         params![job.job_id, job.status.as_str(), body(job)],
     )?;
@@ -375,9 +416,17 @@ pub(crate) fn jobs_in(conn: &Connection, status: &str) -> rusqlite::Result<Vec<J
 
 /// Deletes a job with its executions and rollout rows.
 pub(crate) fn delete_job(conn: &Connection, job_id: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM executions WHERE job_id = ?1", params![job_id])?;
-    conn.execute("DELETE FROM rollout WHERE job_id = ?1", params![job_id])?;
-    conn.execute("DELETE FROM jobs WHERE job_id = ?1", params![job_id])?;
+    exec(
+        conn,
+        "DELETE FROM executions WHERE job_id = ?1",
+        params![job_id],
+    )?;
+    exec(
+        conn,
+        "DELETE FROM rollout WHERE job_id = ?1",
+        params![job_id],
+    )?;
+    exec(conn, "DELETE FROM jobs WHERE job_id = ?1", params![job_id])?;
     Ok(())
 }
 
@@ -387,7 +436,8 @@ pub(crate) fn push_rollout(
     job_id: &str,
     things: &[String],
 ) -> rusqlite::Result<()> {
-    let start: i64 = conn.query_row(
+    let start: i64 = row(
+        conn,
         "SELECT COALESCE(MAX(seq), 0) FROM rollout WHERE job_id = ?1",
         params![job_id],
         |r| r.get(0),
@@ -416,7 +466,8 @@ pub(crate) fn pop_rollout(
         rows.collect::<rusqlite::Result<_>>()?
     };
     if let Some((last, _)) = rows.last() {
-        conn.execute(
+        exec(
+            conn,
             "DELETE FROM rollout WHERE job_id = ?1 AND seq <= ?2",
             params![job_id, last],
         )?;
@@ -426,7 +477,8 @@ pub(crate) fn pop_rollout(
 
 /// Targets waiting in the job's rollout queue.
 pub(crate) fn rollout_len(conn: &Connection, job_id: &str) -> rusqlite::Result<u64> {
-    conn.query_row(
+    row(
+        conn,
         "SELECT COUNT(*) FROM rollout WHERE job_id = ?1",
         params![job_id],
         |r| r.get::<_, i64>(0).map(|n| n as u64),
@@ -435,7 +487,11 @@ pub(crate) fn rollout_len(conn: &Connection, job_id: &str) -> rusqlite::Result<u
 
 /// Drops the job's rollout queue.
 pub(crate) fn clear_rollout(conn: &Connection, job_id: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM rollout WHERE job_id = ?1", params![job_id])?;
+    exec(
+        conn,
+        "DELETE FROM rollout WHERE job_id = ?1",
+        params![job_id],
+    )?;
     Ok(())
 }
 
@@ -444,13 +500,15 @@ pub(crate) fn pending_of_job(conn: &Connection, job_id: &str) -> rusqlite::Resul
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EXECUTION_COLUMNS} FROM executions WHERE job_id = ?1 AND pending = 1"
     ))?;
+    // (served by `executions_job_pending`)
     let rows = stmt.query_map(params![job_id], execution_of)?;
     rows.collect()
 }
 
 /// One template.
 pub(crate) fn template(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobTemplate>> {
-    conn.query_row(
+    row(
+        conn,
         "SELECT body FROM templates WHERE template_id = ?1",
         params![id],
         |r| {
@@ -469,10 +527,14 @@ pub(crate) fn template(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
 
 /// Inserts a template.
 pub(crate) fn insert_template(conn: &Connection, t: &JobTemplate) -> rusqlite::Result<()> {
-    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM templates", [], |r| {
-        r.get(0)
-    })?;
-    conn.execute(
+    let seq: i64 = row(
+        conn,
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM templates",
+        [],
+        |r| r.get(0),
+    )?;
+    exec(
+        conn,
         "INSERT INTO templates (template_id, seq, body) VALUES (?1, ?2, ?3)",
         params![t.job_template_id, seq, body(t)],
     )?;
@@ -499,16 +561,22 @@ pub(crate) fn templates_page(
 
 /// Deletes a template; `false` if there was none.
 pub(crate) fn delete_template(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM templates WHERE template_id = ?1", params![id])? > 0)
+    Ok(exec(
+        conn,
+        "DELETE FROM templates WHERE template_id = ?1",
+        params![id],
+    )? > 0)
 }
 
 /// Deletes one execution; the thing's highest remaining execution of the job becomes latest.
 pub(crate) fn delete_execution(conn: &Connection, e: &Execution) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM executions WHERE job_id = ?1 AND thing = ?2 AND execution_number = ?3",
         params![e.job_id, e.thing_name, e.execution_number],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "UPDATE executions SET latest = 1 WHERE job_id = ?1 AND thing = ?2 AND execution_number = \
          (SELECT MAX(execution_number) FROM executions WHERE job_id = ?1 AND thing = ?2) \
          AND NOT EXISTS (SELECT 1 FROM executions WHERE job_id = ?1 AND thing = ?2 AND latest = 1)",
