@@ -99,7 +99,10 @@ impl JobsDataService {
     }
 }
 
-fn matched(req: &AwsRequest) -> Result<(Operation, Vec<(&'static str, String)>), ApiError> {
+/// A route's decoded path labels, in template order.
+type Labels = Vec<(&'static str, String)>;
+
+fn matched(req: &AwsRequest) -> Result<(Operation, Labels), ApiError> {
     let path = req.uri.path();
     match route::match_in(ROUTES, &req.method, path)? {
         Some((op, labels)) => {

@@ -79,16 +79,11 @@ impl Directory for thingwatch_registry::Registry {
     fn things_in_group(&self, group: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
-        loop {
-            match self.list_things_in_thing_group(group, true, token.as_deref(), 250) {
-                Ok(page) => {
-                    out.extend(page.items);
-                    match page.next_token {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
-                }
-                Err(_) => break,
+        while let Ok(page) = self.list_things_in_thing_group(group, true, token.as_deref(), 250) {
+            out.extend(page.items);
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         out

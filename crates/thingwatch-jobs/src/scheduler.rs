@@ -362,6 +362,6 @@ fn schedule_time(
     job.config
         .scheduling_config
         .as_ref()
-        .and_then(|s| pick(s))
+        .and_then(pick)
         .and_then(crate::control::parse_schedule_time)
 }
