@@ -351,7 +351,7 @@ impl Server {
         // 9. The AWS APIs.
         let api_state = api_state(
             &config,
-            mqtt_addr,
+            (mqtt_addr, http_addr),
             &iam,
             &registry,
             &certificates,
@@ -664,7 +664,7 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
 #[allow(clippy::too_many_arguments)]
 fn api_state(
     config: &ServerConfig,
-    mqtt_addr: SocketAddr,
+    (mqtt_addr, http_addr): (SocketAddr, SocketAddr),
     iam: &thingwatch_iam::Iam,
     registry: &Registry,
     certificates: &thingwatch_certs::CertificateRegistry,
@@ -691,7 +691,11 @@ fn api_state(
         thingwatch_iot_api::IotSettings {
             account_id: config.account_id.clone(),
             region: config.region.clone(),
-            endpoints: thingwatch_iot_api::Endpoints::data_only(data_endpoint),
+            // `iot:Jobs`: the jobs data plane (`iot-jobs-data`) is served on the HTTP port.
+            endpoints: thingwatch_iot_api::Endpoints {
+                jobs: Some(http_addr.to_string()),
+                ..thingwatch_iot_api::Endpoints::data_only(data_endpoint)
+            },
         },
     )
     .with_certificates(certificates.clone())
