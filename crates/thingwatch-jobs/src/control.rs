@@ -115,6 +115,26 @@ fn bad_token() -> JobsError {
     JobsError::invalid("The nextToken is not valid.")
 }
 
+/// Cuts a page read with one row more than `max`: the page, and the token of the next one
+/// (the keys of the page's last item, tagged `tag`) when that extra row came back.
+fn paginate<T>(
+    mut items: Vec<T>,
+    max: usize,
+    tag: &str,
+    keys: impl Fn(&T) -> Vec<String>,
+) -> (Vec<T>, Option<String>) {
+    if items.len() <= max {
+        return (items, None);
+    }
+    items.truncate(max);
+    let token = items.last().map(|last| {
+        let keys = keys(last);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        page_token::encode(Alphabet::UrlSafe, tag, &keys)
+    });
+    (items, token)
+}
+
 fn check_max_results(n: usize) -> Result<(), JobsError> {
     if (1..=250).contains(&n) {
         Ok(())
@@ -697,15 +717,9 @@ impl Jobs {
         if store::job(&conn, job_id)?.is_none() {
             return Err(job_not_found(job_id));
         }
-        let mut executions =
-            store::executions_of_job(&conn, job_id, status, &after, max_results + 1)?;
-        let next_token = (executions.len() > max_results).then(|| {
-            executions.truncate(max_results);
-            let last = executions
-                .last()
-                .map(|e| e.thing_name.as_str())
-                .unwrap_or_default();
-            page_token::encode(Alphabet::UrlSafe, TOKEN_FOR_JOB, &[last])
+        let rows = store::executions_of_job(&conn, job_id, status, &after, max_results + 1)?;
+        let (executions, next_token) = paginate(rows, max_results, TOKEN_FOR_JOB, |e| {
+            vec![e.thing_name.clone()]
         });
         Ok(ExecutionPage {
             executions,
@@ -735,7 +749,7 @@ impl Jobs {
             None => (String::new(), 0),
         };
         let conn = self.inner.conn.lock();
-        let mut executions = store::executions_of_thing(
+        let rows = store::executions_of_thing(
             &conn,
             thing,
             status,
@@ -743,15 +757,8 @@ impl Jobs {
             (&after.0, after.1),
             max_results + 1,
         )?;
-        let next_token = (executions.len() > max_results).then(|| {
-            executions.truncate(max_results);
-            let last = executions.last();
-            let job = last.map(|e| e.job_id.clone()).unwrap_or_default();
-            let n = last
-                .map(|e| e.execution_number)
-                .unwrap_or_default()
-                .to_string();
-            page_token::encode(Alphabet::UrlSafe, TOKEN_FOR_THING, &[&job, &n])
+        let (executions, next_token) = paginate(rows, max_results, TOKEN_FOR_THING, |e| {
+            vec![e.job_id.clone(), e.execution_number.to_string()]
         });
         Ok(ExecutionPage {
             executions,
@@ -966,14 +973,9 @@ impl Jobs {
             None => String::new(),
         };
         let conn = self.inner.conn.lock();
-        let mut templates = store::templates_page(&conn, &after, max_results + 1)?;
-        let next_token = (templates.len() > max_results).then(|| {
-            templates.truncate(max_results);
-            let last = templates
-                .last()
-                .map(|t| t.job_template_id.as_str())
-                .unwrap_or_default();
-            page_token::encode(Alphabet::UrlSafe, TOKEN_TEMPLATES, &[last])
+        let rows = store::templates_page(&conn, &after, max_results + 1)?;
+        let (templates, next_token) = paginate(rows, max_results, TOKEN_TEMPLATES, |t| {
+            vec![t.job_template_id.clone()]
         });
         Ok(TemplatePage {
             templates,
