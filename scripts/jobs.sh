@@ -144,10 +144,14 @@ check "list-things-in-thing-group Fleet: the three things" bash -c \
   "[ \"\$(aws iot list-things-in-thing-group --endpoint-url $EP --thing-group-name Fleet --query things --output text | tr '\t' '\n' | sort | tr '\n' ' ')\" = 'dev-1 dev-2 dev-3 ' ]"
 
 echo "== 2. three awsiotsdk devices over mutual TLS (scripts/jobs_device.py)"
+# awscrt reports a CONNACK refusal (return code 5) as AWS_ERROR_MQTT_PROTOCOL_ERROR.
 check "dev-1's certificate may not connect with the client ID dev-2 (client/\${iot:Connection.Thing.ThingName})" bash -c "
   ! timeout 30 python3 scripts/jobs_device.py --endpoint localhost --port $MQTTS_PORT --ca '$DATA/ca.pem' \
       --cert '$WORK/dev-1.cert.pem' --key '$WORK/dev-1.key.pem' --thing dev-2 --seconds 1 >'$WORK/intruder.out' 2>&1 &&
-  ! grep -q '^READY' '$WORK/intruder.out'"
+  grep -q '^REJECTED op=connect code=AWS_ERROR_MQTT_PROTOCOL_ERROR ' '$WORK/intruder.out' || { cat '$WORK/intruder.out'; exit 1; }"
+events '{ $.eventType = "Connect" && $.clientId = "dev-2" && $.status = "Failure" }' "$WORK/e0.json" 1
+check "  ... logged: Connect Failure AUTHORIZATION_FAILURE for dev-2" jcheck "$WORK/e0.json" \
+  'len(d) == 1 and d[0]["reason"] == "AUTHORIZATION_FAILURE"'
 start_device dev-1 --outcome SUCCEEDED --progress-steps 2
 start_device dev-2 --outcome SUCCEEDED --progress-steps 2
 start_device dev-3 --outcome FAILED --progress-steps 2
@@ -299,8 +303,10 @@ check "describe-job-execution --include-job-document: SUCCEEDED, its statusDetai
 out "$WORK/pend3.json" jobs_data get-pending-job-executions --thing-name http-1
 check "get-pending-job-executions: nothing pending" jcheck "$WORK/pend3.json" \
   "d.get('queuedJobs', []) == [] and d.get('inProgressJobs', []) == []"
+# (The CLI prints nothing for an empty answer, {}.)
 check "start-next-pending-job-execution with nothing pending: no execution" bash -c \
-  "[ \"\$(aws iot-jobs-data --endpoint-url $EP start-next-pending-job-execution --thing-name http-1 --output json | python3 -c 'import json,sys; print(json.load(sys.stdin).get(\"execution\"))')\" = None ]"
+  "aws iot-jobs-data --endpoint-url $EP start-next-pending-job-execution --thing-name http-1 --output json >'$WORK/start-none.json' &&
+   python3 -c 'import json,sys; s = open(sys.argv[1]).read(); assert not s.strip() or \"execution\" not in json.loads(s), s' '$WORK/start-none.json'"
 check "describe-job http-4: COMPLETED, 1 succeeded" poll 50 0.2 job_is http-4 "j['status'] == 'COMPLETED' and p['numberOfSucceededThings'] == 1"
 events '{ $.protocol = "HTTP" && $.eventType = "*JobExecution" }' "$WORK/e4.json" 4
 check "log entries with protocol HTTP: GetPendingJobExecution, StartNextPendingJobExecution, UpdateJobExecution, DescribeJobExecution" jcheck "$WORK/e4.json" \

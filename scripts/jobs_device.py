@@ -21,6 +21,7 @@ Prints one machine-readable line per event (flushed), e.g.
     UPDATED job=job-1 status=IN_PROGRESS version=3
     UPDATED job=job-1 status=SUCCEEDED version=5
     REJECTED op=update code=InvalidStateTransition message=...
+    REJECTED op=connect code=AWS_ERROR_MQTT_PROTOCOL_ERROR message=...   (then exits 1)
 IDLE: notify-next (or start-next/accepted) without an execution. Keeps running, processing
 every job it is notified of, until --seconds have passed or SIGTERM/SIGINT (then BYE).
 """
@@ -76,7 +77,11 @@ def main():
         on_connection_resumed=lambda conn, return_code, session_present, **kw: say(
             f"RESUMED return_code={return_code}"),
     )
-    connection.connect().result(timeout=10)
+    try:
+        connection.connect().result(timeout=10)
+    except Exception as e:  # awscrt reports a refused CONNACK as AWS_ERROR_MQTT_PROTOCOL_ERROR
+        say(f"REJECTED op=connect code={getattr(e, 'name', type(e).__name__)} message={e}")
+        sys.exit(1)
     jobs = iotjobs.IotJobsClient(connection)
 
     # The sample's LockedData: one job at a time, and whether notify-next asked for another.

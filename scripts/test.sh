@@ -12,6 +12,7 @@
 #      scenario and the Prometheus scenario (promtool, a real Prometheus scraping /metrics).
 #   8. the rules-engine scenario, then the audit-trail scenario (CloudTrail lookup-events, a
 #      trail to CloudWatch Logs, `thingwatch audit verify` before and after tampering).
+#   9. the Jobs scenario (AWS CLI iot / iot-jobs-data, awsiotsdk devices over mutual TLS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,4 @@ bash scripts/sns.sh
 bash scripts/prometheus.sh
 bash scripts/rules.sh
 bash scripts/audit.sh
+bash scripts/jobs.sh
