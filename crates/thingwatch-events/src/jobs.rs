@@ -153,8 +153,10 @@ pub struct UpdateJobExecution<'a> {
     pub request: JobRequest<'a>,
     /// The job addressed.
     pub job_id: &'a str,
-    /// The execution's version after the update (on failure: its current version, if the
-    /// execution exists), written as a JSON string.
+    /// The version of the execution the update was made to — before the update: the
+    /// `expectedVersion` of a device that sent the right one (the guide's example logs
+    /// `"versionNumber":"1"` for the first update of a queued execution) — written as a JSON
+    /// string; `None` when the execution does not exist.
     pub version_number: Option<i64>,
     /// The success `details` ([`update_succeeded_details`]) or the Failure.
     pub outcome: Result<&'a str, Failure<'a>>,

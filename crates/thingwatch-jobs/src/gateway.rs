@@ -300,6 +300,17 @@ impl GatewayInner {
             return;
         };
         let token_any = client_token_of(&q.payload);
+        if request == Request::Invalid {
+            let message = format!("The topic {} does not name a Jobs API.", q.topic);
+            let payload = device::rejected_payload(
+                "InvalidTopic",
+                &message,
+                None,
+                token_any.as_deref(),
+                now_ms(),
+            );
+            return publish(&self.broker, format!("{}/rejected", q.topic), payload);
+        }
         let body = match parse_body(&q.payload) {
             Ok(b) => b,
             Err(e) => return self.reject(&q.topic, &e, token_any.as_deref()),
@@ -312,10 +323,7 @@ impl GatewayInner {
         let jobs = &self.jobs;
         let now = now_ms;
         let result: Result<Vec<u8>, JobsError> = match request {
-            Request::Invalid => Err(JobsError::new(
-                JobsErrorKind::InvalidRequest,
-                format!("The topic {} does not name a Jobs API.", q.topic),
-            )),
+            Request::Invalid => return,
             Request::GetPending { thing } => jobs
                 .get_pending(caller, thing)
                 .map(|p| device::pending_payload(&p, token, now())),
@@ -379,18 +387,9 @@ impl GatewayInner {
                     })
             })(),
         };
-        match (request, result) {
-            (Request::Invalid, Err(_)) => {
-                let err = JobsError::new(
-                    JobsErrorKind::InvalidRequest,
-                    format!("The topic {} does not name a Jobs API.", q.topic),
-                );
-                let payload =
-                    device::rejected_payload("InvalidTopic", &err.message, None, token, now_ms());
-                publish(&self.broker, format!("{}/rejected", q.topic), payload);
-            }
-            (_, Ok(payload)) => self.accept(&q.topic, payload),
-            (_, Err(e)) => self.reject(&q.topic, &e, token),
+        match result {
+            Ok(payload) => self.accept(&q.topic, payload),
+            Err(e) => self.reject(&q.topic, &e, token),
         }
     }
 }

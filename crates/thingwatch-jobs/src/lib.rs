@@ -274,12 +274,6 @@ impl Jobs {
             let _ = h.join();
         }
     }
-
-    /// Runs one scheduler pass now (rollouts, timers, schedules, deletions, continuous
-    /// targets) — what the scheduler thread does each tick; for tests and tools.
-    pub fn run_due(&self) {
-        self.inner.run_due();
-    }
 }
 
 /// What one change did, delivered after its commit: the things whose pending list may have
